@@ -1,0 +1,45 @@
+// Helpers shared by the workflow scripts (Nextflow puts lib/ on the classpath).
+
+import groovy.json.JsonOutput
+import java.nio.file.Path
+
+class Seq2func {
+
+    /** Single-quote a string for bash: samplesheet values and file names never reach a shell unquoted. */
+    static String q(Object s) {
+        return "'" + s.toString().replace("'", "'\\''") + "'"
+    }
+
+    /**
+     * The track files named in a samplesheet, in row order, resolved against the samplesheet's folder.
+     * Tolerant on purpose: VALIDATE (Python) is what reports a malformed samplesheet in one clear line,
+     * so a row whose file is missing or cannot be parsed here becomes the NO_FILE placeholder, keeping
+     * row i at list position i (VALIDATE stages them as tracks/0001/..., tracks/0002/...).
+     */
+    static List trackFiles(Path samplesheet, Path noFile) {
+        def lines = samplesheet.readLines().findAll { it.trim() }
+        if (!lines) return []
+        def header = lines[0].split(',', -1).collect { it.trim() }
+        int col = header.indexOf('file')
+        if (col < 0) return []
+        def base = samplesheet.toRealPath().parent
+        return lines.drop(1).collect { line ->
+            def fields = line.split(',', -1)
+            def value = fields.size() > col ? fields[col].trim() : ''
+            if (!value) return noFile
+            def p = value.startsWith('/') ? java.nio.file.Paths.get(value) : base.resolve(value)
+            return java.nio.file.Files.isReadable(p) ? p : noFile
+        }
+    }
+
+    /** A file parameter, or the NO_FILE placeholder when unset. */
+    static Object optionalFile(Object value, Path noFile) {
+        return value ? nextflow.Nextflow.file(value.toString(), checkIfExists: false) : noFile
+    }
+
+    /** Parameters as JSON for the Python schema check (internal keys dropped). */
+    static String paramsJson(Map params) {
+        def clean = params.findAll { k, v -> !(k.toString().contains('-')) }
+        return JsonOutput.prettyPrint(JsonOutput.toJson(clean))
+    }
+}

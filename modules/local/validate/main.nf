@@ -1,0 +1,41 @@
+process VALIDATE {
+    label 'process_single'
+
+    input:
+    val ok
+    tuple path(samplesheet, stageAs: 'input/samplesheet/*'),
+          path(tracks,      stageAs: 'tracks/????/*'),
+          path(fasta,       stageAs: 'input/fasta/*'),
+          path(gtf,         stageAs: 'input/gtf/*'),
+          path(tss_bed,     stageAs: 'input/tss_bed/*'),
+          path(blacklist,   stageAs: 'input/blacklist/*'),
+          path(vcf,         stageAs: 'input/vcf/*'),
+          path(cohort_vcf,  stageAs: 'input/cohort_vcf/*'),
+          path(expression,  stageAs: 'input/expression/*')
+
+    output:
+    path 'samplesheet.valid.csv', emit: samplesheet
+    path 'validation.json',       emit: report
+    path 'versions.yml',          emit: versions
+
+    script:
+    def opt = { name, f ->
+        def files = (f instanceof List ? f : [f]).findAll { it.name != 'NO_FILE' }
+        files ? "--${name} ${Seq2func.q(files[0])}" : ''
+    }
+    """
+    validate_inputs.py inputs \\
+        --samplesheet ${Seq2func.q(samplesheet)} \\
+        --staged-dir tracks \\
+        ${opt('fasta', fasta)} \\
+        ${opt('gtf', gtf)} \\
+        ${opt('tss-bed', tss_bed)} \\
+        ${opt('blacklist', blacklist)} \\
+        ${opt('vcf', vcf)} \\
+        ${opt('cohort-vcf', cohort_vcf)} \\
+        ${opt('expression', expression)} \\
+        --out samplesheet.valid.csv \\
+        --report validation.json
+    python3 -m seq2func.versions ${task.process} --tool bcftools > versions.yml
+    """
+}

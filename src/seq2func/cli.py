@@ -1,0 +1,53 @@
+"""Shared plumbing for the thin Typer scripts in ``bin/``.
+
+Every script builds its ``typer.Typer`` app and ends with ``seq2func.cli.run(app)``: bad input
+(:class:`seq2func.errors.InputError`) becomes one ``ERROR: ...`` line on stderr and exit code 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Callable
+
+from seq2func.errors import InputError
+
+EXIT_INPUT_ERROR = 2
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def run(app: Callable[..., object]) -> None:
+    """Run a Typer app (or any callable) turning :class:`InputError` into one line + exit 2."""
+    setup_logging()
+    try:
+        app(standalone_mode=False) if _is_typer(app) else app()
+    except InputError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        sys.exit(EXIT_INPUT_ERROR)
+    except SystemExit:
+        raise
+    except Exception as err:  # click usage errors come through here in non-standalone mode
+        import click
+
+        if isinstance(err, click.exceptions.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        if isinstance(err, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+def _is_typer(app: object) -> bool:
+    try:
+        import typer
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(app, typer.Typer)

@@ -1,0 +1,40 @@
+"""Shared fixtures: where the checkout and ../shared are, and how to call nextflow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not SHARED.is_dir():  # CI always has it; a bare checkout elsewhere may not
+        pytest.skip(f"{SHARED} not present")
+    return SHARED
+
+
+def nextflow_exe() -> str:
+    exe = shutil.which("nextflow") or str(REPO / ".venv" / "bin" / "nextflow")
+    if not Path(exe).exists():
+        pytest.fail("nextflow not found: run `make setup` (pipeline tests must not be skipped)")
+    return exe
+
+
+def run_nextflow(args: list[str], cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.setdefault("NXF_ANSI_LOG", "false")
+    env["PATH"] = f"{REPO / '.venv' / 'bin'}:{env.get('PATH', '')}"
+    return subprocess.run([nextflow_exe(), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL, env=env)

@@ -1,0 +1,123 @@
+"""End-to-end: real `nextflow run main.nf` on the test profile, -resume, and bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_nextflow
+
+pytestmark = pytest.mark.pipeline
+
+
+def _run(tmp: Path, *extra: str):
+    return run_nextflow(["run", str(REPO / "main.nf"), "-w", str(tmp / "work"), *extra], cwd=tmp)
+
+
+@pytest.fixture(scope="module")
+def test_profile_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("nf_test_profile")
+    res = _run(tmp, "-profile", "test", "--outdir", str(tmp / "results"))
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    return tmp, res
+
+
+def test_test_profile_publishes_world_validation_and_reports(test_profile_run):
+    tmp, res = test_profile_run
+    out = tmp / "results"
+    for rel in ["simulate/genome.fa", "simulate/genes.gtf", "simulate/cohort.vcf.gz", "simulate/truth.json",
+                "simulate/samplesheet.csv", "validate/samplesheet.valid.csv", "validate/validation.json",
+                "pipeline_info/params.json", "pipeline_info/software_versions.yml"]:
+        assert (out / rel).is_file(), rel
+    info = out / "pipeline_info"
+    for pattern in ["execution_report_*.html", "execution_timeline_*.html", "execution_trace_*.txt"]:
+        assert list(info.glob(pattern)), pattern
+    versions = (info / "software_versions.yml").read_text()
+    assert "Nextflow: \"24.10" in versions and "VALIDATE" in versions and "seq2func" in versions
+    # every track of the simulated samplesheet went through validation, staged under tracks/NNNN/
+    rows = list(csv.DictReader(open(out / "validate/samplesheet.valid.csv")))
+    world_rows = list(csv.DictReader(open(out / "simulate/samplesheet.csv")))
+    assert len(rows) == len(world_rows) >= 20
+    assert all(r["file"].startswith("tracks/") for r in rows)
+
+
+def test_resume_reuses_every_task(test_profile_run):
+    tmp, _ = test_profile_run
+    res = _run(tmp, "-profile", "test", "--outdir", str(tmp / "results"), "-resume")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    traces = sorted((tmp / "results/pipeline_info").glob("execution_trace_*.txt"), key=lambda p: p.stat().st_mtime)
+    last = [l.split("\t") for l in traces[-1].read_text().splitlines()]
+    status = {row[last[0].index("process")]: row[last[0].index("status")] for row in last[1:]}
+    assert status and all(s == "CACHED" for s in status.values()), status
+
+
+def test_help_prints_usage(tmp_path):
+    res = _run(tmp_path, "--help")
+    assert res.returncode == 0
+    assert "--input" in res.stdout and "-profile test" in res.stdout
+
+
+def _error_lines(res) -> list[str]:
+    text = res.stdout + res.stderr
+    return sorted({l.strip() for l in text.splitlines() if l.strip().startswith("ERROR: ")})
+
+
+def test_bad_parameter_stops_with_one_line(tmp_path):
+    res = _run(tmp_path, "-profile", "test", "--outdir", str(tmp_path / "results"), "--bin_size", "abc")
+    assert res.returncode != 0
+    lines = _error_lines(res)
+    assert len(lines) == 1 and "bin_size" in lines[0], lines
+    assert not (tmp_path / "results/simulate").exists()
+    assert not (tmp_path / "results/validate").exists()
+
+
+def test_bad_samplesheet_stops_at_validate_and_publishes_nothing(test_profile_run, tmp_path):
+    world = test_profile_run[0] / "results" / "simulate"
+    rows = list(csv.DictReader(open(world / "samplesheet.csv")))
+    sheet = tmp_path / "bad.csv"
+    with open(sheet, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        for i, r in enumerate(rows[:3]):
+            r = dict(r, file=str(world / r["file"]))
+            if i == 1:
+                r["track_id"] = "bad id;rm"
+            w.writerow(r)
+    res = _run(tmp_path, "--input", str(sheet), "--fasta", str(world / "genome.fa"),
+               "--outdir", str(tmp_path / "results"), "--seq_length", "16384")
+    assert res.returncode != 0
+    lines = _error_lines(res)
+    assert len(lines) == 1 and "bad.csv" in lines[0] and "track_id" in lines[0], lines
+    assert not (tmp_path / "results/validate").exists()
+
+
+def test_mismatched_chromosomes_stop_at_validate(test_profile_run, tmp_path):
+    world = test_profile_run[0] / "results" / "simulate"
+    # a genome whose contigs share no name with the tracks
+    fasta = tmp_path / "other.fa"
+    with open(fasta, "w") as fh:
+        fh.write(">scaffold_1\n" + "ACGT" * 5000 + "\n")
+    rows = list(csv.DictReader(open(world / "samplesheet.csv")))[:2]
+    sheet = tmp_path / "ok.csv"
+    with open(sheet, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        for r in rows:
+            w.writerow(dict(r, file=str(world / r["file"])))
+    res = _run(tmp_path, "--input", str(sheet), "--fasta", str(fasta), "--outdir", str(tmp_path / "results"),
+               "--seq_length", "16384")
+    assert res.returncode != 0
+    lines = _error_lines(res)
+    assert len(lines) == 1 and "other.fa" in lines[0], lines
+    assert not (tmp_path / "results/validate").exists()
+
+
+def test_missing_input_file_is_named(tmp_path):
+    res = _run(tmp_path, "--input", str(tmp_path / "nope.csv"), "--fasta", str(tmp_path / "nope.fa"),
+               "--outdir", str(tmp_path / "results"))
+    assert res.returncode != 0
+    assert "nope.csv" in (res.stdout + res.stderr)

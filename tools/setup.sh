@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Idempotent set-up for `make demo` / `make test`:
+#  1. Debian oracles (bcftools, samtools, tabix) when missing and we are root;
+#  2. a cached virtualenv (${SEQ2FUNC_CACHE:-~/.cache/seq2func}/venv) linked to .venv/, with the
+#     package installed editable from this checkout; dependencies are reinstalled only when
+#     pyproject.toml changes;
+#  3. Nextflow 24.10.x from Maven Central (tools/nextflow/install.sh), unless a `nextflow` is
+#     already on PATH; its wrapper is linked to .venv/bin/nextflow.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+CACHE=${SEQ2FUNC_CACHE:-$HOME/.cache/seq2func}
+PY=${PYTHON:-python3}
+mkdir -p "$CACHE"
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# -- 1. Debian tools used as test oracles and by the pipeline --------------------------------
+missing=()
+for tool in bcftools samtools tabix bgzip; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian packages for: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq </dev/null >/dev/null
+    apt-get install -y -qq --no-install-recommends bcftools samtools tabix </dev/null >/dev/null
+  else
+    log "WARNING: ${missing[*]} not found and cannot apt-get install (not root): some tests will fail"
+  fi
+fi
+
+# -- 2. Python environment ------------------------------------------------------------------------
+VENV="$CACHE/venv"
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating virtualenv $VENV"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel </dev/null
+fi
+stamp="$VENV/.seq2func-deps-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  log "installing Python dependencies (first time: several minutes, torch is large)"
+  "$VENV/bin/python" -m pip install -q -e ".[test]" </dev/null
+  rm -f "$VENV"/.seq2func-deps-*
+  touch "$stamp"
+fi
+# The cached env may have been installed from another checkout: point it at this one.
+where=$("$VENV/bin/python" -c 'import seq2func, os; print(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(seq2func.__file__)))))' 2>/dev/null || true)
+if [ "$where" != "$ROOT" ]; then
+  log "installing seq2func (editable) from $ROOT"
+  "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e . </dev/null
+fi
+if [ -L .venv ] || [ ! -e .venv ]; then
+  ln -sfn "$VENV" .venv
+fi
+
+# -- 3. Nextflow ------------------------------------------------------------------------------------
+NXF_VERSION_WANTED=$(sed -n 's/.*<nextflow.version>\(.*\)<\/nextflow.version>.*/\1/p' tools/nextflow/pom.xml | head -1)
+# a nextflow on PATH (outside our own venv) is used as is
+PATH_NO_VENV=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v -x -e "$ROOT/.venv/bin" -e "$VENV/bin" | paste -sd: -)
+if PATH="$PATH_NO_VENV" command -v nextflow >/dev/null 2>&1; then
+  log "using nextflow on PATH: $(PATH="$PATH_NO_VENV" command -v nextflow)"
+  rm -f "$VENV/bin/nextflow"
+else
+  NXF_DEST="$CACHE/nextflow/$NXF_VERSION_WANTED"
+  bash tools/nextflow/install.sh "$NXF_DEST" </dev/null >&2
+  ln -sfn "$NXF_DEST/bin/nextflow" "$VENV/bin/nextflow"
+fi
+log "ready: $(.venv/bin/python -c 'import seq2func; print("seq2func", seq2func.__version__)'), $(PATH="$ROOT/.venv/bin:$PATH" nextflow -version 2>/dev/null | grep -o 'version [0-9.]*' | head -1 || echo 'nextflow ?')"

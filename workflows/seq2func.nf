@@ -1,0 +1,69 @@
+/*
+ * The seq2func workflow: [SIMULATE] -> VALIDATE -> (later stages).
+ */
+include { VALIDATE_PARAMS } from '../modules/local/validate_params'
+include { SIMULATE        } from '../modules/local/simulate'
+include { VALIDATE        } from '../modules/local/validate'
+
+workflow SEQ2FUNC {
+    main:
+    def noFile = file("${projectDir}/assets/NO_FILE", checkIfExists: true)
+    ch_versions = Channel.empty()
+
+    // 1. parameters against nextflow_schema.json (Python jsonschema); gates every other process
+    VALIDATE_PARAMS(
+        Seq2func.paramsJson(params),
+        file("${projectDir}/nextflow_schema.json", checkIfExists: true)
+    )
+    ch_ok = VALIDATE_PARAMS.out.json.map { 'ok' }   // a constant, so -resume keeps later tasks
+    ch_versions = ch_versions.mix(VALIDATE_PARAMS.out.versions)
+
+    // 2. inputs: the simulated world (test profile) or the user's files
+    if (params.simulate) {
+        SIMULATE(ch_ok, params.sim_scale, params.sim_seed)
+        ch_versions = ch_versions.mix(SIMULATE.out.versions)
+        ch_inputs = SIMULATE.out.samplesheet
+            .combine(SIMULATE.out.fasta)
+            .combine(SIMULATE.out.gtf)
+            .combine(SIMULATE.out.blacklist)
+            .combine(SIMULATE.out.cohort_vcf.map { [it] })
+            .combine(SIMULATE.out.expression)
+            .map { ss, fa, gtf, bl, vcf, expr ->
+                [ ss, Seq2func.trackFiles(ss, noFile), fa, gtf, noFile, bl, noFile, vcf, expr ]
+            }
+    } else {
+        if (!params.input) { error "ERROR: --input: a samplesheet is required (or use -profile test)" }
+        if (!params.fasta) { error "ERROR: --fasta: a reference genome is required" }
+        // a file parameter that does not exist stops the run here, naming the parameter and the path
+        ['input', 'fasta', 'gtf', 'tss_bed', 'blacklist', 'vcf', 'cohort_vcf', 'expression', 'covariates', 'pretrained'].each { name ->
+            if (params[name] && !file(params[name].toString()).exists()) {
+                error "ERROR: --${name}: file not found: ${params[name]}"
+            }
+        }
+        def ss = file(params.input)
+        def opt = { v -> Seq2func.optionalFile(v, noFile) }
+        def withIndex = { v, exts ->
+            if (!v) return noFile
+            def idx = exts.collect { file("${v}${it}") }.findAll { it.exists() }
+            return [file(v.toString())] + idx
+        }
+        ch_inputs = ch_ok.map {
+            [ ss, ss.exists() ? Seq2func.trackFiles(ss, noFile) : [], withIndex(params.fasta, ['.fai', '.gzi']), opt(params.gtf),
+              opt(params.tss_bed), opt(params.blacklist), withIndex(params.vcf, ['.tbi', '.csi']), withIndex(params.cohort_vcf, ['.tbi', '.csi']),
+              opt(params.expression) ]
+        }
+    }
+
+    VALIDATE(ch_ok, ch_inputs)
+    ch_versions = ch_versions.mix(VALIDATE.out.versions)
+
+    // versions of every tool used, and of Nextflow itself
+    ch_versions
+        .unique()
+        .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info", sort: true,
+                     seed: "Workflow:\n    seq2func: \"${workflow.manifest.version}\"\n    Nextflow: \"${nextflow.version}\"\n")
+
+    emit:
+    samplesheet = VALIDATE.out.samplesheet
+    report      = VALIDATE.out.report
+}
