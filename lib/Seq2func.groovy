@@ -37,9 +37,14 @@ class Seq2func {
         return value ? nextflow.Nextflow.file(value.toString(), checkIfExists: false) : noFile
     }
 
-    /** Parameters as JSON for the Python schema check (internal keys dropped). */
-    static String paramsJson(Map params) {
-        def clean = params.findAll { k, v -> !(k.toString().contains('-')) }
+    /** Parameters as JSON for the Python schema check (internal keys dropped; only `keys` when given). */
+    static String paramsJson(Map params, List keys = null) {
+        def clean = params.findAll { k, v -> !(k.toString().contains('-')) && (keys == null || k in keys) }
         return JsonOutput.prettyPrint(JsonOutput.toJson(clean))
     }
+
+    /** The parameters VALIDATE looks at: changing anything else (--outdir, training options) keeps it cached. */
+    static final List VALIDATE_KEYS = ['input', 'fasta', 'gtf', 'tss_bed', 'blacklist', 'vcf', 'cohort_vcf', 'expression',
+        'covariates', 'pretrained', 'simulate', 'seq_length', 'bin_size', 'stride', 'crop_bp', 'max_n_frac',
+        'test_chroms', 'valid_chroms', 'chrom_fractions', 'folds', 'strict']
 }

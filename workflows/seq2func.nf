@@ -4,6 +4,7 @@
 include { VALIDATE_PARAMS } from '../modules/local/validate_params'
 include { SIMULATE        } from '../modules/local/simulate'
 include { VALIDATE        } from '../modules/local/validate'
+include { PREPARE         } from '../subworkflows/local/prepare'
 
 workflow SEQ2FUNC {
     main:
@@ -25,11 +26,12 @@ workflow SEQ2FUNC {
         ch_inputs = SIMULATE.out.samplesheet
             .combine(SIMULATE.out.fasta)
             .combine(SIMULATE.out.gtf)
+            .combine(SIMULATE.out.tss_bed)
             .combine(SIMULATE.out.blacklist)
             .combine(SIMULATE.out.cohort_vcf.map { [it] })
             .combine(SIMULATE.out.expression)
-            .map { ss, fa, gtf, bl, vcf, expr ->
-                [ ss, Seq2func.trackFiles(ss, noFile), fa, gtf, noFile, bl, noFile, vcf, expr ]
+            .map { ss, fa, gtf, tss, bl, vcf, expr ->
+                [ ss, Seq2func.trackFiles(ss, noFile), fa, gtf, tss, bl, noFile, vcf, expr ]
             }
     } else {
         if (!params.input) { error "ERROR: --input: a samplesheet is required (or use -profile test)" }
@@ -54,8 +56,27 @@ workflow SEQ2FUNC {
         }
     }
 
-    VALIDATE(ch_ok, ch_inputs)
+    VALIDATE(
+        ch_ok,
+        ch_inputs,
+        Seq2func.paramsJson(params, Seq2func.VALIDATE_KEYS),
+        [file("${projectDir}/nextflow_schema.json"), file("${projectDir}/assets/schema_input.json")]
+    )
     ch_versions = ch_versions.mix(VALIDATE.out.versions)
+
+    // 3. PREPARE: windows, binned targets, chromosome split -> results/prepare/<profile|peak>/
+    ch_dataset = Channel.empty()
+    if (!params.validate_only) {
+        PREPARE(
+            VALIDATE.out.samplesheet,
+            ch_inputs.map { it[1] },
+            // fasta and blacklist only once VALIDATE has passed
+            VALIDATE.out.samplesheet.combine(ch_inputs.map { [it[2]] }).map { ss, fa -> fa },
+            VALIDATE.out.samplesheet.combine(ch_inputs.map { [it[5]] }).map { ss, bl -> bl }
+        )
+        ch_versions = ch_versions.mix(PREPARE.out.versions)
+        ch_dataset = PREPARE.out.dataset
+    }
 
     // versions of every tool used, and of Nextflow itself
     ch_versions
@@ -66,4 +87,5 @@ workflow SEQ2FUNC {
     emit:
     samplesheet = VALIDATE.out.samplesheet
     report      = VALIDATE.out.report
+    dataset     = ch_dataset
 }

@@ -45,6 +45,23 @@ def test_test_profile_publishes_world_validation_and_reports(test_profile_run):
     assert all(r["file"].startswith("tracks/") for r in rows)
 
 
+def test_prepare_writes_a_chromosome_split_dataset(test_profile_run):
+    tmp, _ = test_profile_run
+    from seq2func.data import open_dataset
+
+    ds = open_dataset(tmp / "results/prepare/profile")
+    manifest = json.loads((tmp / "results/prepare/profile/manifest.json").read_text())
+    assert manifest["params"]["seq_length"] == 16384 and manifest["params"]["bin_size"] == 128
+    regions = ds.regions
+    chroms_by_split = regions.groupby("split")["chrom"].agg(lambda c: set(c))
+    assert set(chroms_by_split.index) == {"train", "valid", "test"}
+    assert chroms_by_split["test"] == {"chr3"} and chroms_by_split["valid"] == {"chr2"}
+    assert ds.sequences.shape == (len(regions), 16384)
+    assert ds.targets[0].shape == (128, len(ds.tracks))
+    # one bigWig track keeps the plain `sum` transform
+    assert "sum" in set(ds.tracks["transform"])
+
+
 def test_resume_reuses_every_task(test_profile_run):
     tmp, _ = test_profile_run
     res = _run(tmp, "-profile", "test", "--outdir", str(tmp / "results"), "-resume")

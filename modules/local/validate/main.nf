@@ -12,6 +12,8 @@ process VALIDATE {
           path(vcf,         stageAs: 'input/vcf/*'),
           path(cohort_vcf,  stageAs: 'input/cohort_vcf/*'),
           path(expression,  stageAs: 'input/expression/*')
+    val  params_json
+    path schemas, stageAs: 'schemas/*'
 
     output:
     path 'samplesheet.valid.csv', emit: samplesheet
@@ -20,11 +22,17 @@ process VALIDATE {
 
     script:
     def opt = { name, f ->
-        def files = (f instanceof List ? f : [f]).findAll { it.name != 'NO_FILE' }
+        def files = (f instanceof List ? f : [f]).findAll { !it.toString().endsWith('NO_FILE') }
         files ? "--${name} ${Seq2func.q(files[0])}" : ''
     }
     """
+    cat > params.json <<'__SEQ2FUNC_JSON_END__'
+${params_json}
+__SEQ2FUNC_JSON_END__
     validate_inputs.py inputs \\
+        --params params.json \\
+        --schema schemas/nextflow_schema.json \\
+        --input-schema schemas/schema_input.json \\
         --samplesheet ${Seq2func.q(samplesheet)} \\
         --staged-dir tracks \\
         ${opt('fasta', fasta)} \\

@@ -1,0 +1,19 @@
+process PREPARE_MERGE {
+    label 'process_single'
+    tag "${name}"
+
+    input:
+    val name
+    path parts, stageAs: 'parts/*'
+
+    output:
+    path "${name}",                 emit: dataset
+    path "${name}/manifest.json",   emit: manifest
+    path 'versions.yml',            emit: versions
+
+    script:
+    """
+    prepare_merge.py parts/* --out ${Seq2func.q(name)}
+    python3 -m seq2func.versions ${task.process} > versions.yml
+    """
+}

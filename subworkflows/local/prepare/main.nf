@@ -1,0 +1,43 @@
+/*
+ * PREPARE: genome + validated samplesheet -> chromosome-split, memory-mappable dataset.
+ * One task per chromosome (resumable), then a merge that writes the manifest.
+ */
+include { PREPARE_SPLIT } from '../../../modules/local/prepare_split'
+include { PREPARE_CHROM } from '../../../modules/local/prepare_chrom'
+include { PREPARE_MERGE } from '../../../modules/local/prepare_merge'
+
+workflow PREPARE {
+    take:
+    ch_samplesheet   // validated samplesheet (file column: tracks/NNNN/<name>)
+    ch_tracks        // the track files, in samplesheet order
+    ch_fasta         // fasta (+ .fai/.gzi)
+    ch_blacklist     // BED or NO_FILE
+
+    main:
+    PREPARE_SPLIT(ch_fasta)
+
+    // profile mode for bigWig tracks, peak mode for BED/narrowPeak
+    ch_mode = ch_samplesheet.map { ss ->
+        def rows = ss.splitCsv(header: true)
+        rows && rows.every { it.file.toLowerCase() ==~ /.*\.(bw|bigwig)$/ } ? 'profile' : 'peak'
+    }
+
+    ch_chroms = PREPARE_SPLIT.out.chroms.splitText().map { it.trim() }.filter { it }
+
+    ch_jobs = ch_chroms
+        .combine(ch_mode)
+        .combine(ch_samplesheet)
+        .combine(PREPARE_SPLIT.out.split)
+        .combine(ch_fasta.map { [it] })
+        .combine(ch_blacklist)
+        .map { chrom, mode, ss, split, fa, bl -> [chrom, mode, ss, split, fa, bl] }
+
+    PREPARE_CHROM(ch_jobs, ch_tracks.first())
+
+    PREPARE_MERGE(ch_mode.first(), PREPARE_CHROM.out.part.collect())
+
+    emit:
+    dataset  = PREPARE_MERGE.out.dataset
+    manifest = PREPARE_MERGE.out.manifest
+    versions = PREPARE_SPLIT.out.versions.mix(PREPARE_CHROM.out.versions.first(), PREPARE_MERGE.out.versions)
+}
