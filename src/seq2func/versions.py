@@ -14,7 +14,7 @@ import sys
 from importlib import metadata
 
 PACKAGES = ("seq2func", "numpy", "pandas", "pysam", "pyfaidx", "pyBigWig", "torch", "scipy",
-            "scikit-learn", "statsmodels", "jsonschema", "pyjaspar", "zarr", "typer", "matplotlib")
+            "scikit-learn", "statsmodels", "jsonschema", "pyjaspar", "typer", "matplotlib")
 
 
 def package_versions(names=PACKAGES) -> dict[str, str]:

@@ -78,3 +78,18 @@ def test_bin_scripts_are_thin_and_executable():
         assert text.startswith("#!/usr/bin/env python3"), script
         assert "seq2func.cli" in text or "from seq2func" in text, script
         assert len(text.splitlines()) < 250, f"{script} holds logic that belongs in the package"
+
+
+def test_usage_doc_lists_every_parameter():
+    usage = (REPO / "docs/usage.md").read_text()
+    missing = [name for name in _schema_defaults() if f"`--{name}`" not in usage]
+    assert not missing, missing
+
+
+def test_output_doc_lists_every_published_folder():
+    output = (REPO / "docs/output.md").read_text()
+    conf = (REPO / "conf/modules.config").read_text()
+    folders = set(re.findall(r'\$\{params\.outdir\}/([a-z_]+)', conf))
+    assert folders, "no publish folders found"
+    missing = [f for f in folders if f"{f}/" not in output]
+    assert not missing, missing
