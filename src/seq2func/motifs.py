@@ -1,0 +1,148 @@
+"""Position frequency matrices from JASPAR: the bundled subset and helpers around it.
+
+The repository ships ``assets/motifs/jaspar_subset.json``: real JASPAR CORE count matrices
+copied verbatim from the JASPAR SQLite database that the ``pyjaspar`` package bundles (the JSON
+carries its own provenance: pyjaspar version and JASPAR release). The simulator plants these
+motifs; INTERPRET matches learned filters against them (or against the full database through
+pyjaspar).
+
+JSON layout::
+
+    {"provenance": {"source": ..., "pyjaspar_version": "4.0.0", "jaspar_release": "JASPAR2026", ...},
+     "motifs": [{"matrix_id": "MA0139.2", "name": "CTCF", "species": ["9606"],
+                 "tf_class": [...], "counts": {"A": [...], "C": [...], "G": [...], "T": [...]}}, ...]}
+
+Matrices are ``width x 4`` arrays with columns in ``ACGT`` order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+BASES = "ACGT"
+ASSET_RELPATH = Path("motifs") / "jaspar_subset.json"
+
+
+@dataclass(frozen=True)
+class Motif:
+    """A JASPAR count matrix (``counts``: width x 4, columns A,C,G,T)."""
+
+    matrix_id: str
+    name: str
+    counts: np.ndarray = field(repr=False)
+    species: tuple[str, ...] = ()
+    tf_class: tuple[str, ...] = ()
+
+    @property
+    def width(self) -> int:
+        return int(self.counts.shape[0])
+
+    def probabilities(self, pseudocount: float = 1.0) -> np.ndarray:
+        """Column probabilities with ``pseudocount`` spread evenly over the four bases."""
+        c = np.asarray(self.counts, dtype=np.float64)
+        return (c + pseudocount / 4.0) / (c.sum(axis=1, keepdims=True) + pseudocount)
+
+    def log_odds(self, background: Sequence[float] = (0.25, 0.25, 0.25, 0.25), pseudocount: float = 1.0) -> np.ndarray:
+        """Natural-log odds ``log(p / background)`` (width x 4)."""
+        bg = np.asarray(background, dtype=np.float64)
+        return np.log(self.probabilities(pseudocount) / bg[None, :])
+
+    def information_content(self, pseudocount: float = 1.0) -> float:
+        """Total information content in bits against a uniform background."""
+        p = self.probabilities(pseudocount)
+        return float((p * np.log2(p / 0.25)).sum())
+
+
+def assets_dir() -> Path:
+    """The ``assets/`` folder: ``$SEQ2FUNC_ASSETS`` if set, else the checkout's ``assets/``."""
+    env = os.environ.get("SEQ2FUNC_ASSETS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "assets"
+
+
+def bundled_motifs_path() -> Path:
+    return assets_dir() / ASSET_RELPATH
+
+
+def load_jaspar_subset(path: str | os.PathLike | None = None) -> tuple[list[Motif], dict]:
+    """Load the bundled JASPAR subset: ``(motifs in file order, provenance dict)``."""
+    p = Path(path) if path is not None else bundled_motifs_path()
+    with open(p) as fh:
+        doc = json.load(fh)
+    motifs = [motif_from_dict(d) for d in doc["motifs"]]
+    return motifs, dict(doc.get("provenance", {}))
+
+
+def motif_from_dict(d: dict) -> Motif:
+    counts = np.array([d["counts"][b] for b in BASES], dtype=np.float64).T
+    return Motif(
+        matrix_id=str(d["matrix_id"]),
+        name=str(d["name"]),
+        counts=counts,
+        species=tuple(d.get("species", ())),
+        tf_class=tuple(d.get("tf_class", ())),
+    )
+
+
+def motif_to_dict(m: Motif) -> dict:
+    return {
+        "matrix_id": m.matrix_id,
+        "name": m.name,
+        "species": list(m.species),
+        "tf_class": list(m.tf_class),
+        "counts": {b: [float(v) for v in m.counts[:, i]] for i, b in enumerate(BASES)},
+    }
+
+
+def fetch_from_pyjaspar(matrix_ids: Iterable[str], release: str | None = None) -> list[Motif]:
+    """Fetch count matrices from the JASPAR database bundled with pyjaspar."""
+    from pyjaspar import jaspardb
+
+    db = jaspardb(release=release) if release else jaspardb()
+    out = []
+    for mid in matrix_ids:
+        m = db.fetch_motif_by_id(mid)
+        if m is None:
+            raise KeyError(f"{mid} not found in {db.release}")
+        counts = np.array([m.counts[b] for b in BASES], dtype=np.float64).T
+        out.append(Motif(m.matrix_id, m.name, counts, tuple(m.species or ()), tuple(m.tf_class or ())))
+    return out
+
+
+def export_jaspar_subset(matrix_ids: Sequence[str], path: str | os.PathLike, release: str | None = None) -> Path:
+    """Write a subset of pyjaspar's database as the bundled JSON (how the asset was made)."""
+    import importlib.metadata
+
+    from pyjaspar import jaspardb
+
+    rel = release or jaspardb().release
+    motifs = fetch_from_pyjaspar(matrix_ids, rel)
+    doc = {
+        "provenance": {
+            "source": "JASPAR SQLite database bundled with the pyjaspar Python package",
+            "pyjaspar_version": importlib.metadata.version("pyjaspar"),
+            "jaspar_release": rel,
+            "collection": "CORE",
+            "content": "count matrices copied verbatim (rows A,C,G,T; one value per motif position) with their JASPAR matrix IDs and names",
+            "selection": "transcription factors planted by seq2func.simulate; chosen for information content high enough to be rare in random sequence",
+        },
+        "motifs": [motif_to_dict(m) for m in motifs],
+    }
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(p.suffix + ".tmp")
+    text = json.dumps(doc, indent=1)
+    # keep each list of numbers / strings on one line
+    text = re.sub(r"\[\s*([^\[\]{}]*?)\s*\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
+    with open(tmp, "w") as fh:
+        fh.write(text + "\n")
+    os.replace(tmp, p)
+    return p

@@ -1,0 +1,207 @@
+"""Coverage tracks (bigWig), peaks (narrowPeak) and noise ceilings.
+
+Per cell type ``ct`` and base ``p`` (chromosome computed in chunks of ``chunk_bp``)::
+
+    ATAC  lambda(p) = depth * (atac_bg + atac_gain * B3(sum over sites centred at p of act[ct,tf] * acc[tf] * occ))
+    CAGE  lambda(p) = depth * (cage_bg + cage_gain * sum over genes x_ct(gene) * k(p - tss))
+
+``B3`` = box filter of ``atac_box_bp`` applied ``atac_box_passes`` times (a smooth bell of a
+few hundred bp); site centre = ``start + width // 2``; ``x_ct`` = the gene's reference expression
+in that cell type (the truth expression model); ``k`` = discrete Gaussian (``cage_sd_bp``,
+``+/- cage_half_width``, sums to 1). Inside N runs ``lambda = 0``; inside blacklist intervals
+``depth * blacklist_level`` is added (an artefact, as in real blacklists). Observed coverage =
+``Poisson(lambda)`` per base (integers), drawn from ``rng_for(seed, C_TRACK_NOISE, track, chrom,
+chunk)``, and written to bigWig as runs of equal values (every base covered, zeros included).
+
+Peaks: maximal runs with expected ``lambda >= peak_fold * depth * atac_bg`` and length
+``>= peak_min_bp``; summit = first argmax of expected lambda; ``signalValue`` = fold enrichment over
+``depth * atac_bg`` at the summit; ``pValue`` = -log10 P(Poisson(depth * atac_bg * length) >=
+observed count in the peak); ``qValue`` = -1; ``score`` = min(1000, round(10 * signalValue)).
+
+Noise ceiling (per track, ``bin_bp`` bins aligned to 0, partial last bins and bins touching the
+blacklist excluded): ``analytic_r = sqrt(Var(L) / (Var(L) + E[L]))`` over bins of summed expected
+``L`` (the best Pearson R any predictor of the observed binned counts can reach, since
+``obs | L ~ Poisson(L)``), ``empirical_r`` = Pearson(expected, observed) binned, and
+``empirical_r_log1p`` on log1p values.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+from scipy.special import gammainc
+
+from seq2func.simulate.config import C_TRACK_NOISE, rng_for
+
+
+def cage_kernel(P) -> np.ndarray:
+    x = np.arange(-P.cage_half_width, P.cage_half_width + 1, dtype=np.float64)
+    k = np.exp(-0.5 * (x / P.cage_sd_bp) ** 2)
+    return k / k.sum()
+
+
+def expected_chunk(world, cs, track: dict, a: int, b: int) -> np.ndarray:
+    """Expected per-base coverage (float64) of ``track`` over [a, b) of chromosome state ``cs``."""
+    P = world.params
+    ct = track["ct_index"]
+    n = b - a
+    if track["assay"] == "ATAC":
+        half = P.atac_box_bp // 2
+        mg = half * P.atac_box_passes + 2
+        lo, hi = a - mg, b + mg
+        i0 = int(np.searchsorted(cs.sites.start, lo - world.scanner.wmax, side="left"))
+        i1 = int(np.searchsorted(cs.sites.start, hi, side="left"))
+        c = cs.site_centre[i0:i1]
+        keep = (c >= lo) & (c < hi)
+        wts = cs.site_acc[ct, i0:i1][keep]
+        dense = np.bincount(c[keep] - lo, weights=wts, minlength=hi - lo).astype(np.float64)
+        for _ in range(P.atac_box_passes):
+            dense = uniform_filter1d(dense, size=P.atac_box_bp, mode="constant", cval=0.0)
+        sig = np.maximum(dense[mg : mg + n], 0.0)
+        lam = track["depth"] * (P.atac_bg + P.atac_gain * sig)
+    else:
+        k = world.cage_kernel
+        hw = P.cage_half_width
+        sig = np.zeros(n + 4 * hw)  # position p is index p - a + 2 * hw
+        for gi, g in enumerate(cs.layout.genes):
+            if a - hw <= g.tss < b + hw:
+                o = g.tss - hw - a + 2 * hw  # index of the kernel's first base
+                sig[o : o + k.size] += cs.gene_x[gi, ct] * k
+        lam = track["depth"] * (P.cage_bg + P.cage_gain * sig[2 * hw : 2 * hw + n])
+    lam[cs.codes[a:b] == 4] = 0.0
+    for s, e in cs.layout.blacklist:
+        s2, e2 = max(s, a), min(e, b)
+        if s2 < e2:
+            lam[s2 - a : e2 - a] += track["depth"] * P.blacklist_level
+    return lam
+
+
+def observed_chunk(world, track_index: int, chrom_index: int, chunk_index: int, lam: np.ndarray) -> np.ndarray:
+    rng = rng_for(world.seed, C_TRACK_NOISE, track_index, chrom_index, chunk_index)
+    return rng.poisson(lam)
+
+
+def run_length(values: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, values) of the runs of equal values, starts shifted by ``offset``."""
+    if values.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    change = np.flatnonzero(values[1:] != values[:-1]) + 1
+    starts = np.concatenate([[0], change]).astype(np.int64)
+    ends = np.concatenate([change, [values.size]]).astype(np.int64)
+    return starts + offset, ends + offset, values[starts].astype(np.float64)
+
+
+def neglog10_poisson_sf(k: int, mu: float) -> float:
+    """-log10 P(X >= k), X ~ Poisson(mu)."""
+    if k <= 0:
+        return 0.0
+    p = float(gammainc(k, mu))
+    if p > 0:
+        return -math.log10(p)
+    return (k * math.log(k / mu) - k + mu) / math.log(10)  # Chernoff bound when P underflows
+
+
+class PeakCaller:
+    """Streams chunks of one ATAC track of one chromosome and writes narrowPeak lines."""
+
+    def __init__(self, fh, track: dict, P, counter: list[int]):
+        self.fh, self.track, self.P, self.counter = fh, track, P, counter
+        self.base = track["depth"] * P.atac_bg
+        self.thr = P.peak_fold * self.base
+        self.open = None  # [start, max_lam, summit, obs_sum]
+        self.chrom = None
+
+    def start_chrom(self, chrom: str) -> None:
+        self.chrom = chrom
+        self.open = None
+
+    def feed(self, a: int, lam: np.ndarray, obs: np.ndarray) -> None:
+        """Feed the next chunk [a, a + len) of the current chromosome (chunks in order)."""
+        mask = lam >= self.thr
+        n = lam.size
+        if self.open is not None and not (n and mask[0]):
+            self._emit(self.open, a)
+            self.open = None
+        if not mask.any():
+            return
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+        cs = np.concatenate([[0], np.cumsum(obs, dtype=np.int64)])
+        for s, e in zip(edges[0::2], edges[1::2]):
+            seg = lam[s:e]
+            j = int(np.argmax(seg))
+            osum = int(cs[e] - cs[s])
+            if s == 0 and self.open is not None:
+                o = self.open
+                if seg[j] > o[1]:
+                    o[1], o[2] = float(seg[j]), a + int(s) + j
+                o[3] += osum
+            else:
+                self.open = [a + int(s), float(seg[j]), a + int(s) + j, osum]
+            if e < n:
+                self._emit(self.open, a + int(e))
+                self.open = None
+
+    def end_chrom(self, length: int) -> None:
+        if self.open is not None:
+            self._emit(self.open, length)
+            self.open = None
+
+    def _emit(self, o, end: int) -> None:
+        start, mx, summit, osum = o
+        if end - start < self.P.peak_min_bp:
+            return
+        fe = mx / self.base
+        self.counter[0] += 1
+        pval = neglog10_poisson_sf(osum, self.base * (end - start))
+        self.fh.write(
+            f"{self.chrom}\t{start}\t{end}\t{self.track['track_id']}_peak{self.counter[0]}\t{min(1000, int(round(10 * fe)))}"
+            f"\t.\t{fe:.4f}\t{pval:.4f}\t-1\t{summit - start}\n"
+        )
+
+
+class NoiseStats:
+    """Moments of binned expected/observed coverage for the noise ceiling."""
+
+    def __init__(self, bin_bp: int):
+        self.bin = bin_bp
+        self.n = 0
+        self.s = np.zeros(10)  # sum L, L^2, O, O^2, LO, l, l^2, o, o^2, lo  (l, o: log1p)
+
+    def feed(self, lam: np.ndarray, obs: np.ndarray, bad: np.ndarray) -> None:
+        nb = lam.size // self.bin
+        if nb == 0:
+            return
+        m = nb * self.bin
+        L = lam[:m].reshape(nb, self.bin).sum(axis=1)
+        O = obs[:m].reshape(nb, self.bin).sum(axis=1).astype(np.float64)
+        keep = ~bad[:m].reshape(nb, self.bin).any(axis=1)
+        L, O = L[keep], O[keep]
+        l, o = np.log1p(L), np.log1p(O)
+        self.n += int(L.size)
+        self.s += np.array([L.sum(), (L * L).sum(), O.sum(), (O * O).sum(), (L * O).sum(),
+                            l.sum(), (l * l).sum(), o.sum(), (o * o).sum(), (l * o).sum()])
+
+    @staticmethod
+    def _r(n, sx, sxx, sy, syy, sxy) -> float:
+        vx = sxx / n - (sx / n) ** 2
+        vy = syy / n - (sy / n) ** 2
+        cov = sxy / n - (sx / n) * (sy / n)
+        return float(cov / math.sqrt(vx * vy)) if vx > 0 and vy > 0 else float("nan")
+
+    def result(self) -> dict:
+        n, s = self.n, self.s
+        if n == 0:
+            return {"bin_bp": self.bin, "n_bins": 0}
+        mean = s[0] / n
+        var = s[1] / n - mean * mean
+        return {
+            "bin_bp": self.bin,
+            "n_bins": n,
+            "mean_expected": float(mean),
+            "var_expected": float(var),
+            "analytic_r": float(math.sqrt(var / (var + mean))) if var + mean > 0 else float("nan"),
+            "empirical_r": self._r(n, *s[:5]),
+            "empirical_r_log1p": self._r(n, *s[5:]),
+        }
