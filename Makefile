@@ -10,7 +10,7 @@ setup:
 	@bash tools/setup.sh
 
 demo: setup
-	nextflow run main.nf -profile test --outdir $(OUTDIR) -resume
+	nextflow run main.nf -profile test --outdir $(OUTDIR) -resume $$([ -t 1 ] || echo -ansi-log false)
 	@echo ""
 	@echo "Results: $(CURDIR)/$(OUTDIR)"
 	@echo "Report:  $$(ls -t $(CURDIR)/$(OUTDIR)/pipeline_info/execution_report_*.html | head -1)"

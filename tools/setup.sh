@@ -38,7 +38,7 @@ fi
 stamp="$VENV/.seq2func-deps-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   log "installing Python dependencies (first time: several minutes, torch is large)"
-  "$VENV/bin/python" -m pip install -q -e ".[test]" </dev/null
+  "$VENV/bin/python" -m pip install -q -e ".[test,enformer]" </dev/null
   rm -f "$VENV"/.seq2func-deps-*
   touch "$stamp"
 fi
