@@ -1,0 +1,938 @@
+"""Personal haplotype sequences from a phased multi-sample VCF.
+
+For a window ``chrom:start-end`` (1-based, inclusive, as samtools writes regions) and the
+individuals of a phased VCF, :func:`build_haplotypes` returns haplotype 1 and haplotype 2 of every
+individual. The output is byte-identical to::
+
+    samtools faidx FASTA chrom:start-end > win.fa
+    bcftools consensus -s SAMPLE -H 1 -f win.fa VCF      # and -H 2
+
+(bcftools 1.16, whose ``apply_variant`` we follow line by line; for phased genotypes ``-H 1pIu``
+is the same as ``-H 1``), except for the documented policies below. The rules that matter, all
+taken from bcftools:
+
+* Variants are applied in VCF order. A variant starting at or before the last reference base
+  touched by an already *applied* variant of the same haplotype is skipped ("overlaps with another
+  variant"), unless it is an anchored indel (ALT and REF start with the same base), it starts
+  exactly on that last base, and the previous applied variant was not an insertion: ``AAC>A``
+  then ``C>CAA`` at the deletion's last base gives ``AAA``; ``C>T`` then ``C>CAA`` at the same
+  position gives ``TAA``; two SNVs at one position keep the first.
+* A variant whose POS lies before the window is ignored even when its REF reaches into the
+  window (bcftools: "ignoring overlapping variant"). A variant starting in the window but whose
+  REF runs past the window end is trimmed to the window: its REF is cut at the window end and so
+  is its ALT when longer ("trimming variant").
+* The ALT allele takes the case of the FASTA base at POS: soft-masked (lower-case) reference gives
+  lower-case SNVs and inserted bases, everything else upper case.
+* A REF allele that does not match the FASTA (case-insensitively) when the variant is applied is
+  an error: :class:`~seq2func.errors.InputError` ``<vcf>: <chrom>:<pos>: REF 'X' != FASTA 'Y'``.
+  Like bcftools, only variants that some requested haplotype actually applies are checked.
+* The GT allele index picks the allele (multi-allelic sites); a missing allele (``.``) keeps the
+  reference; a haploid GT gives its allele to haplotype 1 and the reference to haplotype 2
+  (bcftools: "Can't apply 2-th haplotype").
+
+Policies that bcftools does not have (``-H 1`` simply takes the first allele whatever the phase):
+
+* Unphased heterozygous genotypes (``0/1``, ``./1``; homozygous ``1/1`` is unambiguous and kept):
+  ``unphased='error'`` raises InputError naming the file, ``chrom:pos`` and the sample;
+  ``'reference'`` gives both haplotypes the reference allele; ``'random'`` assigns the two alleles
+  to the haplotypes by a fair coin that depends only on ``seed``, the sample's column in the VCF,
+  the position and the record's rank among the records at that position -- so a genotype gets
+  the same phase in every window that contains it.
+* Symbolic and unsupported ALT alleles (``<DEL>``, ``<INS>``, ``<*>``, ``*``, breakends, anything
+  that is not plain letters) are treated as the reference allele and reported in one warning
+  (bcftools 1.16 would apply ``<DEL>``, write a literal ``*``, let ``<*>`` block overlapping
+  variants, or stop on other symbolic alleles).
+* A REF mismatch stops the whole window (bcftools, run per sample, stops only for the samples
+  that carry the variant).
+
+Vectorisation: the records of the window are read once; their genotypes become a
+``(2 * n_samples) x n_variants`` allele-index matrix; identical rows (hashed as raw bytes) give
+identical sequences, so each distinct haplotype is built once (:attr:`Haplotypes.inverse`). Variants
+are grouped into clusters of overlapping REF spans; outside clusters bcftools' state cannot carry
+over, so each cluster's replacement string is computed once per distinct allele pattern with the
+bcftools rules (a lone variant on untouched reference is just its case-adjusted ALT), and every
+haplotype is the reference with its cluster strings spliced in -- in two levels, blocks of 32
+clusters first (one string per distinct block pattern), then the blocks of each haplotype joined.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import pysam
+
+from seq2func.chroms import alias_map
+from seq2func.errors import InputError
+
+log = logging.getLogger(__name__)
+
+UNPHASED_POLICIES = ("error", "reference", "random")
+_PLAIN_ALLELE = re.compile(r"[A-Za-z]+")
+_REGION = re.compile(r"^\s*([^:\s]+):([0-9,]+)-([0-9,]+)\s*$")
+_MISSING = -1  # '.' allele
+_ABSENT = -2  # second allele of a haploid genotype
+
+
+# --------------------------------------------------------------------------------------------
+# small public helpers
+# --------------------------------------------------------------------------------------------
+def parse_region(text: str, *, param: str = "--region") -> tuple[str, int, int]:
+    """Parse ``chrom:start-end`` (1-based, inclusive; commas allowed) into ``(chrom, start, end)``."""
+    m = _REGION.match(str(text))
+    if not m:
+        raise InputError(param, str(text), "expected chrom:start-end (1-based, inclusive)")
+    chrom = m.group(1)
+    start = int(m.group(2).replace(",", ""))
+    end = int(m.group(3).replace(",", ""))
+    if start < 1 or end < start:
+        raise InputError(param, str(text), "need 1 <= start <= end")
+    return chrom, start, end
+
+
+def match_samples(
+    vcf_samples: Sequence[str],
+    wanted: Iterable[str],
+    *,
+    path: str | os.PathLike | None = None,
+    missing: str = "error",
+) -> list[int]:
+    """Indices into ``vcf_samples`` of the ``wanted`` sample IDs, in ``wanted`` order.
+
+    ``missing='error'`` raises one :class:`InputError` (file = ``path``) listing the wanted IDs
+    absent from the VCF (first 5, then a count); ``missing='drop'`` leaves them out with a warning.
+    Duplicated wanted IDs are an error.
+    """
+    if missing not in ("error", "drop"):
+        raise ValueError(f"missing must be 'error' or 'drop', not {missing!r}")
+    index = {s: i for i, s in enumerate(vcf_samples)}
+    wanted = list(wanted)
+    dups = sorted({w for w in wanted if wanted.count(w) > 1}) if len(set(wanted)) != len(wanted) else []
+    if dups:
+        raise InputError(path, "samples", f"duplicated sample ID(s): {_first5(dups)}")
+    absent = [w for w in wanted if w not in index]
+    if absent:
+        msg = (
+            f"{len(absent)} of {len(wanted)} sample(s) not in the VCF ({len(index)} samples there): "
+            f"{_first5(absent)}"
+        )
+        if missing == "error":
+            raise InputError(path, "samples", msg)
+        log.warning("%s: %s; leaving them out", path or "VCF", msg)
+    return [index[w] for w in wanted if w in index]
+
+
+def _first5(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:5])
+    return shown + (f" (+{len(items) - 5} more)" if len(items) > 5 else "")
+
+
+def center_on(seq: str, center: int, length: int, pad: str = "N") -> str:
+    """Cut ``length`` bases out of ``seq`` so that ``seq[center]`` lands at index ``length // 2``.
+
+    The rule for model input: build the haplotype on a window wider than the model (a margin for
+    indels), find where the TSS ended up in the haplotype -- its reference offset in the window
+    plus the net length change of the variants applied upstream of it
+    (:meth:`Haplotypes.offset_shift`) -- and pass that as ``center``. The TSS then sits at index
+    ``length // 2`` (for even lengths the base right of the midpoint) whatever the upstream indels
+    did; bases beyond either end of ``seq`` are ``pad``.
+    """
+    if length < 0:
+        raise ValueError("length must be >= 0")
+    left = center - length // 2
+    right = left + length
+    a, b = max(left, 0), min(right, len(seq))
+    if a >= b:
+        return pad * length
+    return pad * (a - left) + seq[a:b] + pad * (right - b)
+
+
+# --------------------------------------------------------------------------------------------
+# the result
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Haplotypes:
+    """Haplotype sequences of one window for a set of individuals.
+
+    ``sequences[2*i]`` / ``sequences[2*i + 1]`` are haplotype 1 / 2 of ``samples[i]``; they are the
+    same ``str`` objects as ``unique_sequences[inverse[k]]``, so identical haplotypes share memory
+    and need predicting once.
+    """
+
+    chrom: str  #: contig as spelled in the FASTA
+    start: int  #: 1-based, inclusive
+    end: int  #: 1-based, inclusive
+    reference: str  #: the reference sequence of the window (FASTA case kept)
+    samples: list[str]
+    unique_sequences: list[str]
+    inverse: np.ndarray  #: (2 * n_samples,) index into unique_sequences
+    allele_matrix: np.ndarray  #: (2 * n_samples, n_variants) allele index applied (0 = REF)
+    alt_dosage: np.ndarray  #: (n_samples, n_snvs) int8 non-REF allele count, from the raw GT
+    snv_columns: np.ndarray  #: rows of ``variants`` that are SNVs (the columns of alt_dosage)
+    warnings: list[str] = field(default_factory=list)
+    # splice description of each unique haplotype, for coordinate mapping
+    _cluster_start: np.ndarray = field(default=None, repr=False)  # window offsets, inclusive
+    _cluster_end: np.ndarray = field(default=None, repr=False)  # window offsets, exclusive
+    _piece_delta: np.ndarray = field(default=None, repr=False)  # (n_unique, n_clusters)
+    _piece_len: np.ndarray = field(default=None, repr=False)  # (n_unique, n_clusters)
+    _variant_columns: dict = field(default=None, repr=False)
+    _variants_df: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def variants(self) -> pd.DataFrame:
+        """One row per VCF record starting in the window (ALT not '.'), in VCF order: ``chrom``
+        (VCF spelling), ``pos`` (1-based), ``id``, ``ref``, ``alt`` (comma-joined), ``is_snv``,
+        ``is_indel``, ``haplotypes_alt`` (haplotypes carrying a non-REF allele after the policies);
+        the columns of :attr:`allele_matrix`."""
+        if self._variants_df is None:
+            self._variants_df = pd.DataFrame(self._variant_columns)
+        return self._variants_df
+
+    @property
+    def names(self) -> list[str]:
+        """Record names ``SAMPLE|1``, ``SAMPLE|2`` in the order of :attr:`sequences`."""
+        return [f"{s}|{h}" for s in self.samples for h in (1, 2)]
+
+    @property
+    def sequences(self) -> list[str]:
+        u = self.unique_sequences
+        return [u[i] for i in self.inverse.tolist()]
+
+    @property
+    def unique(self) -> np.ndarray:
+        """Haplotype -> unique-sequence index (alias of :attr:`inverse`)."""
+        return self.inverse
+
+    @property
+    def n_unique(self) -> int:
+        return len(self.unique_sequences)
+
+    @property
+    def forward_passes_saved(self) -> float:
+        """Share of haplotypes that need no model call because an identical one comes first."""
+        n = len(self.inverse)
+        return 0.0 if n == 0 else 1.0 - self.n_unique / n
+
+    def offset_shift(self, ref_offset: int) -> np.ndarray:
+        """Per unique haplotype: where window offset ``ref_offset`` (0-based) moved to, minus it.
+
+        The net length change of the clusters of variants lying wholly before ``ref_offset``; if
+        ``ref_offset`` falls inside a changed cluster it maps into that cluster's replacement,
+        clipped to its last base.
+        """
+        n_u = self.n_unique
+        if self._piece_delta is None or self._piece_delta.size == 0:
+            return np.zeros(n_u, dtype=np.int64)
+        before = self._cluster_end <= ref_offset
+        shift = self._piece_delta[:, before].sum(axis=1).astype(np.int64)
+        inside = np.flatnonzero((self._cluster_start <= ref_offset) & (self._cluster_end > ref_offset))
+        for k in inside.tolist():
+            within = ref_offset - int(self._cluster_start[k])
+            plen = self._piece_len[:, k].astype(np.int64)
+            shift += np.minimum(within, np.maximum(plen - 1, 0)) - within
+        return shift
+
+    def centered(self, ref_offset: int, length: int, pad: str = "N") -> list[str]:
+        """Model inputs: each unique haplotype cut by :func:`center_on` around ``ref_offset``."""
+        centres = ref_offset + self.offset_shift(ref_offset)
+        return [center_on(s, int(c), length, pad) for s, c in zip(self.unique_sequences, centres)]
+
+    def to_fasta(self, handle, line_width: int = 60) -> None:
+        """Write records ``>SAMPLE|1`` / ``>SAMPLE|2`` with ``line_width`` bases a line."""
+        for name, seq in zip(self.names, self.sequences):
+            handle.write(f">{name}\n")
+            for i in range(0, len(seq), line_width):
+                handle.write(seq[i : i + line_width])
+                handle.write("\n")
+
+
+# --------------------------------------------------------------------------------------------
+# VCF records of a window
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Window:
+    pos0: list[int]
+    ids: list[str]
+    refs: list[str]
+    alleles: list[list[str]]  # [REF, ALT1, ...]
+    ref_len: list[int]
+    plain: list[bool]  # every ALT is plain letters
+    is_snv: list[bool]
+    a1: np.ndarray  # (n_records, n_samples) int16: allele, -1 missing
+    a2: np.ndarray  # ... -2 absent (haploid)
+    phased: np.ndarray  # (n_records, n_samples) bool
+
+
+def _variant_type(ref: str, alt: str) -> tuple[bool, int]:
+    """``(is_indel, var_len)`` as htslib's ``bcf_set_variant_type`` (case-insensitive version)."""
+    if len(ref) == 1 and len(alt) == 1:
+        return False, (0 if alt == "." or ref == alt else 1)
+    r, a = ref.upper(), alt.upper()
+    i = 0
+    n = min(len(r), len(a))
+    while i < n and r[i] == a[i]:
+        i += 1
+    if i == len(r) and i < len(a):
+        return True, len(a) - len(r)
+    if i == len(a) and i < len(r):
+        return True, len(a) - len(r)
+    if i == len(r) and i == len(a):
+        return False, 0
+    re_, ae = len(r) - 1, len(a) - 1
+    while re_ > i and ae > i and r[re_] == a[ae]:
+        re_ -= 1
+        ae -= 1
+    if ae == i:
+        if re_ == i:
+            return False, 1
+        return r[re_] == a[ae], -(re_ - i)
+    if re_ == i:
+        return r[re_] == a[ae], ae - i
+    return False, (-(re_ - i + 1) if re_ - i > ae - i else ae - i + 1)
+
+
+def _gt_text(a1: int, a2: int, phased: bool) -> str:
+    def one(a: int) -> str:
+        return "." if a == _MISSING else str(a)
+
+    if a2 == _ABSENT:
+        return one(a1)
+    return one(a1) + ("|" if phased else "/") + one(a2)
+
+
+def _parse_allele(text: str, where: tuple) -> int:
+    if text == ".":
+        return _MISSING
+    if not text.isdigit():
+        raise InputError(where[0], where[1], f"bad GT allele {text!r}")
+    value = int(text)
+    if value > 32000:
+        raise InputError(where[0], where[1], f"GT allele index {value} too large")
+    return value
+
+
+def _parse_gt_slow(field_text: str, where: tuple) -> tuple[int, int, bool]:
+    gt = field_text.split(":", 1)[0]
+    if gt in ("", "."):
+        return _MISSING, _ABSENT, True
+    parts = re.split(r"[|/]", gt)
+    seps = re.findall(r"[|/]", gt)
+    if gt.startswith(("|", "/")):  # VCF 4.4 explicit phasing of the first allele
+        parts = parts[1:]
+        seps = seps[1:]
+    a1 = _parse_allele(parts[0], where)
+    a2 = _parse_allele(parts[1], where) if len(parts) > 1 else _ABSENT
+    return a1, a2, all(s == "|" for s in seps)
+
+
+class _Where:
+    """``where[i]`` -> ``(file, "chrom:pos")`` of record ``i``, built only when an error needs it."""
+
+    def __init__(self, path: str, chrom: str, pos0: list[int]) -> None:
+        self.path, self.chrom, self.pos0 = path, chrom, pos0
+
+    def __getitem__(self, i: int) -> tuple[str, str]:
+        return self.path, f"{self.chrom}:{self.pos0[i] + 1}"
+
+
+def _parse_genotypes(
+    texts: list[str],
+    has_gt: np.ndarray,
+    n_all: int,
+    sel: np.ndarray,
+    where,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GT of the selected sample columns of every record, vectorised over the raw text.
+
+    ``texts[i]`` holds the sample columns of record ``i`` (tab-separated, FORMAT removed). Fast
+    path: one-digit diploid (``a|b``, ``a/b``) and haploid genotypes straight from the bytes;
+    anything else (multi-digit alleles, polyploid, VCF 4.4 prefixes) through a slow per-cell parse.
+    """
+    n, ns = len(texts), len(sel)
+    a1 = np.full((n, ns), _MISSING, dtype=np.int16)
+    a2 = np.full((n, ns), _ABSENT, dtype=np.int16)
+    phased = np.ones((n, ns), dtype=bool)
+    if n == 0 or ns == 0:
+        return a1, a2, phased
+    blob = ("\n".join(texts) + "\n").encode("ascii", errors="replace")
+    size = len(blob)
+    arr = np.frombuffer(blob + b"\n\n\n\n", dtype=np.uint8)
+    delim = np.flatnonzero(arr[:size] <= 10)  # tab and newline: the only bytes <= 10 in VCF text
+    if delim.size != n * n_all:
+        counts = [t.count("\t") + 1 for t in texts]
+        bad = next(i for i, c in enumerate(counts) if c != n_all)
+        raise InputError(*where[bad], f"{counts[bad]} sample columns, header has {n_all}")
+    flat_starts = np.empty_like(delim)
+    flat_starts[0] = 0
+    flat_starts[1:] = delim[:-1] + 1
+    starts = flat_starts.reshape(n, n_all)
+    everyone = ns == n_all and bool((sel == np.arange(n_all)).all())
+    s = starts if everyone else starts[:, sel]
+    c0, c1, c2, c3 = arr[s], arr[s + 1], arr[s + 2], arr[s + 3]
+
+    def is_term(c):
+        return (c == 58) | (c == 9) | (c == 10)
+
+    dig0, dot0 = (c0 >= 48) & (c0 <= 57), c0 == 46
+    dig2, dot2 = (c2 >= 48) & (c2 <= 57), c2 == 46
+    ok0 = dig0 | dot0
+    dip = ok0 & ((c1 == 124) | (c1 == 47)) & (dig2 | dot2) & is_term(c3)
+    hap = ok0 & is_term(c1)
+    a1[:] = np.where(dot0, _MISSING, c0.astype(np.int16) - 48)
+    a2[:] = np.where(dip, np.where(dot2, _MISSING, c2.astype(np.int16) - 48), _ABSENT)
+    phased[:] = ~dip | (c1 == 124)
+    slow = ~(dip | hap) & has_gt[:, None]
+    if slow.any():
+        e = delim.reshape(n, n_all)[:, sel]
+        for i, j in zip(*np.nonzero(slow)):
+            cell = blob[s[i, j] : e[i, j]].decode("ascii", errors="replace")
+            a1[i, j], a2[i, j], phased[i, j] = _parse_gt_slow(cell, where[i])
+    if not has_gt.all():  # no GT in FORMAT: bcftools keeps the reference
+        a1[~has_gt] = _MISSING
+        a2[~has_gt] = _ABSENT
+        phased[~has_gt] = True
+    return a1, a2, phased
+
+
+def _splitmix_coin(seed: int, sample_cols: np.ndarray, pos0: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """A fair, reproducible coin per (record, sample): splitmix64 of seed, position, rank, column."""
+    with np.errstate(over="ignore"):
+        mask = np.uint64(0xFFFFFFFFFFFFFFFF)
+        key = (
+            np.uint64(seed & 0xFFFFFFFFFFFFFFFF) * np.uint64(0x9E3779B97F4A7C15)
+            + pos0.astype(np.uint64) * np.uint64(0xD1B54A32D192ED03)
+            + rank.astype(np.uint64) * np.uint64(0x8CB92BA72F3D8DD7)
+        )[:, None] ^ (sample_cols.astype(np.uint64) * np.uint64(0xABC98388FB8FAC03))[None, :]
+        z = (key + np.uint64(0x9E3779B97F4A7C15)) & mask
+        z = ((z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & mask
+        z = ((z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & mask
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(63)).astype(bool)
+
+
+# --------------------------------------------------------------------------------------------
+# bcftools consensus, one cluster of overlapping variants at a time
+# --------------------------------------------------------------------------------------------
+class _Events:
+    def __init__(self) -> None:
+        self.overlap: set[int] = set()
+        self.trimmed: set[int] = set()
+
+
+def _apply_cluster(
+    local: bytes,
+    cs: int,
+    calls: list[tuple[int, bytes, bytes, bool, int]],
+    events: _Events,
+    mismatch,
+) -> bytes:
+    """Apply ``calls`` (pos0, REF, ALT, is_indel, var_len; non-REF alleles only, VCF order) to the
+    reference bytes ``local`` that start at 0-based position ``cs``, as bcftools 1.16
+    ``apply_variant`` does for ``-s SAMPLE -H N``."""
+    buf = bytearray(local)
+    frz = -1  # fa_frz_pos
+    mod_off = 0  # fa_mod_off
+    prev_base = 0
+    prev_base_pos = -1
+    prev_is_insert = False
+    for pos, ref, alt, is_indel, var_len in calls:
+        trim_beg = 1 if (is_indel and ref[0] == alt[0]) else 0
+        if pos <= frz:
+            if pos < frz or not trim_beg or var_len == 0 or prev_is_insert:
+                events.overlap.add(pos)
+                continue
+        idx = pos - cs + mod_off
+        rlen = len(ref)
+        remaining = len(buf) - idx
+        if remaining <= 0:  # bcftools: "FIXME" error; unreachable for sorted input
+            events.overlap.add(pos)
+            continue
+        if rlen > remaining:
+            rlen = remaining
+            if len(alt) > rlen:
+                alt = alt[:rlen]
+                events.trimmed.add(pos)
+        if ref[:rlen].upper() != bytes(buf[idx : idx + rlen]).upper():
+            ok = False
+            if prev_base_pos == pos and ref[:1].upper() == bytes((prev_base,)).upper():
+                ok = rlen == 1 or ref[1:rlen].upper() == bytes(buf[idx + 1 : idx + rlen]).upper()
+            if not ok:
+                mismatch(pos, ref)
+        alen = len(alt)
+        len_diff = alen - rlen
+        alt = alt.lower() if 97 <= buf[idx] <= 122 else alt.upper()
+        if len_diff <= 0:
+            prev_base = buf[idx + rlen - 1]
+            prev_base_pos = pos + rlen - 1
+            prev_is_insert = False
+            if trim_beg < alen:
+                buf[idx + trim_beg : idx + alen] = alt[trim_beg:alen]
+            if len_diff:
+                del buf[idx + alen : idx + rlen]
+        else:
+            prev_is_insert = True
+            prev_base_pos = pos
+            ibeg = 1 if ref[0] == alt[0] else 0
+            buf[idx + rlen : idx + rlen] = bytes(len_diff)
+            buf[idx + ibeg : idx + alen] = alt[ibeg:]
+        mod_off += len_diff
+        frz = pos + rlen - 1
+    return bytes(buf)
+
+
+def _unique_rows(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique rows, in order of first appearance, and the inverse: each row's raw bytes are the
+    key of a hash table (exact, and no large temporaries)."""
+    n, m = mat.shape
+    if m == 0 or n == 0:
+        return np.zeros(1 if n else 0, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    raw = np.ascontiguousarray(mat).tobytes()
+    w = len(raw) // n if n else 0
+    table: dict[bytes, int] = {}
+    inv = np.fromiter((table.setdefault(raw[i : i + w], len(table)) for i in range(0, len(raw), w)), np.int64, n)
+    first = np.full(len(table), n, dtype=np.int64)
+    np.minimum.at(first, inv, np.arange(n))
+    return first, inv
+
+
+def _splice(
+    reference: str, starts: np.ndarray, ends: np.ndarray, pieces: list[list], pidx: np.ndarray, block: int = 32
+) -> list[str]:
+    """Sequences of the unique haplotypes: the reference with, for cluster ``k``, the span
+    ``[starts[k], ends[k])`` replaced by ``pieces[k][pidx[u, k]]`` (piece 0 is the reference)."""
+    n_u, n_cl = pidx.shape
+    if n_cl == 0:
+        return [reference] * n_u
+    s_l, e_l = starts.tolist(), ends.tolist()
+    # flat pool: gap j = reference between cluster j-1 and cluster j, then every cluster's pieces
+    flat = [reference[x:y] for x, y in zip([0] + e_l, s_l + [len(reference)])]
+    piece_off = np.cumsum([len(flat)] + [len(plist) for plist in pieces])[:-1]
+    for plist in pieces:
+        flat.extend(plist)
+    obj = np.empty(len(flat), dtype=object)
+    obj[:] = flat
+    bounds = list(range(0, n_cl, block)) + [n_cl]
+    blocks: list[str] = []
+    index = np.empty((n_u, len(bounds) - 1), dtype=np.int64)
+    for b, (k0, k1) in enumerate(zip(bounds[:-1], bounds[1:])):
+        first, inv = _unique_rows(pidx[:, k0:k1])
+        lead = 1 if k0 == 0 else 0  # block 0 also carries the gap before the first cluster
+        idx = np.empty((len(first), lead + 2 * (k1 - k0)), dtype=np.int64)
+        if lead:
+            idx[:, 0] = 0
+        idx[:, lead::2] = pidx[first, k0:k1] + piece_off[None, k0:k1]
+        idx[:, lead + 1 :: 2] = np.arange(k0 + 1, k1 + 1)
+        index[:, b] = inv + len(blocks)
+        blocks.extend("".join(row) for row in obj[idx].tolist())
+    arr = np.empty(len(blocks), dtype=object)
+    arr[:] = blocks
+    return ["".join(row) for row in arr[index].tolist()]
+
+
+# --------------------------------------------------------------------------------------------
+# the builder
+# --------------------------------------------------------------------------------------------
+class HaplotypeBuilder:
+    """Open a VCF and a FASTA once, then :meth:`build` any number of windows.
+
+    ``samples``: IDs (list or comma-separated string) in output order, checked with
+    :func:`match_samples`; ``None`` = every sample of the VCF. ``unphased``: see the module doc.
+    """
+
+    def __init__(
+        self,
+        vcf: str | os.PathLike,
+        fasta: str | os.PathLike,
+        samples: Sequence[str] | str | None = None,
+        unphased: str = "error",
+        seed: int = 0,
+    ) -> None:
+        if unphased not in UNPHASED_POLICIES:
+            raise InputError("--unphased", "", f"{unphased!r} is not one of {', '.join(UNPHASED_POLICIES)}")
+        self.vcf_path = os.fspath(vcf)
+        self.fasta_path = os.fspath(fasta)
+        self.unphased = unphased
+        self.seed = int(seed)
+        for p in (self.vcf_path, self.fasta_path):
+            if not Path(p).exists():
+                raise InputError(p, "", "file not found")
+        try:
+            self._fasta = pysam.FastaFile(self.fasta_path)
+        except (OSError, ValueError) as err:
+            raise InputError(self.fasta_path, "", f"cannot open FASTA (plain or bgzip with .fai): {err}") from None
+        try:
+            self._vf = pysam.VariantFile(self.vcf_path)
+        except (OSError, ValueError) as err:
+            raise InputError(self.vcf_path, "", f"cannot open VCF: {err}") from None
+        self.vcf_samples = list(self._vf.header.samples)
+        if isinstance(samples, str):
+            samples = [s for s in samples.split(",") if s]
+        if samples is None:
+            self._sel = np.arange(len(self.vcf_samples))
+        else:
+            self._sel = np.asarray(match_samples(self.vcf_samples, samples, path=self.vcf_path), dtype=np.int64)
+        self.samples = [self.vcf_samples[i] for i in self._sel.tolist()]
+        self._tabix = None
+        self._indexed = self._vf.index is not None
+        if self._indexed and not self._vf.is_bcf:
+            try:
+                self._tabix = pysam.TabixFile(self.vcf_path)  # raw lines: no parse + re-format
+            except (OSError, ValueError):
+                self._tabix = None
+        self._plain_cache: dict[str, list[str]] | None = None
+        vcf_contigs = list(self._vf.header.contigs)
+        if self._tabix is not None:
+            vcf_contigs += [c for c in self._tabix.contigs if c not in set(vcf_contigs)]
+        if not self._indexed:
+            log.warning("%s has no index: reading it whole (bgzip + tabix it for speed)", self.vcf_path)
+            cache: dict[str, list[str]] = {}
+            for r in self._vf:
+                cache.setdefault(r.chrom, []).append(str(r).rstrip("\n"))
+            self._plain_cache = cache
+            vcf_contigs += [c for c in cache if c not in set(vcf_contigs)]
+        self._vcf_contigs = vcf_contigs
+        self._fasta_to_vcf: dict[str, str] = {}
+        for v, f in alias_map(self._fasta.references, vcf_contigs).items():
+            if f not in self._fasta_to_vcf or v == f:  # an exact spelling wins
+                self._fasta_to_vcf[f] = v
+
+    # -- plumbing --------------------------------------------------------------------------
+    def close(self) -> None:
+        for h in (self._tabix, self._vf, self._fasta):
+            if h is not None:
+                h.close()
+
+    def __enter__(self) -> "HaplotypeBuilder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _fasta_chrom(self, chrom: str, region: str) -> str:
+        refs = self._fasta.references
+        if chrom in refs:
+            return chrom
+        hit = alias_map(refs, [chrom]).get(chrom)
+        if hit is None:
+            raise InputError(self.fasta_path, region, f"contig {chrom!r} not in the FASTA")
+        return hit
+
+    def _lines(self, vcf_chrom: str, start0: int, end0: int) -> list[str]:
+        """Text of the records overlapping [start0, end0] (0-based, inclusive)."""
+        if self._tabix is not None:
+            try:
+                return list(self._tabix.fetch(vcf_chrom, start0, end0 + 1))
+            except ValueError:  # contig absent from the index
+                return []
+        if self._indexed:
+            try:
+                return [str(r).rstrip("\n") for r in self._vf.fetch(vcf_chrom, start0, end0 + 1)]
+            except ValueError:
+                return []
+        out = []  # VCF without an index: lines read whole at open
+        for line in (self._plain_cache or {}).get(vcf_chrom, []):
+            pos0 = int(line.split("\t", 2)[1]) - 1
+            if pos0 > end0:
+                break
+            out.append(line)
+        return out
+
+    def _read_window(self, vcf_chrom: str, start0: int, end0: int) -> tuple[_Window, int]:
+        lines = self._lines(vcf_chrom, start0, end0)
+        pos0, ids, refs, alleles, texts, has_gt, plain, snv = [], [], [], [], [], [], [], []
+        n_before = 0
+        for line in lines:
+            f = line.split("\t", 9)
+            p = int(f[1]) - 1
+            if p > end0:
+                continue
+            if p < start0:
+                n_before += 1  # bcftools: "ignoring overlapping variant" -- never applied
+                continue
+            alt = f[4]
+            if alt in (".", ""):
+                continue  # no ALT
+            if len(f) < 10 and len(self._sel):
+                raise InputError(self.vcf_path, f"{vcf_chrom}:{p + 1}", "record has no sample columns")
+            pos0.append(p)
+            ids.append(f[2])
+            refs.append(f[3])
+            alts = alt.split(",")
+            alleles.append([f[3]] + alts)
+            ok = alt.isascii() and alt.replace(",", "").isalpha()  # every ALT plain letters
+            plain.append(ok)
+            snv.append(ok and len(f[3]) == 1 and len(alt) == 2 * len(alts) - 1)
+            texts.append(f[9] if len(f) > 9 else "")
+            fmt = f[8] if len(f) > 8 else ""
+            has_gt.append(fmt == "GT" or fmt.startswith("GT:"))
+        where = _Where(self.vcf_path, vcf_chrom, pos0)
+        a1, a2, phased = _parse_genotypes(
+            texts, np.asarray(has_gt, dtype=bool), len(self.vcf_samples), self._sel, where
+        )
+        return _Window(pos0, ids, refs, alleles, [len(r) for r in refs], plain, snv, a1, a2, phased), n_before
+
+    # -- the work --------------------------------------------------------------------------
+    def build(self, chrom: str, start: int, end: int) -> Haplotypes:
+        """Haplotypes of window ``chrom:start-end`` (1-based inclusive) for the builder's samples."""
+        region = f"{chrom}:{start}-{end}"
+        if start < 1 or end < start:
+            raise InputError("--region", region, "need 1 <= start <= end")
+        fa_chrom = self._fasta_chrom(chrom, region)
+        clen = self._fasta.get_reference_length(fa_chrom)
+        if start > clen:
+            raise InputError(self.fasta_path, region, f"start beyond the end of {fa_chrom} ({clen} bp)")
+        if end > clen:
+            log.warning("%s: end clipped to the length of %s (%d)", region, fa_chrom, clen)
+            end = clen
+        start0, end0 = start - 1, end - 1
+        reference = self._fasta.fetch(fa_chrom, start0, end0 + 1)
+        vcf_chrom = self._fasta_to_vcf.get(fa_chrom)
+        warnings: list[str] = []
+        if vcf_chrom is None:
+            warnings.append(f"{fa_chrom} not in {self.vcf_path}: haplotypes are the reference")
+            win = _Window(
+                [], [], [], [], [], [], [], *(np.zeros((0, len(self._sel)), dtype=t) for t in (np.int16, np.int16, bool))
+            )
+            n_before = 0
+        else:
+            win, n_before = self._read_window(vcf_chrom, start0, end0)
+        ns, nv = len(self.samples), len(win.pos0)
+        vname = vcf_chrom or fa_chrom
+
+        # alleles as called; bound check against the record's allele count
+        n_alleles = np.asarray([len(a) for a in win.alleles], dtype=np.int16)
+        if nv:
+            too_big = (win.a1 >= n_alleles[:, None]) | (win.a2 >= n_alleles[:, None])
+            if too_big.any():
+                i, j = (int(x[0]) for x in np.nonzero(too_big))
+                raise InputError(
+                    self.vcf_path,
+                    f"{vname}:{win.pos0[i] + 1}",
+                    f"GT {_gt_text(int(win.a1[i, j]), int(win.a2[i, j]), bool(win.phased[i, j]))} of sample "
+                    f"{self.samples[j]} names allele {max(int(win.a1[i, j]), int(win.a2[i, j]))} but the record "
+                    f"has {int(n_alleles[i]) - 1} ALT allele(s)",
+                )
+
+        # dosage for statistics: from the raw genotype, whatever the phase
+        is_snv = np.asarray(win.is_snv, dtype=bool)
+        snv_columns = np.flatnonzero(is_snv)
+        alt_dosage = ((win.a1[snv_columns] > 0).astype(np.int8) + (win.a2[snv_columns] > 0).astype(np.int8)).T
+        alt_dosage = np.ascontiguousarray(alt_dosage) if nv else np.zeros((ns, 0), dtype=np.int8)
+
+        # phasing policy
+        h1 = np.where(win.a1 > 0, win.a1, 0).astype(np.int16)
+        h2 = np.where(win.a2 > 0, win.a2, 0).astype(np.int16)
+        ambiguous = (~win.phased) & (win.a2 != _ABSENT) & (win.a1 != win.a2)
+        if ambiguous.any():
+            i, j = (int(x[0]) for x in np.nonzero(ambiguous))
+            n_amb = int(ambiguous.sum())
+            if self.unphased == "error":
+                raise InputError(
+                    self.vcf_path,
+                    f"{vname}:{win.pos0[i] + 1}",
+                    f"unphased genotype {_gt_text(int(win.a1[i, j]), int(win.a2[i, j]), False)} for sample "
+                    f"{self.samples[j]} ({n_amb} unphased heterozygous genotype(s) in {region}); "
+                    "phase the VCF or choose --unphased reference|random",
+                )
+            if self.unphased == "reference":
+                h1[ambiguous] = 0
+                h2[ambiguous] = 0
+            else:
+                pos_arr = np.asarray(win.pos0, dtype=np.int64)
+                rank = np.zeros(nv, dtype=np.int64)
+                for k in range(1, nv):
+                    rank[k] = rank[k - 1] + 1 if pos_arr[k] == pos_arr[k - 1] else 0
+                swap = _splitmix_coin(self.seed, self._sel, pos_arr, rank) & ambiguous
+                h1s = np.where(swap, h2, h1)
+                h2 = np.where(swap, h1, h2)
+                h1 = h1s
+            warnings.append(f"{n_amb} unphased heterozygous genotype(s) resolved by policy '{self.unphased}'")
+
+        # alleles we cannot apply: symbolic, '*', breakends -> reference
+        hm = np.empty((2 * ns, nv), dtype=np.int16)  # (haplotypes, variants)
+        hm[0::2] = h1.T
+        hm[1::2] = h2.T
+        n_sym = 0
+        for k in (k for k, ok in enumerate(win.plain) if not ok):
+            usable = np.asarray([True] + [bool(_PLAIN_ALLELE.fullmatch(x)) for x in win.alleles[k][1:]])
+            col = hm[:, k]
+            bad = ~usable[col]
+            if bad.any():
+                n_sym += 1
+                col[bad] = 0
+        if n_sym:
+            warnings.append(
+                f"{n_sym} record(s) with symbolic or unsupported ALT alleles (<DEL>, *, ...) kept as reference"
+            )
+        if n_before:
+            log.debug("%s: %d record(s) start before the window and are ignored (bcftools semantics)", region, n_before)
+
+        # deduplicate haplotypes
+        first, inverse = _unique_rows(hm) if 2 * ns else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        hu = hm[first] if nv else np.zeros((len(first), 0), dtype=np.int16)
+        n_u = len(first)
+
+        # clusters of overlapping variants among the records some haplotype carries
+        active = np.flatnonzero((hu != 0).any(axis=0)) if nv else np.zeros(0, dtype=np.int64)
+        events = _Events()
+
+        def mismatch(pos: int, ref: bytes) -> None:
+            fa = reference[pos - start0 : pos - start0 + len(ref)]
+            raise InputError(self.vcf_path, f"{vname}:{pos + 1}", f"REF '{ref.decode()}' != FASTA '{fa}'")
+
+        types: dict[tuple[str, str], tuple[bool, int]] = {}
+
+        def call(k: int, a: int) -> tuple[int, bytes, bytes, bool, int]:
+            ref, alt = win.alleles[k][0], win.alleles[k][a]
+            t = types.get((ref, alt))
+            if t is None:
+                t = types[(ref, alt)] = _variant_type(ref, alt)
+            return win.pos0[k], ref.encode(), alt.encode(), t[0], t[1]
+
+        # Each cluster gets a list of candidate strings ("pieces"), piece 0 being the reference.
+        # A singleton cluster's piece index is the allele index itself; a multi-variant cluster's
+        # is the rank of its allele pattern among the unique haplotypes.
+        if active.size:
+            apos = np.asarray(win.pos0, dtype=np.int64)[active]
+            aend = apos + np.asarray(win.ref_len, dtype=np.int64)[active] - 1
+            run_max = np.maximum.accumulate(aend)
+            new = np.ones(active.size, dtype=bool)
+            new[1:] = apos[1:] > run_max[:-1]
+            first_of = np.flatnonzero(new)
+            sizes = np.diff(np.append(first_of, active.size))
+        else:
+            apos = run_max = first_of = sizes = np.zeros(0, dtype=np.int64)
+        n_cl = int(first_of.size)
+        cl_start = apos[first_of] - start0
+        cl_end = np.minimum(run_max[first_of + sizes - 1], end0) - start0 + 1  # trimmed to the window
+        pidx_mat = np.zeros((n_u, n_cl), dtype=np.int32)
+        pieces: list[list] = [[]] * n_cl
+        cs_l, ce_l = cl_start.tolist(), cl_end.tolist()
+        # singletons, vectorised: which alleles occur, then one string per occurring allele
+        s_ids = np.flatnonzero(sizes == 1)
+        s_cols = active[first_of[s_ids]] if n_cl else s_ids
+        if s_ids.size:
+            s_hu = hu[:, s_cols]
+            pidx_mat[:, s_ids] = s_hu
+            present = np.zeros((s_ids.size, int(n_alleles[s_cols].max())), dtype=bool)
+            present[np.broadcast_to(np.arange(s_ids.size), s_hu.shape), s_hu] = True
+            present[:, 0] = False
+            for cid, k in zip(s_ids.tolist(), s_cols.tolist()):
+                pieces[cid] = [reference[cs_l[cid] : ce_l[cid]]] + [None] * (len(win.alleles[k]) - 1)
+            for j, a_ in zip(*(x.tolist() for x in np.nonzero(present))):
+                cid, k = int(s_ids[j]), int(s_cols[j])
+                local_s = pieces[cid][0]
+                ref_k = win.alleles[k][0]
+                if len(local_s) == len(ref_k) and ref_k.upper() == local_s.upper():
+                    # one variant on untouched reference, not cut by the window end: bcftools writes
+                    # the ALT in the case of the FASTA base at POS (and the anchor base it keeps
+                    # already has that case)
+                    alt_k = win.alleles[k][a_]
+                    pieces[cid][a_] = alt_k.lower() if local_s[0].islower() else alt_k.upper()
+                else:
+                    cs = cs_l[cid] + start0
+                    pieces[cid][a_] = _apply_cluster(
+                        local_s.encode("ascii"), cs, [call(k, a_)], events, mismatch
+                    ).decode("ascii")
+        # clusters of overlapping variants: one bcftools pass per distinct allele pattern
+        for cid in np.flatnonzero(sizes > 1).tolist():
+            b0, size = int(first_of[cid]), int(sizes[cid])
+            cols = active[b0 : b0 + size]
+            cs = cs_l[cid] + start0
+            local_s = reference[cs_l[cid] : ce_l[cid]]
+            local = local_s.encode("ascii")
+            sub = hu[:, cols]
+            pfirst, pinv = _unique_rows(sub)
+            plist = [local_s]
+            pmap = np.zeros(len(pfirst), dtype=np.int32)
+            for u, row in enumerate(sub[pfirst].tolist()):
+                calls = [call(int(k), a_) for k, a_ in zip(cols.tolist(), row) if a_]
+                if not calls:
+                    continue
+                pmap[u] = len(plist)
+                plist.append(_apply_cluster(local, cs, calls, events, mismatch).decode("ascii"))
+            pieces[cid] = plist
+            pidx_mat[:, cid] = pmap[pinv]
+
+        # splice, in two levels: blocks of consecutive clusters get one string per distinct allele
+        # pattern (few, because haplotypes share stretches), then a haplotype joins its blocks
+        unique_sequences = _splice(reference, cl_start, cl_end, pieces, pidx_mat)
+        if n_cl:
+            offsets = np.cumsum([0] + [len(plist) for plist in pieces])
+            lens = np.fromiter(
+                (-1 if p is None else len(p) for plist in pieces for p in plist), dtype=np.int64, count=int(offsets[-1])
+            )
+            plens = lens[pidx_mat + offsets[None, :-1]]
+            deltas = plens - (cl_end - cl_start)[None, :]
+        else:
+            plens = deltas = np.zeros((n_u, 0), dtype=np.int64)
+
+        if events.overlap:
+            warnings.append(
+                f"{len(events.overlap)} variant(s) overlapping an already applied variant were skipped in some "
+                f"haplotypes (bcftools semantics), first at {vname}:{min(events.overlap) + 1}"
+            )
+        if events.trimmed:
+            warnings.append(
+                f"{len(events.trimmed)} variant(s) trimmed at the window end, first at {vname}:{min(events.trimmed) + 1}"
+            )
+        for w in warnings:
+            log.warning("%s: %s", region, w)
+
+        applied_ac = (hm != 0).sum(axis=0) if nv else np.zeros(0, dtype=np.int64)
+        variant_columns = {
+            "chrom": [vname] * nv,
+            "pos": np.asarray(win.pos0, dtype=np.int64) + 1,
+            "id": win.ids,
+            "ref": win.refs,
+            "alt": [",".join(a[1:]) for a in win.alleles],
+            "is_snv": is_snv,
+            "is_indel": [
+                any(len(x) != len(a[0]) for x in a[1:] if ok or _PLAIN_ALLELE.fullmatch(x))
+                for a, ok in zip(win.alleles, win.plain)
+            ],
+            "haplotypes_alt": applied_ac,
+        }
+        return Haplotypes(
+            chrom=fa_chrom,
+            start=start,
+            end=end,
+            reference=reference,
+            samples=list(self.samples),
+            unique_sequences=unique_sequences,
+            inverse=np.asarray(inverse, dtype=np.int64),
+            allele_matrix=hm,
+            alt_dosage=alt_dosage,
+            snv_columns=snv_columns,
+            warnings=warnings,
+            _cluster_start=cl_start,
+            _cluster_end=cl_end,
+            _piece_delta=deltas,
+            _piece_len=plens,
+            _variant_columns=variant_columns,
+        )
+
+
+def build_haplotypes(
+    vcf: str | os.PathLike,
+    fasta: str | os.PathLike,
+    chrom: str,
+    start: int,
+    end: int,
+    samples: Sequence[str] | str | None = None,
+    unphased: str = "error",
+    seed: int = 0,
+) -> Haplotypes:
+    """Haplotype 1 and 2 of every requested individual over ``chrom:start-end`` (1-based, inclusive).
+
+    See the module docstring for the bcftools semantics matched and the policies. For many windows
+    keep one :class:`HaplotypeBuilder` open instead.
+    """
+    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=unphased, seed=seed) as builder:
+        return builder.build(chrom, start, end)
