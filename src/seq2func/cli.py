@@ -35,12 +35,12 @@ def run(app: Callable[..., object]) -> None:
     except SystemExit:
         raise
     except Exception as err:  # click usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
+        # typer may vendor click (typer._click), so recognise its exceptions by class name
+        names = {cls.__name__ for cls in type(err).__mro__}
+        if "ClickException" in names:
             err.show()
-            sys.exit(err.exit_code)
-        if isinstance(err, click.exceptions.Abort):
+            sys.exit(getattr(err, "exit_code", EXIT_INPUT_ERROR))
+        if "Abort" in names:
             sys.exit(1)
         raise
 
