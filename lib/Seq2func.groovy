@@ -47,4 +47,13 @@ class Seq2func {
     static final List VALIDATE_KEYS = ['input', 'fasta', 'gtf', 'tss_bed', 'blacklist', 'vcf', 'cohort_vcf', 'expression',
         'covariates', 'pretrained', 'simulate', 'seq_length', 'bin_size', 'stride', 'crop_bp', 'max_n_frac',
         'test_chroms', 'valid_chroms', 'chrom_fractions', 'folds', 'strict']
+
+    /** Training options shared by PRETRAIN and FINETUNE (numbers only, nothing from a samplesheet). */
+    static String trainArgs(Map params) {
+        def a = ["--epochs ${params.epochs as int}", "--batch-size ${params.batch_size as int}",
+                 "--lr ${params.lr as double}", "--patience ${params.patience as int}", "--seed ${params.train_seed as int}"]
+        if (params.max_steps) a << "--max-steps ${params.max_steps as int}"
+        a << (params.use_gpu ? '--device cuda --require-gpu' : '--device auto')
+        return a.join(' ')
+    }
 }

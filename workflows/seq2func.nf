@@ -5,6 +5,7 @@ include { VALIDATE_PARAMS } from '../modules/local/validate_params'
 include { SIMULATE        } from '../modules/local/simulate'
 include { VALIDATE        } from '../modules/local/validate'
 include { PREPARE         } from '../subworkflows/local/prepare'
+include { TRAIN           } from '../subworkflows/local/train'
 
 workflow SEQ2FUNC {
     main:
@@ -33,6 +34,7 @@ workflow SEQ2FUNC {
             .map { ss, fa, gtf, tss, bl, vcf, expr ->
                 [ ss, Seq2func.trackFiles(ss, noFile), fa, gtf, tss, bl, noFile, vcf, expr ]
             }
+            .first()   // a value channel, like the user-input branch: every later fan-out reuses it
     } else {
         if (!params.input) { error "ERROR: --input: a samplesheet is required (or use -profile test)" }
         if (!params.fasta) { error "ERROR: --fasta: a reference genome is required" }
@@ -76,6 +78,18 @@ workflow SEQ2FUNC {
         )
         ch_versions = ch_versions.mix(PREPARE.out.versions)
         ch_dataset = PREPARE.out.dataset
+
+        // 4. TRAIN: pretrain -> fine-tune per target cell type x strategy -> evaluate on test chromosomes
+        ch_tss = ch_inputs.map { it[4].toString().endsWith('NO_FILE') ? it[3] : it[4] }   // TSS BED, else the GTF
+        TRAIN(
+            ch_dataset,
+            VALIDATE.out.samplesheet,
+            PREPARE.out.mode,
+            ch_tss,
+            ch_inputs.map { it[8] },
+            noFile
+        )
+        ch_versions = ch_versions.mix(TRAIN.out.versions)
     }
 
     // versions of every tool used, and of Nextflow itself

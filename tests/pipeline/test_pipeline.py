@@ -62,6 +62,31 @@ def test_prepare_writes_a_chromosome_split_dataset(test_profile_run):
     assert "sum" in set(ds.tracks["transform"])
 
 
+def test_train_pretrains_finetunes_every_strategy_and_evaluates(test_profile_run):
+    import torch
+
+    out = test_profile_run[0] / "results"
+    ckpt = torch.load(out / "pretrain/model.pt", weights_only=True, map_location="cpu")
+    assert ckpt["model_config"]["name"] == "basenji"
+    assert {t["role"] for t in ckpt["tracks"]} == {"compendium"}
+    targets = sorted({r["cell_type"] for r in csv.DictReader(open(out / "validate/samplesheet.valid.csv")) if r["role"] == "target"})
+    assert len(targets) >= 2
+    strategies = ["head_only", "full", "gradual_unfreeze", "lora", "scratch"]
+    for ct in targets:
+        for strategy in strategies:
+            run = out / "finetune" / ct / strategy
+            ck = torch.load(run / "model.pt", weights_only=True, map_location="cpu")
+            assert ck["strategy"]["name"] == strategy and ck["strategy"]["cell_type"] == ct
+            assert {t["cell_type"] for t in ck["tracks"]} == {ct}
+            assert (run / "metrics.json").is_file()
+            metrics = json.loads((out / "evaluate" / ct / strategy / "metrics.json").read_text())
+            assert metrics["split"] == "test" and metrics["n_windows"] > 0
+            assert metrics["gene_level"]["n_genes"] > 0
+    summary = (out / "evaluate/summary/transfer_summary.tsv").read_text().splitlines()
+    assert len(summary) == 1 + 1 + len(targets) * len(strategies)
+    assert (out / "evaluate/summary/transfer_vs_scratch.png").stat().st_size > 1000
+
+
 def test_resume_reuses_every_task(test_profile_run):
     tmp, _ = test_profile_run
     res = _run(tmp, "-profile", "test", "--outdir", str(tmp / "results"), "-resume")
@@ -70,6 +95,16 @@ def test_resume_reuses_every_task(test_profile_run):
     last = [l.split("\t") for l in traces[-1].read_text().splitlines()]
     status = {row[last[0].index("process")]: row[last[0].index("status")] for row in last[1:]}
     assert status and all(s == "CACHED" for s in status.values()), status
+
+
+def test_gpu_profile_without_gpu_stops_with_one_line(test_profile_run, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # hide any GPU: the check is about machines without one
+    tmp, _ = test_profile_run
+    res = _run(tmp, "-profile", "test,gpu", "--outdir", str(tmp / "results_gpu"), "-resume")
+    assert res.returncode != 0
+    lines = _error_lines(res)
+    assert len(lines) == 1 and "--use_gpu" in lines[0] and "GPU" in lines[0], lines
+    assert not (tmp / "results_gpu/pretrain").exists()
 
 
 def test_help_prints_usage(tmp_path):

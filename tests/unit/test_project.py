@@ -93,3 +93,8 @@ def test_output_doc_lists_every_published_folder():
     assert folders, "no publish folders found"
     missing = [f for f in folders if f"{f}/" not in output]
     assert not missing, missing
+
+
+def test_usage_parameter_tables_are_generated_from_the_schema():
+    res = subprocess.run([sys.executable, str(REPO / "tools/docs_params.py"), "--check"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr

@@ -32,12 +32,13 @@ workflow PREPARE {
         .combine(ch_blacklist)
         .map { chrom, mode, ss, split, fa, bl -> [chrom, mode, ss, split, fa, bl] }
 
-    PREPARE_CHROM(ch_jobs, ch_tracks.first())
+    PREPARE_CHROM(ch_jobs, ch_tracks)
 
-    PREPARE_MERGE(ch_mode.first(), PREPARE_CHROM.out.part.collect())
+    PREPARE_MERGE(ch_mode, PREPARE_CHROM.out.part.collect())
 
     emit:
     dataset  = PREPARE_MERGE.out.dataset
     manifest = PREPARE_MERGE.out.manifest
+    mode     = ch_mode
     versions = PREPARE_SPLIT.out.versions.mix(PREPARE_CHROM.out.versions.first(), PREPARE_MERGE.out.versions)
 }

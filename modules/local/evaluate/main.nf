@@ -1,0 +1,31 @@
+process EVALUATE {
+    label 'process_gpu'
+    tag "${label}"
+
+    input:
+    tuple val(label), path(checkpoint, stageAs: 'checkpoint/*')
+    path dataset, stageAs: 'dataset'
+    path tss, stageAs: 'annotation/*'
+    path expression, stageAs: 'expression/*'
+
+    output:
+    tuple val(label), path("evaluate/${label}/metrics.json"), emit: metrics
+    path "evaluate/${label}/*",                                emit: files
+    path 'versions.yml',                                       emit: versions
+
+    script:
+    def tssArg  = tss.toString().endsWith('NO_FILE') ? '' : "--tss-bed ${Seq2func.q(tss)}"
+    def exprArg = expression.toString().endsWith('NO_FILE') ? '' : "--expression ${Seq2func.q(expression)}"
+    """
+    export OMP_NUM_THREADS=${task.cpus}
+    evaluate.py \\
+        --checkpoint ${Seq2func.q(checkpoint)} \\
+        --dataset dataset \\
+        --outdir ${Seq2func.q("evaluate/${label}")} \\
+        --split test \\
+        --tss-bins ${params.tss_bins as int} \\
+        ${tssArg} ${exprArg} \\
+        ${params.use_gpu ? '--device cuda --require-gpu' : ''}
+    python3 -m seq2func.versions ${task.process} > versions.yml
+    """
+}

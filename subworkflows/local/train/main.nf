@@ -1,0 +1,62 @@
+/*
+ * TRAIN: PRETRAIN on the compendium tracks (or start from --pretrained), FINETUNE fanned out over
+ * target cell types x strategies (scratch = same budget, random start), EVALUATE every checkpoint
+ * on the test chromosomes, and a summary of what transfer bought.
+ */
+include { PRETRAIN         } from '../../../modules/local/pretrain'
+include { FINETUNE         } from '../../../modules/local/finetune'
+include { EVALUATE         } from '../../../modules/local/evaluate'
+include { EVALUATE_SUMMARY } from '../../../modules/local/evaluate_summary'
+
+workflow TRAIN {
+    take:
+    ch_dataset       // PREPARE's dataset directory
+    ch_samplesheet   // validated samplesheet (roles and cell types)
+    ch_mode          // 'profile' | 'peak'
+    ch_tss           // TSS BED / GTF, or NO_FILE
+    ch_expression    // expression TSV, or NO_FILE
+    no_file
+
+    main:
+    ch_versions = Channel.empty()
+
+    if (params.pretrained) {
+        ch_pretrained = Channel.value(file(params.pretrained, checkIfExists: true))
+    } else {
+        def userModel = params.model && (params.model.toString().contains('/') || params.model.toString().endsWith('.json'))
+        ch_model_name = ch_mode.map { mode -> params.model ?: (mode == 'peak' ? 'resnet_peak' : 'basenji_131k') }
+        PRETRAIN(ch_dataset, ch_model_name, userModel ? file(params.model, checkIfExists: true) : no_file)
+        ch_pretrained = PRETRAIN.out.checkpoint
+        ch_versions = ch_versions.mix(PRETRAIN.out.versions)
+    }
+
+    // target cell types (role == target) x strategies
+    def wanted = params.finetune_cell_types ? params.finetune_cell_types.toString().tokenize(',') : null
+    ch_cell_types = ch_samplesheet.map { ss ->
+        ss.splitCsv(header: true).findAll { it.role == 'target' }.collect { it.cell_type }.unique()
+            .findAll { ct -> wanted == null || ct in wanted }
+    }
+    // (a queue channel of strategies drives the fan-out: operators on value channels emit once)
+    ch_jobs = Channel.fromList(params.finetune_strategies.toString().tokenize(','))
+        .combine(ch_cell_types.map { [it] })
+        .flatMap { strategy, cts -> cts.collect { ct -> [ct, strategy] } }
+
+    FINETUNE(ch_jobs, ch_dataset, ch_pretrained)
+    ch_versions = ch_versions.mix(FINETUNE.out.versions.first())
+
+    ch_checkpoints = ch_pretrained.map { ['pretrain', it] }
+        .mix(FINETUNE.out.checkpoint.map { ct, strategy, ckpt -> ["${ct}/${strategy}".toString(), ckpt] })
+
+    EVALUATE(ch_checkpoints, ch_dataset, ch_tss, ch_expression)
+    ch_versions = ch_versions.mix(EVALUATE.out.versions.first())
+
+    ch_all = EVALUATE.out.metrics.toSortedList { a, b -> a[0] <=> b[0] }
+    EVALUATE_SUMMARY(ch_all.map { rows -> rows.collect { it[0] } }, ch_all.map { rows -> rows.collect { it[1] } })
+    ch_versions = ch_versions.mix(EVALUATE_SUMMARY.out.versions)
+
+    emit:
+    pretrained = ch_pretrained
+    finetuned  = FINETUNE.out.checkpoint
+    summary    = EVALUATE_SUMMARY.out.files
+    versions   = ch_versions
+}
