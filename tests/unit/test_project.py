@@ -98,3 +98,27 @@ def test_output_doc_lists_every_published_folder():
 def test_usage_parameter_tables_are_generated_from_the_schema():
     res = subprocess.run([sys.executable, str(REPO / "tools/docs_params.py"), "--check"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def _nextflow_config(*profiles: str) -> str:
+    import tempfile
+
+    from tests.conftest import nextflow_exe
+
+    with tempfile.TemporaryDirectory() as cwd:  # nextflow leaves .nextflow/ where it runs
+        res = subprocess.run([nextflow_exe(), "config", str(REPO), "-flat", "-profile", ",".join(profiles)],
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=cwd, timeout=120)
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+def test_gpu_flags_only_on_gpu_labelled_processes():
+    for engine, flag in [("docker", "--gpus all"), ("singularity", "--nv"), ("apptainer", "--nv")]:
+        text = _nextflow_config(engine, "gpu")
+        opts = [l for l in text.splitlines() if "containerOptions" in l]
+        assert opts and all(l.startswith("process.'withLabel:process_gpu'.") for l in opts), opts
+        assert flag in text
+        assert "process.'withLabel:process_gpu'.accelerator = 1" in text
+        assert f"{engine}.enabled = true" in text
+    cpu = _nextflow_config("docker")
+    assert "containerOptions" not in cpu and "accelerator" not in cpu
