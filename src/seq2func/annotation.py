@@ -72,6 +72,8 @@ def tss_from_bed(path: str | os.PathLike) -> pd.DataFrame:
                 s = int(f[1])
             except ValueError:
                 raise InputError(path, f"line {ln}", f"start {f[1]!r} is not an integer") from None
+            if s < 0:
+                raise InputError(path, f"line {ln}", "negative start")
             strand = f[5] if len(f) > 5 else "."
             rows.append((f[0], s, f[3], strand))
     if not rows:

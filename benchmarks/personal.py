@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""The personal-genome benchmark end to end on a simulated world, with three models.
+
+* ``random_basenji_tiny``: ``basenji_tiny`` with random weights (a checkpoint in the
+  ``train.checkpoint`` format; the CAGE track of the personal cell type): the floor;
+* ``truth``: the simulator's own expression model (:func:`seq2func.personal.benchmark.truth_model`):
+  the ceiling, right by construction -- it must give positive R near sqrt(h2), no negative
+  significant genes, and supported drivers;
+* optionally ``--checkpoint`` a trained seq2func checkpoint (``--cell-type``).
+
+Each model runs as the pipeline does: one ``run_chunk`` per chromosome, then ``merge_chunks``
+(global BH). Then personal fine-tuning of the random basenji (or ``--checkpoint``) with
+``--finetune-epochs``. Records the summaries, the dedup counts (haplotypes vs distinct model
+inputs) and the wall times in ``benchmarks/results/personal.json`` (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+KEYS = ("n_genes", "n_significant", "n_significant_negative", "frac_significant_negative", "mean_r", "median_r",
+        "frac_negative_r", "predixcan_mean_r", "population_r", "by_mode", "drivers", "counts")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", default="tiny")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--world", type=Path, help="existing world directory (default: simulate one)")
+    ap.add_argument("--checkpoint", type=Path)
+    ap.add_argument("--cell-type", default="neuron")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    ap.add_argument("--predixcan-inner-k", type=int, default=10)
+    ap.add_argument("--predixcan-n-alphas", type=int, default=100)
+    ap.add_argument("--max-backgrounds", type=int, default=10)
+    ap.add_argument("--truth-ism", default="reference", help="ISM for the truth model (personal is slow: a numpy scan per input)")
+    ap.add_argument("--finetune-epochs", type=int, default=2)
+    ap.add_argument("--skip", default="", help="comma-separated: random,truth,finetune")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "personal.json")
+    args = ap.parse_args()
+
+    import torch
+
+    from seq2func.models import build_model, load_config
+    from seq2func.personal.benchmark import RunParams, merge_chunks, run_chunk, truth_model
+    from seq2func.personal.finetune import FinetuneParams, personal_finetune
+    from seq2func.personal.predict import load_predictor
+    from seq2func.simulate import simulate_world
+    from seq2func.train.checkpoint import save_checkpoint
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    skip = set(filter(None, args.skip.split(",")))
+    work = Path(tempfile.mkdtemp(prefix="s2f-personal-"))
+    world = args.world
+    if world is None:
+        world = work / "world"
+        simulate_world(world, scale=args.scale, seed=args.seed)
+    chroms = sorted({line.split("\t")[0] for line in open(world / "tss.bed")})
+    with open(world / "samplesheet.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    tracks = [dict(track_id=r["track_id"], cell_type=r["cell_type"], assay=r["assay"], transform=r["transform"],
+                   role=r["role"], strand=r["strand"], dataset_index=i, rc_index=i) for i, r in enumerate(rows)]
+    torch.manual_seed(0)
+    rand = build_model(load_config("basenji_tiny") | {"n_tracks": len(tracks)})
+    rand_ckpt = save_checkpoint(work / "random.pt", rand, kind="pretrain", tracks=tracks, train_params={},
+                                dataset={"seq_length": 16384, "bin_size": 128, "crop_bp": 1024})
+    files = dict(vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed",
+                 expression=world / "expression.tsv")
+    result = {"world": {"scale": args.scale, "seed": args.seed, "path": str(world)}, "chromosomes": chroms,
+              "platform": platform.platform(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+              "models": {}}
+
+    def bench(name, predictor, info, params):
+        t0 = time.time()
+        dirs = []
+        for c in chroms:
+            d = work / name / f"chunk_{c}"
+            run_chunk(predictor, out=d, chroms=[c], params=params, model_info=info, **files)
+            dirs.append(d)
+        t1 = time.time()
+        s = merge_chunks(dirs, work / name / "personal")
+        res = {k: s.get(k) for k in KEYS}
+        res["seconds"] = {"chunks": round(t1 - t0, 2), "merge": round(time.time() - t1, 2)}
+        res["model"] = info
+        res["outdir"] = str(work / name / "personal")
+        result["models"][name] = res
+        print(name, json.dumps({k: res[k] for k in ("n_genes", "n_significant", "n_significant_negative", "mean_r",
+                                                      "predixcan_mean_r", "population_r")}), flush=True)
+
+    base = RunParams(predixcan_inner_k=args.predixcan_inner_k, predixcan_n_alphas=args.predixcan_n_alphas,
+                     max_backgrounds=args.max_backgrounds)
+    if "random" not in skip:
+        pred, info = load_predictor(rand_ckpt, cell_type=args.cell_type, device=args.device)
+        bench("random_basenji_tiny", pred, info, base)
+    if args.checkpoint:
+        pred, info = load_predictor(args.checkpoint, cell_type=args.cell_type, device=args.device)
+        bench("checkpoint", pred, info, base)
+    if "truth" not in skip:
+        pred, info = load_predictor(model=truth_model(world), device="cpu", batch_size=64)
+        p = RunParams(**{**base.__dict__, "window": 41001, "ism": args.truth_ism})
+        bench("truth", pred, info, p)
+    if "finetune" not in skip:
+        t0 = time.time()
+        ft = personal_finetune(args.checkpoint or rand_ckpt, vcf=files["vcf"], fasta=files["fasta"], tss=files["tss"],
+                               expression=files["expression"], out=work / "finetune", cell_type=args.cell_type,
+                               device=args.device, params=FinetuneParams(epochs=args.finetune_epochs), save_model=False)
+        result["finetune"] = {"start": "checkpoint" if args.checkpoint else "random_basenji_tiny",
+                              "evaluation": ft["evaluation"], "history": ft["history"], "steps": ft["steps"],
+                              "seconds": round(time.time() - t0, 2)}
+        ev = ft["evaluation"]["heldout_individuals"]
+        print("finetune heldout individuals", json.dumps(ev), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(f"wrote {args.out}; work dir {work}")
+
+
+if __name__ == "__main__":
+    main()

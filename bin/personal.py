@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""PERSONAL: predict personal haplotypes with a trained model and benchmark across individuals.
+
+Subcommands (fan-out friendly):
+
+* ``run``      one chunk of genes (``--genes-chunk FILE`` or ``--chrom``) -> a chunk directory
+* ``merge``    chunk directories -> final tables (BH over all genes), summary.json, figures
+* ``finetune`` personal-genome fine-tuning, reference-only vs fine-tuned -> finetune.json
+
+See ``seq2func.personal.benchmark`` for the file layouts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+import seq2func.cli
+from seq2func.errors import InputError
+
+app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
+
+
+def _genes_and_chroms(genes_chunk: Optional[Path], chrom: Optional[List[str]]):
+    from seq2func.personal.predict import read_gene_list
+
+    genes = read_gene_list(genes_chunk) if genes_chunk else None
+    if genes is not None and not genes:
+        raise InputError(genes_chunk, None, "no gene IDs")
+    chroms = [c for item in (chrom or []) for c in item.split(",") if c] or None
+    return genes, chroms
+
+
+@app.command()
+def run(
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="trained model (seq2func checkpoint)"),
+    vcf: Path = typer.Option(..., "--vcf", help="phased multi-sample VCF (bgzip + tabix)"),
+    fasta: Path = typer.Option(..., "--fasta", help="reference FASTA"),
+    tss: Path = typer.Option(..., "--tss", help="TSS BED6 (chrom, tss, tss+1, gene_id, score, strand) or GTF"),
+    expression: Path = typer.Option(..., "--expression", help="TSV: gene_id then one column per individual"),
+    out: Path = typer.Option(..., "--out", help="chunk output directory"),
+    genes_chunk: Optional[Path] = typer.Option(None, "--genes-chunk", help="gene IDs, one per line"),
+    chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="chromosome(s) (repeatable or comma-separated)"),
+    track: Optional[str] = typer.Option(None, "--track", help="output track_id (or column) to use"),
+    cell_type: Optional[str] = typer.Option(None, "--cell-type", help="use the CAGE track(s) of this cell type"),
+    window: int = typer.Option(40001, "--window", help="bp around the TSS (personal_window)"),
+    combine: str = typer.Option("mean", "--combine", help="mean | log_before | log_after"),
+    tss_bins: int = typer.Option(1, "--tss-bins", help="sum the TSS bin +- this many bins (profile models)"),
+    rc: bool = typer.Option(False, "--rc/--no-rc", help="average with the reverse-complement prediction"),
+    batch_size: int = typer.Option(16, "--batch-size", min=1),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:k]"),
+    null_draws: int = typer.Option(50, "--null-draws", help="random-weight null draws per gene"),
+    seed: int = typer.Option(1, "--seed"),
+    unphased: str = typer.Option("error", "--unphased", help="unphased heterozygous GT: error | reference | random"),
+    missing_samples: str = typer.Option("error", "--missing-samples", help="expression individuals absent from the VCF: error | drop"),
+    predixcan: bool = typer.Option(True, "--predixcan/--no-predixcan", help="elastic-net baseline on the window's SNVs"),
+    predixcan_min_maf: float = typer.Option(0.01, "--predixcan-min-maf"),
+    predixcan_outer_k: int = typer.Option(5, "--predixcan-outer-k"),
+    predixcan_inner_k: int = typer.Option(10, "--predixcan-inner-k"),
+    predixcan_n_alphas: int = typer.Option(100, "--predixcan-n-alphas"),
+    ism: str = typer.Option("personal", "--ism", help="none | reference | personal (personal includes reference)"),
+    ism_min_abs_r: float = typer.Option(0.0, "--ism-min-abs-r", help="ISM/drivers only for genes with |R| >= this"),
+    max_backgrounds: int = typer.Option(10, "--max-backgrounds", help="carrier haplotypes per SNV for personal ISM"),
+    driver_ism: str = typer.Option("reference", "--driver-ism", help="ISM used for drivers: reference | personal"),
+    r2_stop: float = typer.Option(0.9, "--r2-stop", help="forward selection stops at this R^2"),
+    min_gain: float = typer.Option(1e-3, "--min-gain", help="forward selection: smallest gain in R"),
+    max_drivers: Optional[int] = typer.Option(None, "--max-drivers"),
+    bf16: bool = typer.Option(False, "--bf16/--no-bf16", help="bf16 autocast on CUDA"),
+) -> None:
+    """Benchmark one chunk of genes."""
+    from seq2func.personal.benchmark import RunParams, run_chunk
+    from seq2func.personal.predict import load_predictor
+
+    genes, chroms = _genes_and_chroms(genes_chunk, chrom)
+    params = RunParams(window=window, combine=combine, null_draws=null_draws, seed=seed, unphased=unphased,
+                       missing_samples=missing_samples, predixcan=predixcan, predixcan_min_maf=predixcan_min_maf,
+                       predixcan_outer_k=predixcan_outer_k, predixcan_inner_k=predixcan_inner_k,
+                       predixcan_n_alphas=predixcan_n_alphas, ism=ism, ism_min_abs_r=ism_min_abs_r,
+                       max_backgrounds=max_backgrounds, driver_ism=driver_ism, r2_stop=r2_stop, min_gain=min_gain,
+                       max_drivers=max_drivers)
+    params.check()
+    predictor, info = load_predictor(checkpoint, track=track, cell_type=cell_type, device=device, tss_bins=tss_bins,
+                                     rc=rc, batch_size=batch_size, bf16=bf16)
+    meta = run_chunk(predictor, vcf=vcf, fasta=fasta, tss=tss, expression=expression, out=out, genes=genes,
+                     chroms=chroms, params=params, model_info=info, gene_source=str(genes_chunk or "--genes-chunk"))
+    c = meta["counts"]
+    typer.echo(f"{c['genes']} genes, {c['model_inputs']} model inputs for {c['haplotypes']} haplotypes "
+               f"({c['unique_haplotypes']} distinct), {c['drivers']} drivers -> {out}", err=True)
+
+
+@app.command()
+def merge(
+    chunks: List[Path] = typer.Argument(..., help="chunk directories written by 'run'"),
+    out: Path = typer.Option(..., "--out", help="final output directory"),
+    mode: str = typer.Option("reference", "--mode", help="null test for genes.tsv: reference | textbook | empirical"),
+    fdr: float = typer.Option(0.05, "--fdr"),
+    figures: bool = typer.Option(True, "--figures/--no-figures"),
+) -> None:
+    """Merge chunks: global BH, genes.tsv, drivers.tsv, summary.json, figures."""
+    from seq2func.personal.benchmark import merge_chunks
+
+    s = merge_chunks(chunks, out, mode=mode, fdr=fdr, figures=figures)
+    typer.echo(f"{s['n_genes']} genes, {s['n_significant']} significant ({s['n_significant_negative']} negative R), "
+               f"mean R {s['mean_r']}, PrediXcan mean R {s['predixcan_mean_r']} -> {out}", err=True)
+
+
+@app.command()
+def finetune(
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="trained model to start from"),
+    vcf: Path = typer.Option(..., "--vcf"),
+    fasta: Path = typer.Option(..., "--fasta"),
+    tss: Path = typer.Option(..., "--tss"),
+    expression: Path = typer.Option(..., "--expression"),
+    out: Path = typer.Option(..., "--out", help="output directory (finetune.json, genes.tsv, model.pt)"),
+    genes_chunk: Optional[Path] = typer.Option(None, "--genes-chunk"),
+    chrom: Optional[List[str]] = typer.Option(None, "--chrom"),
+    track: Optional[str] = typer.Option(None, "--track"),
+    cell_type: Optional[str] = typer.Option(None, "--cell-type"),
+    window: int = typer.Option(40001, "--window"),
+    combine: str = typer.Option("mean", "--combine"),
+    tss_bins: int = typer.Option(1, "--tss-bins"),
+    device: str = typer.Option("auto", "--device"),
+    seed: int = typer.Option(1, "--seed"),
+    holdout_individuals: float = typer.Option(0.3, "--holdout-individuals", help="fraction of individuals held out"),
+    holdout_genes: float = typer.Option(0.2, "--holdout-genes", help="fraction of genes held out"),
+    epochs: int = typer.Option(2, "--epochs"),
+    steps_per_epoch: Optional[int] = typer.Option(None, "--steps-per-epoch", help="default: one step per training gene"),
+    individuals_per_step: int = typer.Option(16, "--individuals-per-step"),
+    lr: float = typer.Option(1e-4, "--lr"),
+    weight_decay: float = typer.Option(0.0, "--weight-decay"),
+    mse_weight: float = typer.Option(1.0, "--mse-weight"),
+    pairwise_weight: float = typer.Option(1.0, "--pairwise-weight"),
+    null_draws: int = typer.Option(50, "--null-draws"),
+    unphased: str = typer.Option("error", "--unphased"),
+    missing_samples: str = typer.Option("error", "--missing-samples"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    save_model: bool = typer.Option(True, "--save-model/--no-save-model", help="write the fine-tuned model.pt"),
+) -> None:
+    """Personal-genome fine-tuning; compares reference-only and fine-tuned models on held-out individuals/genes."""
+    from seq2func.personal.finetune import FinetuneParams, personal_finetune
+
+    genes, chroms = _genes_and_chroms(genes_chunk, chrom)
+    params = FinetuneParams(window=window, combine=combine, tss_bins=tss_bins, seed=seed,
+                            holdout_individuals=holdout_individuals, holdout_genes=holdout_genes, epochs=epochs,
+                            steps_per_epoch=steps_per_epoch, individuals_per_step=individuals_per_step, lr=lr,
+                            weight_decay=weight_decay, mse_weight=mse_weight, pairwise_weight=pairwise_weight,
+                            null_draws=null_draws, unphased=unphased, missing_samples=missing_samples,
+                            batch_size=batch_size)
+    res = personal_finetune(checkpoint, vcf=vcf, fasta=fasta, tss=tss, expression=expression, out=out, genes=genes,
+                            chroms=chroms, track=track, cell_type=cell_type, device=device, params=params,
+                            save_model=save_model)
+    ev = res["evaluation"]
+    typer.echo("held-out individuals, training genes: mean R reference-only {:.3f} -> fine-tuned {:.3f}".format(
+        ev["heldout_individuals"]["reference_only"]["mean_r"] or float("nan"),
+        ev["heldout_individuals"]["personal_finetuned"]["mean_r"] or float("nan")), err=True)
+
+
+if __name__ == "__main__":
+    seq2func.cli.run(app)

@@ -1,0 +1,649 @@
+"""The personal-genome benchmark, fan-out friendly (SPEC §3 PERSONAL 2-6).
+
+:func:`run_chunk` handles one chunk of genes (a gene list or chromosomes) and writes per-chunk
+tables; :func:`merge_chunks` concatenates chunks, runs the null test and Benjamini-Hochberg over
+**all** genes at once (never per chunk), and writes the final tables, ``summary.json`` and the
+figures. Everything a gene's statistics need is computed inside its chunk from seeds that depend
+only on ``(seed, gene_id)`` (:func:`seq2func.stats.gene_rng`), so any chunking gives the same
+final table as one run over all genes.
+
+Chunk directory (``run_chunk(out=...)``)::
+
+    gene_stats.tsv    one row per gene: window, counts, R, null mean/SD, predictions summary,
+                      PrediXcan R, linear-approximation R, drivers summary
+    null_draws.tsv    gene_id, null_1..null_N: |R| of each random-weight draw (empirical mode)
+    predictions.tsv   gene_id, reference (population-average prediction), one column per individual
+    snvs.tsv.gz       one row per (gene, SNV): ALT frequency, distance to TSS, ISM (reference and
+                      personal backgrounds), eQTL slope/SE/p, driver rank
+    drivers.tsv       one row per driver SNV (see seq2func.personal.drivers.DRIVER_COLUMNS)
+    chunk.json        parameters, model, samples, genes done/skipped, counts, timings
+
+Final directory (``merge_chunks(out=...)``): ``genes.tsv`` (chunk columns + t, p, -log10 p, q,
+-log10 q, significant, sign for the chosen mode, and ``p_<mode>``, ``q_<mode>``,
+``significant_<mode>`` for all three modes), ``drivers.tsv`` (with the gene's R and significance),
+``snvs.tsv.gz``, ``predictions.tsv``, ``null_draws.tsv``, ``summary.json`` and ``figures/*.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+
+from seq2func.chroms import alias_map, canonical
+from seq2func.data.store import publish_dir
+from seq2func.errors import InputError
+from seq2func.stats import MODES, gene_rng, gene_table, null_abs_r, pearson_r
+
+log = logging.getLogger(__name__)
+
+GENE_STATS_COLUMNS = [
+    "gene_id", "chrom", "tss", "strand", "window_start", "window_end", "n_individuals", "n_variants", "n_snvs",
+    "n_unique_haplotypes", "n_model_inputs", "r", "null_mean", "null_sd", "mean_prediction", "sd_prediction",
+    "reference_prediction", "observed_mean", "observed_sd", "predixcan_r", "predixcan_n_snvs_used",
+    "ism_done", "n_ism_computed", "linear_r", "n_drivers", "main_driver", "main_driver_supported",
+    "frac_drivers_supported", "selection_stop",
+]
+
+
+@dataclass
+class RunParams:
+    """Parameters of :func:`run_chunk` (CLI options of ``bin/personal.py run``)."""
+
+    window: int = 40001
+    combine: str = "mean"
+    null_draws: int = 50
+    seed: int = 1
+    unphased: str = "error"
+    missing_samples: str = "error"
+    predixcan: bool = True
+    predixcan_min_maf: float = 0.01
+    predixcan_outer_k: int = 5
+    predixcan_inner_k: int = 10
+    predixcan_n_alphas: int = 100
+    ism: str = "personal"  # none | reference | personal (personal includes reference)
+    ism_min_abs_r: float = 0.0
+    max_backgrounds: int = 10
+    driver_ism: str = "reference"  # reference | personal
+    r2_stop: float = 0.9
+    min_gain: float = 1e-3
+    max_drivers: int | None = None
+
+    def check(self) -> None:
+        from seq2func.personal.haplotypes import UNPHASED_POLICIES
+        from seq2func.personal.predict import COMBINE_MODES
+
+        if self.window < 1:
+            raise InputError("--window", str(self.window), "must be >= 1")
+        if self.combine not in COMBINE_MODES:
+            raise InputError("--combine", self.combine, f"must be one of {', '.join(COMBINE_MODES)}")
+        if self.null_draws < 2:
+            raise InputError("--null-draws", str(self.null_draws), "must be >= 2")
+        if self.unphased not in UNPHASED_POLICIES:
+            raise InputError("--unphased", self.unphased, f"must be one of {', '.join(UNPHASED_POLICIES)}")
+        if self.missing_samples not in ("error", "drop"):
+            raise InputError("--missing-samples", self.missing_samples, "must be error or drop")
+        if self.ism not in ("none", "reference", "personal"):
+            raise InputError("--ism", self.ism, "must be none, reference or personal")
+        if self.driver_ism not in ("reference", "personal"):
+            raise InputError("--driver-ism", self.driver_ism, "must be reference or personal")
+        if self.driver_ism == "personal" and self.ism != "personal":
+            raise InputError("--driver-ism", self.driver_ism, "needs --ism personal")
+        if not 0 < self.r2_stop <= 1:
+            raise InputError("--r2-stop", str(self.r2_stop), "must be in (0, 1]")
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+@contextmanager
+def atomic_dir(out: str | os.PathLike):
+    """Yield a temporary sibling directory; on success it replaces ``out`` (no partial outputs)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+        publish_dir(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _json_clean(o):
+    if isinstance(o, dict):
+        return {str(k): _json_clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_json_clean(v) for v in o]
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating, float)):
+        v = float(o)
+        return v if math.isfinite(v) else None
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if o is pd.NA:
+        return None
+    return o
+
+
+def write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(_json_clean(obj), indent=2, sort_keys=False) + "\n")
+
+
+def select_genes(
+    tss: pd.DataFrame,
+    *,
+    genes: Sequence[str] | None = None,
+    chroms: Sequence[str] | None = None,
+    gene_source: str = "--genes-chunk",
+) -> pd.DataFrame:
+    """Rows of the TSS table for a gene list (every listed gene must be there) or chromosomes."""
+    df = tss
+    if genes is not None:
+        have = set(df["gene_id"])
+        absent = [g for g in genes if g not in have]
+        if absent:
+            shown = ", ".join(absent[:5]) + (f" (+{len(absent) - 5} more)" if len(absent) > 5 else "")
+            raise InputError(gene_source, None, f"{len(absent)} gene(s) not in the TSS annotation: {shown}")
+        order = {g: i for i, g in enumerate(genes)}
+        df = df[df["gene_id"].isin(order)].copy()
+        df = df.iloc[np.argsort(df["gene_id"].map(order).to_numpy(), kind="stable")]
+    if chroms:
+        want = {canonical(c) for c in chroms}
+        df = df[df["chrom"].map(canonical).isin(want)]
+    return df.reset_index(drop=True)
+
+
+def _nat_key(chrom: str):
+    c = canonical(str(chrom))
+    return (0, int(c), "") if c.isdigit() else (1, 0, c)
+
+
+def sort_genes(df: pd.DataFrame) -> pd.DataFrame:
+    keys = df["chrom"].map(_nat_key)
+    order = sorted(range(len(df)), key=lambda i: (keys.iloc[i], int(df["tss"].iloc[i]), str(df["gene_id"].iloc[i])))
+    return df.iloc[order].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# one chunk
+# --------------------------------------------------------------------------------------------
+def run_chunk(
+    predictor,
+    *,
+    vcf: str | os.PathLike,
+    fasta: str | os.PathLike,
+    tss: str | os.PathLike | pd.DataFrame,
+    expression: str | os.PathLike | pd.DataFrame,
+    out: str | os.PathLike,
+    genes: Sequence[str] | None = None,
+    chroms: Sequence[str] | None = None,
+    params: RunParams | None = None,
+    model_info: dict | None = None,
+    gene_source: str = "--genes-chunk",
+) -> dict:
+    """Benchmark one chunk of genes with ``predictor`` (:class:`~seq2func.personal.predict.GenePredictor`)
+    and write the chunk directory ``out`` (atomically). Returns the ``chunk.json`` content."""
+    from seq2func.personal.drivers import (
+        DRIVER_COLUMNS,
+        SNV_COLUMNS,
+        eqtl_ols,
+        forward_selection,
+        ism_personal,
+        ism_reference,
+        snv_alleles,
+        supported,
+        tss_distance,
+    )
+    from seq2func.personal.haplotypes import HaplotypeBuilder, match_samples
+    from seq2func.personal.predict import (
+        contig_lengths,
+        gene_window,
+        predict_gene,
+        read_expression_matrix,
+        read_tss,
+    )
+    from seq2func.predixcan import elastic_net_cv
+
+    p = params or RunParams()
+    p.check()
+    t_start = time.time()
+    tss_df = tss if isinstance(tss, pd.DataFrame) else read_tss(tss)
+    expr_path = None if isinstance(expression, pd.DataFrame) else expression
+    expr = expression if isinstance(expression, pd.DataFrame) else read_expression_matrix(expression)
+    sel = select_genes(tss_df, genes=genes, chroms=chroms, gene_source=gene_source)
+
+    import pysam
+
+    try:
+        vcf_samples = list(pysam.VariantFile(str(vcf)).header.samples)
+    except (OSError, ValueError) as err:
+        raise InputError(vcf, None, f"cannot open VCF: {err}") from None
+    idx = match_samples(vcf_samples, list(expr.columns), path=expr_path or "--expression", missing=p.missing_samples)
+    samples = [vcf_samples[i] for i in idx]
+    if len(samples) < 3:
+        raise InputError(expr_path or "--expression", "samples", f"only {len(samples)} individual(s) shared with the VCF")
+    expr = expr[samples]
+
+    lengths = contig_lengths(fasta)
+    fa_of = alias_map(list(lengths), sel["chrom"].unique())
+    absent_chroms = sorted(set(sel["chrom"]) - set(fa_of))
+    if absent_chroms:
+        raise InputError(fasta, None, f"TSS chromosome(s) not in the FASTA: {', '.join(absent_chroms[:5])}")
+    in_expr = sel["gene_id"].isin(expr.index)
+    skipped = sel.loc[~in_expr, "gene_id"].tolist()
+    if skipped:
+        log.warning("%d gene(s) not in the expression table are skipped: %s", len(skipped), ", ".join(skipped[:5]))
+    sel = sel[in_expr].reset_index(drop=True)
+
+    gene_rows, null_rows, pred_rows, snv_frames, driver_frames = [], [], [], [], []
+    n_haps = n_unique = 0
+    inputs_before = predictor.n_model_inputs
+    requests_before = predictor.n_requests
+    timing = {"haplotypes": 0.0, "predict": 0.0, "stats": 0.0, "predixcan": 0.0, "ism": 0.0}
+    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=p.unphased, seed=p.seed) as builder:
+        for g in sel.itertuples(index=False):
+            gid = str(g.gene_id)
+            fa_chrom = fa_of[g.chrom]
+            t0 = time.time()
+            win = gene_window(gid, fa_chrom, int(g.tss), str(g.strand), p.window, lengths[fa_chrom])
+            haps = builder.build(fa_chrom, win.start, win.end)
+            t1 = time.time()
+            timing["haplotypes"] += t1 - t0
+            gp = predict_gene(predictor, haps, win.ref_offset, p.combine)
+            t2 = time.time()
+            timing["predict"] += t2 - t1
+            y = expr.loc[gid].to_numpy(dtype=float)
+            pred = gp.individual
+            dos = haps.alt_dosage.astype(float)
+            r = float(pearson_r(pred, y))
+            both = np.isfinite(pred) & np.isfinite(y)
+            ns = null_abs_r(dos, np.where(both, y, np.nan), n_draws=p.null_draws, rng=gene_rng(p.seed, gid))
+            eq = eqtl_ols(dos, y)
+            t3 = time.time()
+            timing["stats"] += t3 - t2
+            px_r, px_used = math.nan, 0
+            if p.predixcan:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)  # glmnet-like paths at tiny penalties
+                    res = elastic_net_cv(dos, y, min_maf=p.predixcan_min_maf, outer_k=p.predixcan_outer_k,
+                                         inner_k=p.predixcan_inner_k, n_alphas=p.predixcan_n_alphas, seed=p.seed)
+                px_r, px_used = float(res.r), int(res.n_snvs_used)
+            t4 = time.time()
+            timing["predixcan"] += t4 - t3
+
+            snvs = snv_alleles(haps)
+            m = len(snvs)
+            have = np.isfinite(y)
+            af = dos[have].mean(axis=0) / 2 if m and have.any() else np.full(m, np.nan)
+            ism_ref = np.full(m, np.nan)
+            ism_pers = np.full(m, np.nan)
+            computed = np.zeros(m, dtype=bool)
+            n_bg = np.zeros(m, dtype=np.int64)
+            rank = np.zeros(m, dtype=np.int64)
+            ism_done = p.ism != "none" and np.isfinite(r) and abs(r) >= p.ism_min_abs_r
+            sel_res = None
+            if ism_done and m:
+                ism_ref, computed = ism_reference(predictor, haps, win.ref_offset, snvs, p.combine)
+                if p.ism == "personal":
+                    ism_pers, n_bg = ism_personal(predictor, haps, win.ref_offset, snvs, p.combine,
+                                                  max_backgrounds=p.max_backgrounds, rng=gene_rng(p.seed + 1, gid))
+                w = ism_ref if p.driver_ism == "reference" else ism_pers
+                sel_res = forward_selection(dos, w, pred, r2_stop=p.r2_stop, min_gain=p.min_gain, max_drivers=p.max_drivers)
+                for k, j in enumerate(sel_res.order):
+                    rank[j] = k + 1
+            timing["ism"] += time.time() - t4
+            dist = tss_distance(snvs["pos"].to_numpy(), win.tss, win.strand) if m else np.zeros(0, np.int64)
+            snv_df = pd.DataFrame({
+                "gene_id": gid, "variant_id": snvs["variant_id"], "chrom": snvs["chrom"], "pos": snvs["pos"],
+                "ref": snvs["ref"], "alt": snvs["alt"], "alt_freq": af, "maf": np.minimum(af, 1 - af),
+                "distance_to_tss": dist, "ism_computed": computed, "ism_reference": ism_ref,
+                "ism_personal": ism_pers, "n_backgrounds": n_bg, "eqtl_slope": eq["slope"].to_numpy(),
+                "eqtl_se": eq["se"].to_numpy(), "eqtl_p": eq["p"].to_numpy(), "is_driver": rank > 0,
+                "driver_rank": rank,
+            }, columns=SNV_COLUMNS)
+            snv_frames.append(snv_df)
+            n_drv, main, main_sup, frac_sup, lin_r, stop = 0, "", pd.NA, math.nan, math.nan, ""
+            if sel_res is not None:
+                lin_r, stop = sel_res.r_full, sel_res.stopped
+                if sel_res.order:
+                    o = np.asarray(sel_res.order)
+                    w = ism_ref if p.driver_ism == "reference" else ism_pers
+                    sup = supported(w[o], eq["slope"].to_numpy()[o])
+                    dd = pd.DataFrame({
+                        "gene_id": gid, "rank": np.arange(1, len(o) + 1), "is_main": np.arange(len(o)) == 0,
+                        "variant_id": snvs["variant_id"].to_numpy()[o], "chrom": snvs["chrom"].to_numpy()[o],
+                        "pos": snvs["pos"].to_numpy()[o], "ref": snvs["ref"].to_numpy()[o], "alt": snvs["alt"].to_numpy()[o],
+                        "distance_to_tss": dist[o], "abs_distance": np.abs(dist[o]), "maf": np.minimum(af, 1 - af)[o],
+                        "ism": w[o], "ism_reference": ism_ref[o], "ism_personal": ism_pers[o],
+                        "eqtl_slope": eq["slope"].to_numpy()[o], "eqtl_p": eq["p"].to_numpy()[o], "supported": sup,
+                        "r_partial": sel_res.r_partial, "gain": sel_res.gains,
+                    }, columns=DRIVER_COLUMNS)
+                    driver_frames.append(dd)
+                    n_drv, main, main_sup = len(o), str(dd["variant_id"].iloc[0]), dd["supported"].iloc[0]
+                    sup_s = pd.Series(sup).dropna()
+                    frac_sup = float(sup_s.astype(bool).mean()) if len(sup_s) else math.nan
+            gene_rows.append({
+                "gene_id": gid, "chrom": g.chrom, "tss": int(g.tss), "strand": g.strand,
+                "window_start": win.start, "window_end": win.end, "n_individuals": int(both.sum()),
+                "n_variants": int(len(haps.variants)), "n_snvs": int(dos.shape[1]),
+                "n_unique_haplotypes": int(haps.n_unique), "n_model_inputs": int(gp.n_inputs), "r": r,
+                "null_mean": ns.mean, "null_sd": ns.sd, "mean_prediction": float(np.nanmean(pred)),
+                "sd_prediction": float(np.nanstd(pred)), "reference_prediction": gp.reference,
+                "observed_mean": float(np.nanmean(y)) if have.any() else math.nan,
+                "observed_sd": float(np.nanstd(y)) if have.any() else math.nan,
+                "predixcan_r": px_r, "predixcan_n_snvs_used": px_used, "ism_done": bool(ism_done and m > 0),
+                "n_ism_computed": int(computed.sum()), "linear_r": lin_r, "n_drivers": n_drv,
+                "main_driver": main, "main_driver_supported": main_sup, "frac_drivers_supported": frac_sup,
+                "selection_stop": stop,
+            })
+            null_rows.append([gid, *ns.draws.tolist()])
+            pred_rows.append([gid, gp.reference, *pred.tolist()])
+            n_haps += len(haps.inverse)
+            n_unique += haps.n_unique
+            predictor.clear()
+            log.info("%s: R=%.3f, %d SNVs, %d/%d distinct haplotypes, %d drivers", gid, r, dos.shape[1],
+                     haps.n_unique, len(haps.inverse), n_drv)
+
+    gs = pd.DataFrame(gene_rows, columns=GENE_STATS_COLUMNS)
+    nd = pd.DataFrame(null_rows, columns=["gene_id"] + [f"null_{k + 1}" for k in range(p.null_draws)])
+    pr = pd.DataFrame(pred_rows, columns=["gene_id", "reference", *samples])
+    sn = pd.concat(snv_frames, ignore_index=True) if snv_frames else pd.DataFrame(columns=SNV_COLUMNS)
+    dr = pd.concat(driver_frames, ignore_index=True) if driver_frames else pd.DataFrame(columns=DRIVER_COLUMNS)
+    meta = {
+        "format": "seq2func-personal-chunk/1",
+        "params": asdict(p),
+        "model": model_info or {},
+        "samples": samples,
+        "n_samples": len(samples),
+        "genes": gs["gene_id"].tolist(),
+        "genes_skipped_no_expression": skipped,
+        "counts": {
+            "genes": len(gs),
+            "haplotypes": n_haps,
+            "unique_haplotypes": n_unique,
+            "model_inputs": predictor.n_model_inputs - inputs_before,
+            "requests": predictor.n_requests - requests_before,
+            "drivers": len(dr),
+        },
+        "seconds": {**{k: round(v, 3) for k, v in timing.items()}, "total": round(time.time() - t_start, 3)},
+    }
+    with atomic_dir(out) as tmp:
+        gs.to_csv(tmp / "gene_stats.tsv", sep="\t", index=False, na_rep="NA")
+        nd.to_csv(tmp / "null_draws.tsv", sep="\t", index=False, na_rep="NA")
+        pr.to_csv(tmp / "predictions.tsv", sep="\t", index=False, na_rep="NA")
+        sn.to_csv(tmp / "snvs.tsv.gz", sep="\t", index=False, na_rep="NA", compression={"method": "gzip", "mtime": 0})
+        dr.to_csv(tmp / "drivers.tsv", sep="\t", index=False, na_rep="NA")
+        write_json(tmp / "chunk.json", meta)
+    return meta
+
+
+# --------------------------------------------------------------------------------------------
+# merge
+# --------------------------------------------------------------------------------------------
+CHUNK_FILES = ("gene_stats.tsv", "null_draws.tsv", "predictions.tsv", "snvs.tsv.gz", "drivers.tsv", "chunk.json")
+_CONSISTENT = ("window", "combine", "null_draws", "seed", "ism", "driver_ism", "r2_stop", "min_gain")
+_CONSISTENT_MODEL = ("model", "output_kind", "seq_len", "tracks", "tss_bins", "rc")
+
+
+def _read_tsv(path: Path, **kw) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", na_values=["NA"], keep_default_na=True, **kw)
+
+
+def _bool_col(s: pd.Series) -> pd.Series:
+    m = {"True": True, "False": False, True: True, False: False, "true": True, "false": False}
+    return s.map(lambda v: m.get(v, pd.NA)).astype("boolean")
+
+
+def read_chunks(chunk_dirs: Iterable[str | os.PathLike]) -> dict:
+    """Concatenate chunk directories; checks that they agree on samples and parameters and that no
+    gene appears twice."""
+    dirs = [Path(d) for d in chunk_dirs]
+    if not dirs:
+        raise InputError("merge", None, "no chunk directories given")
+    parts = {k: [] for k in ("genes", "null", "pred", "snvs", "drivers")}
+    metas = []
+    for d in dirs:
+        for f in CHUNK_FILES:
+            if not (d / f).is_file():
+                raise InputError(d / f, None, "missing: not a finished personal chunk directory")
+        meta = json.loads((d / "chunk.json").read_text())
+        if meta.get("format") != "seq2func-personal-chunk/1":
+            raise InputError(d / "chunk.json", "format", f"unexpected {meta.get('format')!r}")
+        if metas:
+            ref = metas[0]
+            if meta["samples"] != ref["samples"]:
+                raise InputError(d / "chunk.json", "samples", f"individuals differ from {dirs[0]}")
+            for k in _CONSISTENT:
+                if meta["params"].get(k) != ref["params"].get(k):
+                    raise InputError(d / "chunk.json", f"params.{k}",
+                                     f"{meta['params'].get(k)!r} != {ref['params'].get(k)!r} in {dirs[0]}")
+            for k in _CONSISTENT_MODEL:  # not the checkpoint path: chunks may run in different work dirs
+                a, b = (meta.get("model") or {}).get(k), (ref.get("model") or {}).get(k)
+                if a != b:
+                    raise InputError(d / "chunk.json", f"model.{k}", f"{a!r} != {b!r} in {dirs[0]}")
+        metas.append(meta)
+        parts["genes"].append(_read_tsv(d / "gene_stats.tsv", dtype={"gene_id": str, "chrom": str, "main_driver": str}))
+        parts["null"].append(_read_tsv(d / "null_draws.tsv", dtype={"gene_id": str}))
+        parts["pred"].append(_read_tsv(d / "predictions.tsv", dtype={"gene_id": str}))
+        parts["snvs"].append(_read_tsv(d / "snvs.tsv.gz", dtype={"gene_id": str, "variant_id": str, "chrom": str}))
+        parts["drivers"].append(_read_tsv(d / "drivers.tsv", dtype={"gene_id": str, "variant_id": str, "chrom": str}))
+    genes = pd.concat(parts["genes"], ignore_index=True)
+    dup = genes["gene_id"][genes["gene_id"].duplicated()]
+    if len(dup):
+        raise InputError("merge", f"gene {dup.iloc[0]}", "gene present in more than one chunk")
+    out = {
+        "genes": genes,
+        "null": pd.concat(parts["null"], ignore_index=True),
+        "pred": pd.concat(parts["pred"], ignore_index=True),
+        "snvs": pd.concat([x for x in parts["snvs"] if len(x)] or parts["snvs"][:1], ignore_index=True),
+        "drivers": pd.concat([x for x in parts["drivers"] if len(x)] or parts["drivers"][:1], ignore_index=True),
+        "metas": metas,
+    }
+    for c in ("main_driver_supported", "ism_done"):
+        out["genes"][c] = _bool_col(out["genes"][c])
+    out["genes"]["main_driver"] = out["genes"]["main_driver"].fillna("")
+    out["genes"]["selection_stop"] = out["genes"]["selection_stop"].fillna("")
+    if len(out["drivers"]):
+        out["drivers"]["supported"] = _bool_col(out["drivers"]["supported"])
+        out["drivers"]["is_main"] = _bool_col(out["drivers"]["is_main"])
+    if len(out["snvs"]):
+        for c in ("ism_computed", "is_driver"):
+            out["snvs"][c] = _bool_col(out["snvs"][c])
+    return out
+
+
+def benchmark_table(genes: pd.DataFrame, null: pd.DataFrame, *, n_draws: int, mode: str = "reference",
+                    fdr: float = 0.05) -> pd.DataFrame:
+    """``genes.tsv``: chunk gene stats + the null test and global BH in every mode."""
+    if mode not in MODES:
+        raise InputError("--mode", mode, f"must be one of {', '.join(MODES)}")
+    null = null.set_index("gene_id").reindex(genes["gene_id"])
+    draws = null.to_numpy(dtype=float)
+    tabs = {}
+    for m in MODES:
+        tabs[m] = gene_table(genes["gene_id"].tolist(), genes["r"].to_numpy(float), genes["null_mean"].to_numpy(float),
+                             genes["null_sd"].to_numpy(float), n_draws=n_draws, mode=m, null_draws=draws, fdr=fdr,
+                             n_individuals=genes["n_individuals"].to_numpy(), n_snvs=genes["n_snvs"].to_numpy())
+    main = tabs[mode]
+    front = genes[["gene_id", "chrom", "tss", "strand"]].copy()
+    front["r"] = main["r"].to_numpy()
+    front["abs_r"] = main["abs_r"].to_numpy()
+    front["sign"] = main["sign"].to_numpy()
+    front["null_mean"] = main["null_mean"].to_numpy()
+    front["null_sd"] = main["null_sd"].to_numpy()
+    for c in ("t", "p", "log10p", "q", "log10q", "significant"):
+        front[c] = main[c].to_numpy()
+    for m in MODES:
+        front[f"p_{m}"] = tabs[m]["p"].to_numpy()
+        front[f"q_{m}"] = tabs[m]["q"].to_numpy()
+        front[f"significant_{m}"] = tabs[m]["significant"].to_numpy()
+    rest = genes.drop(columns=["gene_id", "chrom", "tss", "strand", "r", "null_mean", "null_sd"])
+    return pd.concat([front.reset_index(drop=True), rest.reset_index(drop=True)], axis=1)
+
+
+def summarise(genes: pd.DataFrame, drivers: pd.DataFrame, *, mode: str, fdr: float) -> dict:
+    r = genes["r"].to_numpy(float)
+    sig = genes["significant"].to_numpy(bool)
+    neg = sig & (r < 0)
+    fin = np.isfinite(r)
+    px = genes["predixcan_r"].to_numpy(float)
+    pop_pred = genes["reference_prediction"].to_numpy(float)
+    pop_obs = genes["observed_mean"].to_numpy(float)
+    by_mode = {}
+    for m in MODES:
+        s = genes[f"significant_{m}"].to_numpy(bool)
+        by_mode[m] = {"n_significant": int(s.sum()), "n_significant_negative": int((s & (r < 0)).sum())}
+    d = drivers
+    sup = d["supported"] if len(d) else pd.Series([], dtype="boolean")
+    dsig = d["gene_id"].isin(set(genes.loc[sig, "gene_id"])) if len(d) else pd.Series([], dtype=bool)
+    rmap = dict(zip(genes["gene_id"], genes["r"]))
+    dpos = d["gene_id"].map(rmap).to_numpy(float) > 0 if len(d) else np.zeros(0, bool)
+    main = d["is_main"].fillna(False).to_numpy(bool) if len(d) else np.zeros(0, bool)
+
+    def frac(mask) -> float | None:
+        s = sup[mask] if len(d) else sup
+        s = s.dropna()
+        return float(s.astype(bool).mean()) if len(s) else None
+
+    absd = d["abs_distance"].to_numpy(float) if len(d) else np.zeros(0)
+    return {
+        "mode": mode,
+        "fdr": fdr,
+        "n_genes": int(len(genes)),
+        "n_genes_with_r": int(fin.sum()),
+        "n_tested": int(np.isfinite(genes["p"].to_numpy(float)).sum()),
+        "n_significant": int(sig.sum()),
+        "n_significant_negative": int(neg.sum()),
+        "frac_significant_negative": float(neg.sum() / sig.sum()) if sig.sum() else None,
+        "mean_r": float(np.mean(r[fin])) if fin.any() else None,
+        "median_r": float(np.median(r[fin])) if fin.any() else None,
+        "frac_negative_r": float(np.mean(r[fin] < 0)) if fin.any() else None,
+        "predixcan_mean_r": float(np.nanmean(px)) if np.isfinite(px).any() else None,
+        "predixcan_n_genes": int(np.isfinite(px).sum()),
+        "predixcan_r_vs_model_r": float(pearson_r(px, r)) if (np.isfinite(px) & fin).sum() >= 3 else None,
+        "population_r": float(pearson_r(pop_pred, pop_obs)) if (np.isfinite(pop_pred) & np.isfinite(pop_obs)).sum() >= 3 else None,
+        "by_mode": by_mode,
+        "drivers": {
+            "n_genes_with_drivers": int(d["gene_id"].nunique()) if len(d) else 0,
+            "n_drivers": int(len(d)),
+            "n_supported": int(sup.fillna(False).astype(bool).sum()) if len(d) else 0,
+            "frac_supported": frac(np.ones(len(d), bool)),
+            "frac_supported_significant_genes": frac(dsig.to_numpy(bool)) if len(d) else None,
+            "frac_supported_positive_r": frac(dpos),
+            "frac_supported_negative_r": frac(~dpos & np.isfinite(d["gene_id"].map(rmap).to_numpy(float))) if len(d) else None,
+            "main_frac_supported_positive_r": frac(main & dpos),
+            "main_frac_supported_negative_r": frac(main & ~dpos),
+            "median_abs_distance": float(np.median(absd)) if absd.size else None,
+            "frac_within_1kb": float(np.mean(absd <= 1000)) if absd.size else None,
+        },
+    }
+
+
+def merge_chunks(
+    chunk_dirs: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    mode: str = "reference",
+    fdr: float = 0.05,
+    figures: bool = True,
+) -> dict:
+    """Merge chunk directories into the final tables (global BH), ``summary.json`` and figures."""
+    if mode not in MODES:
+        raise InputError("--mode", mode, f"must be one of {', '.join(MODES)}")
+    if not 0 < fdr < 1:
+        raise InputError("--fdr", str(fdr), "must be in (0, 1)")
+    ch = read_chunks(chunk_dirs)
+    n_draws = int(ch["metas"][0]["params"]["null_draws"])
+    genes = sort_genes(ch["genes"])
+    table = benchmark_table(genes, ch["null"], n_draws=n_draws, mode=mode, fdr=fdr)
+    order = {g: i for i, g in enumerate(table["gene_id"])}
+    drivers = ch["drivers"]
+    if len(drivers):
+        gcols = table.set_index("gene_id")[["r", "q", "significant"]]
+        drivers = drivers.join(gcols.rename(columns={"r": "gene_r", "q": "gene_q", "significant": "gene_significant"}),
+                               on="gene_id")
+        drivers = drivers.iloc[np.lexsort((drivers["rank"].to_numpy(), drivers["gene_id"].map(order).to_numpy()))]
+    else:
+        drivers = drivers.assign(gene_r=pd.Series(dtype=float), gene_q=pd.Series(dtype=float),
+                                 gene_significant=pd.Series(dtype=bool))
+    snvs = ch["snvs"]
+    if len(snvs):
+        snvs = snvs.iloc[np.argsort(snvs["gene_id"].map(order).to_numpy(), kind="stable")]
+    pred = ch["pred"].set_index("gene_id").reindex(table["gene_id"]).reset_index()
+    null = ch["null"].set_index("gene_id").reindex(table["gene_id"]).reset_index()
+    summary = summarise(table, drivers, mode=mode, fdr=fdr)
+    metas = ch["metas"]
+    summary["n_individuals"] = int(metas[0]["n_samples"])
+    summary["params"] = metas[0]["params"]
+    summary["model"] = metas[0].get("model", {})
+    summary["chunks"] = len(metas)
+    summary["counts"] = {k: int(sum(m["counts"][k] for m in metas)) for k in metas[0]["counts"]}
+    summary["genes_skipped_no_expression"] = sorted({g for m in metas for g in m.get("genes_skipped_no_expression", [])})
+    with atomic_dir(out) as tmp:
+        table.to_csv(tmp / "genes.tsv", sep="\t", index=False, na_rep="NA")
+        drivers.to_csv(tmp / "drivers.tsv", sep="\t", index=False, na_rep="NA")
+        snvs.to_csv(tmp / "snvs.tsv.gz", sep="\t", index=False, na_rep="NA", compression={"method": "gzip", "mtime": 0})
+        pred.to_csv(tmp / "predictions.tsv", sep="\t", index=False, na_rep="NA")
+        null.to_csv(tmp / "null_draws.tsv", sep="\t", index=False, na_rep="NA")
+        if figures:
+            from seq2func.personal.figures import personal_figures
+
+            summary["figures"] = personal_figures(tmp / "figures", table, drivers, snvs)
+        write_json(tmp / "summary.json", summary)
+    return summary
+
+
+# --------------------------------------------------------------------------------------------
+# a model that is right by construction (validation on the simulated world)
+# --------------------------------------------------------------------------------------------
+def truth_model(world_dir, cell_type: str | None = None, seq_len: int = 41001):
+    """The simulated world's truth expression model as a seq2func scalar model (for validation).
+
+    ``forward(x)`` decodes each one-hot input (all-zero columns are N), scores it with
+    :meth:`seq2func.simulate.expression.ExpressionModel.predict` with the TSS at ``L // 2`` in
+    ``cell_type`` (default: the world's personal cell type) and returns the haplotype's linear
+    expression ``x`` (``(B, 1)``). With ``combine='mean'`` an individual's prediction is then
+    ``(x1 + x2) / 2``, whose log2 is the simulator's noise-free expression: the benchmark must find
+    positive R near the noise ceiling and supported drivers. ``seq_len`` should be at least
+    ``2 * (window_bp + margin_bp) + 1`` of the world (41,001 bp for the default parameters).
+    """
+    import torch
+    from torch import nn
+
+    from seq2func.simulate import load_world
+
+    world = load_world(world_dir)
+    em = world.expression_model()
+    ct = cell_type or world.config.personal_cell_type
+    lut = np.frombuffer(b"ACGTN", dtype=np.uint8)
+
+    class TruthModel(nn.Module):
+        output_kind = "scalar"
+
+        def __init__(self):
+            super().__init__()
+            self.config = {"name": "truth", "seq_len": int(seq_len), "n_tracks": 1, "cell_type": ct}
+
+        def forward(self, x):
+            codes = torch.where(x.sum(1) > 0, x.argmax(1), torch.full(x[:, 0].shape, 4, dtype=torch.long, device=x.device))
+            out = [em.predict(lut[row].tobytes().decode(), x.shape[-1] // 2, ct)["x"] for row in codes.cpu().numpy()]
+            return torch.tensor(out, dtype=x.dtype, device=x.device)[:, None]
+
+    return TruthModel()

@@ -1,0 +1,409 @@
+"""Personal-genome fine-tuning (SPEC §3 PERSONAL 7: the paper's proposed remedy).
+
+Start from a trained model, train it on the haplotypes and expression of *training individuals*,
+and test on *held-out individuals* (and on held-out genes), comparing the reference-only model
+(the starting point) with the personal-fine-tuned one.
+
+Splits (seeded by ``seed``): individuals are permuted and ``holdout_individuals`` of them (default
+30%) held out; genes likewise (``holdout_genes``, default 20%, at least one when the fraction is
+> 0 and there are two or more genes). Held-out genes are never trained on.
+
+Per gene, the haplotypes of every individual are built and centred on the TSS exactly as in the
+benchmark (:mod:`seq2func.personal.predict`): the same :class:`GenePredictor` reduction (TSS bins
+of the chosen track, or a scalar output) gives one value per haplotype, and the haplotypes are
+combined per individual (``combine``, default ``mean``). Haplotypes whose model-relevant part is
+identical (receptive-field dedup) are run once per step; gradients flow to every use.
+
+One training step = one training gene and ``individuals_per_step`` of its training individuals
+(with expression). With ``p`` the combined per-individual predictions of the batch and ``z`` the
+observed expression standardised per gene (mean and SD over the gene's training individuals):
+
+* ``mse``: ``mean_i (ẑ_i - z_i)^2`` where ``ẑ = (p - mean(p)) / sd(p)`` standardises the
+  predictions over the batch (one gene: a per-gene standardisation, so the gene's level and the
+  model's output scale do not matter; it equals ``2 (1 - r) + mean(z)^2`` and so trains the
+  per-gene correlation, sign included);
+* ``pairwise``: ``mean_{i<j} ((p_i - p_j) / σ - (z_i - z_j))^2``: predicted vs observed
+  differences between individuals of the same gene, the predicted ones in units of ``σ``, a
+  running (exponential, factor 0.9 per step, no gradient) average over steps -- hence over genes --
+  of the batch SD of the predictions, started at the median per-gene SD of the reference model's
+  predictions. Unlike the batch standardisation of ``mse`` this scale is shared by all genes, so a
+  gene whose expression depends more on its variants must get larger predicted differences:
+  effect sizes, not only directions, are trained;
+* loss = ``mse_weight * mse + pairwise_weight * pairwise``.
+
+AdamW (``lr``, ``weight_decay``) on all model parameters, gradient norm clipped at
+``grad_clip``. The model runs in eval mode while training (BatchNorm statistics and dropout
+frozen): a batch holds near-identical haplotypes of one gene, whose batch statistics would be
+meaningless. Genes whose training individuals all get the same model input (no variant within the
+model's reach) carry no signal and are not trained on.
+
+Evaluation (reference-only vs personal-fine-tuned), per gene Pearson R across individuals and the
+benchmark's null test (:func:`seq2func.stats.personal_benchmark`, ``reference`` mode, BH within
+each set) on:
+
+* ``heldout_individuals``: training genes, held-out individuals (the main comparison);
+* ``heldout_genes``: held-out genes, held-out individuals;
+* ``heldout_genes_all_individuals``: held-out genes, every individual;
+* ``training``: training genes, training individuals (fit).
+
+Each set reports ``n_genes``, ``mean_r``, ``median_r``, ``frac_negative_r``, ``n_significant``,
+``n_significant_negative`` and ``frac_significant_negative`` (the paper's headline failure).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from seq2func.errors import InputError
+from seq2func.stats import personal_benchmark
+
+log = logging.getLogger(__name__)
+
+EVAL_SETS = ("heldout_individuals", "heldout_genes", "heldout_genes_all_individuals", "training")
+
+
+@dataclass
+class FinetuneParams:
+    window: int = 40001
+    combine: str = "mean"
+    tss_bins: int = 1
+    seed: int = 1
+    holdout_individuals: float = 0.3
+    holdout_genes: float = 0.2
+    epochs: int = 2
+    steps_per_epoch: int | None = None
+    individuals_per_step: int = 16
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    mse_weight: float = 1.0
+    pairwise_weight: float = 1.0
+    grad_clip: float = 1.0
+    null_draws: int = 50
+    unphased: str = "error"
+    missing_samples: str = "error"
+    batch_size: int = 16
+
+    def check(self) -> None:
+        from seq2func.personal.predict import COMBINE_MODES
+
+        if self.combine not in COMBINE_MODES:
+            raise InputError("--combine", self.combine, f"must be one of {', '.join(COMBINE_MODES)}")
+        for name in ("holdout_individuals", "holdout_genes"):
+            v = getattr(self, name)
+            if not 0 <= v < 1:
+                raise InputError(f"--{name.replace('_', '-')}", str(v), "must be in [0, 1)")
+        if self.individuals_per_step < 2:
+            raise InputError("--individuals-per-step", str(self.individuals_per_step), "must be >= 2")
+        if self.epochs < 0:
+            raise InputError("--epochs", str(self.epochs), "must be >= 0")
+        if self.mse_weight < 0 or self.pairwise_weight < 0 or self.mse_weight + self.pairwise_weight <= 0:
+            raise InputError("--mse-weight", str(self.mse_weight), "loss weights must be >= 0 and not both 0")
+
+
+@dataclass
+class GeneData:
+    """One gene's training material: distinct model inputs and, per haplotype, which one."""
+
+    gene_id: str
+    codes: torch.Tensor  # (n_keys, L) uint8, CPU
+    hap_key: np.ndarray  # (2 * n_individuals,) index into codes
+    dosage: np.ndarray  # (n_individuals, n_snvs)
+    y: np.ndarray  # (n_individuals,)
+
+
+def split_indices(n: int, frac: float, rng: np.random.Generator, min_one: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``(kept, held_out)`` sorted index arrays; ``round(frac * n)`` held out (>= 1 if ``min_one``
+    and ``frac > 0`` and ``n >= 2``)."""
+    perm = rng.permutation(n)
+    k = int(round(frac * n))
+    if min_one and frac > 0 and n >= 2:
+        k = max(k, 1)
+    k = min(k, n - 1) if n >= 2 else 0
+    return np.sort(perm[k:]), np.sort(perm[:k])
+
+
+def _gene_data(predictor, builder, g, fa_chrom: str, chrom_len: int, expr_row: np.ndarray, window: int) -> GeneData:
+    from seq2func.personal.haplotypes import center_on
+    from seq2func.personal.predict import gene_window
+
+    win = gene_window(str(g.gene_id), fa_chrom, int(g.tss), str(g.strand), window, chrom_len)
+    haps = builder.build(fa_chrom, win.start, win.end)
+    L = int(predictor.seq_len)
+    centres = win.ref_offset + haps.offset_shift(win.ref_offset)
+    inputs = [center_on(s, int(c), L) for s, c in zip(haps.unique_sequences, centres)]
+    keys: dict[str, int] = {}
+    reps: list[str] = []
+    u_key = np.empty(len(inputs), dtype=np.int64)
+    for u, s in enumerate(inputs):
+        k = predictor.key(s)
+        if k not in keys:
+            keys[k] = len(reps)
+            reps.append(s)
+        u_key[u] = keys[k]
+    codes = predictor.encode(reps)
+    return GeneData(str(g.gene_id), codes, u_key[haps.inverse], haps.alt_dosage.astype(float), expr_row.astype(float))
+
+
+def _values(predictor, codes: torch.Tensor, grad: bool) -> torch.Tensor:
+    out = []
+    bs = int(predictor.batch_size)
+    with torch.set_grad_enabled(grad):
+        for s in range(0, codes.shape[0], bs):
+            out.append(predictor.forward_codes(codes[s:s + bs]).double())
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
+
+
+@torch.no_grad()
+def predict_all(predictor, data: Sequence[GeneData], combine: str) -> np.ndarray:
+    """Per-individual predictions, genes x individuals."""
+    from seq2func.personal.predict import combine_haplotypes
+
+    predictor.model.eval()
+    rows = []
+    for gd in data:
+        v = _values(predictor, gd.codes, grad=False).cpu().numpy()
+        h = v[gd.hap_key]
+        rows.append(np.asarray(combine_haplotypes(h[0::2], h[1::2], combine), dtype=float))
+    return np.vstack(rows) if rows else np.zeros((0, 0))
+
+
+def set_metrics(gene_ids, pred: np.ndarray, obs: np.ndarray, dosages, *, n_draws: int, seed: int) -> tuple[dict, pd.DataFrame]:
+    if len(gene_ids) == 0 or pred.shape[1] < 3:
+        return {"n_genes": len(gene_ids), "mean_r": None, "median_r": None, "frac_negative_r": None,
+                "n_significant": 0, "n_significant_negative": 0, "frac_significant_negative": None}, pd.DataFrame()
+    tab = personal_benchmark(list(gene_ids), pred, obs, dosages, n_draws=n_draws, seed=seed, mode="reference")
+    r = tab["r"].to_numpy(float)
+    fin = np.isfinite(r)
+    sig = tab["significant"].to_numpy(bool)
+    neg = sig & (r < 0)
+    m = {
+        "n_genes": int(len(tab)),
+        "n_genes_with_r": int(fin.sum()),
+        "mean_r": float(np.mean(r[fin])) if fin.any() else None,
+        "median_r": float(np.median(r[fin])) if fin.any() else None,
+        "frac_negative_r": float(np.mean(r[fin] < 0)) if fin.any() else None,
+        "n_significant": int(sig.sum()),
+        "n_significant_negative": int(neg.sum()),
+        "frac_significant_negative": float(neg.sum() / sig.sum()) if sig.sum() else None,
+    }
+    return m, tab
+
+
+def _losses(p: torch.Tensor, z: torch.Tensor, sigma: float) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """``(mse, pairwise, batch SD of p)`` of one gene's batch (see the module docstring)."""
+    pc = p - p.mean()
+    sd = torch.sqrt((pc * pc).mean() + 1e-30)
+    zhat = pc / (sd + 1e-15)
+    mse = ((zhat - z) ** 2).mean()
+    i, j = torch.triu_indices(p.numel(), p.numel(), offset=1, device=p.device)
+    pair = (((p[i] - p[j]) / sigma - (z[i] - z[j])) ** 2).mean()
+    return mse, pair, float(sd.detach())
+
+
+def personal_finetune(
+    checkpoint: str | os.PathLike | None = None,
+    *,
+    model: torch.nn.Module | None = None,
+    vcf: str | os.PathLike,
+    fasta: str | os.PathLike,
+    tss: str | os.PathLike | pd.DataFrame,
+    expression: str | os.PathLike | pd.DataFrame,
+    out: str | os.PathLike,
+    genes: Sequence[str] | None = None,
+    chroms: Sequence[str] | None = None,
+    track: str | None = None,
+    cell_type: str | None = None,
+    tracks: Sequence[dict] | None = None,
+    device: str = "auto",
+    params: FinetuneParams | None = None,
+    save_model: bool = True,
+) -> dict:
+    """Fine-tune on personal genomes and evaluate; writes ``out/finetune.json``, ``out/genes.tsv``
+    and (``save_model``, from a checkpoint) ``out/model.pt``. Returns the JSON content."""
+    import pysam
+
+    from seq2func.chroms import alias_map
+    from seq2func.personal.benchmark import atomic_dir, select_genes, write_json
+    from seq2func.personal.haplotypes import HaplotypeBuilder, match_samples
+    from seq2func.personal.predict import (
+        combine_haplotypes,
+        contig_lengths,
+        load_predictor,
+        read_expression_matrix,
+        read_tss,
+    )
+
+    p = params or FinetuneParams()
+    p.check()
+    t_start = time.time()
+    torch.manual_seed(p.seed)
+    predictor, info = load_predictor(checkpoint, model=model, track=track, cell_type=cell_type, tracks=tracks,
+                                     device=device, tss_bins=p.tss_bins, batch_size=p.batch_size)
+    ckpt = getattr(predictor, "ckpt", None) or {}
+    tss_df = tss if isinstance(tss, pd.DataFrame) else read_tss(tss)
+    expr_path = None if isinstance(expression, pd.DataFrame) else expression
+    expr = expression if isinstance(expression, pd.DataFrame) else read_expression_matrix(expression)
+    try:
+        vcf_samples = list(pysam.VariantFile(str(vcf)).header.samples)
+    except (OSError, ValueError) as err:
+        raise InputError(vcf, None, f"cannot open VCF: {err}") from None
+    idx = match_samples(vcf_samples, list(expr.columns), path=expr_path or "--expression", missing=p.missing_samples)
+    samples = [vcf_samples[i] for i in idx]
+    expr = expr[samples]
+    sel = select_genes(tss_df, genes=genes, chroms=chroms)
+    sel = sel[sel["gene_id"].isin(expr.index)].reset_index(drop=True)
+    if len(sel) < 1:
+        raise InputError(expr_path or "--expression", None, "no gene of the selection has expression")
+    if len(samples) < 6:
+        raise InputError(expr_path or "--expression", "samples", f"{len(samples)} individuals: too few to hold some out")
+    lengths = contig_lengths(fasta)
+    fa_of = alias_map(list(lengths), sel["chrom"].unique())
+    absent = sorted(set(sel["chrom"]) - set(fa_of))
+    if absent:
+        raise InputError(fasta, None, f"TSS chromosome(s) not in the FASTA: {', '.join(absent[:5])}")
+
+    rng = np.random.default_rng([p.seed, 20231])
+    ind_train, ind_test = split_indices(len(samples), p.holdout_individuals, rng)
+    gene_train, gene_test = split_indices(len(sel), p.holdout_genes, rng, min_one=len(sel) >= 2)
+
+    t0 = time.time()
+    data: list[GeneData] = []
+    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=p.unphased, seed=p.seed) as builder:
+        for g in sel.itertuples(index=False):
+            fc = fa_of[g.chrom]
+            data.append(_gene_data(predictor, builder, g, fc, lengths[fc], expr.loc[g.gene_id].to_numpy(float), p.window))
+    t_data = time.time() - t0
+    gene_ids = [gd.gene_id for gd in data]
+    obs = np.vstack([gd.y for gd in data])
+
+    # reference-only predictions (the starting model)
+    pred0 = predict_all(predictor, data, p.combine)
+
+    # training material
+    train_rows = []
+    sd_hat = []
+    for gi in gene_train.tolist():
+        gd = data[gi]
+        y = gd.y[ind_train]
+        ok = np.isfinite(y)
+        keys = gd.hap_key.reshape(-1, 2)[ind_train[ok]]
+        if ok.sum() < 3 or np.unique(keys).size < 2 or not np.nanstd(y[ok]) > 0:
+            continue
+        mu, sd = float(np.mean(y[ok])), float(np.std(y[ok]))
+        train_rows.append((gi, ind_train[ok], (y[ok] - mu) / sd))
+        s0 = float(np.std(pred0[gi, ind_train[ok]]))
+        if s0 > 0:
+            sd_hat.append(s0)
+    sigma = float(np.median(sd_hat)) if sd_hat else 1.0
+    sigma0 = sigma
+    mdl = predictor.model
+    params_ = [q for q in mdl.parameters() if q.requires_grad]
+    opt = torch.optim.AdamW(params_, lr=p.lr, weight_decay=p.weight_decay)
+    steps_per_epoch = p.steps_per_epoch or len(train_rows)
+    history = []
+    step = 0
+    t1 = time.time()
+    if train_rows and p.epochs > 0 and steps_per_epoch > 0:
+        order_rng = np.random.default_rng([p.seed, 7])
+        for ep in range(p.epochs):
+            mdl.eval()  # BatchNorm statistics and dropout frozen (see the module docstring)
+            tot = {"loss": 0.0, "mse": 0.0, "pairwise": 0.0}
+            genes_order = order_rng.permutation(len(train_rows))
+            for k in range(steps_per_epoch):
+                gi, inds, z_all = train_rows[int(genes_order[k % len(train_rows)])]
+                m = min(p.individuals_per_step, inds.size)
+                pick = order_rng.choice(inds.size, size=m, replace=False)
+                gd = data[gi]
+                hk = gd.hap_key.reshape(-1, 2)[inds[pick]]  # (m, 2)
+                uk, inv = np.unique(hk.ravel(), return_inverse=True)
+                v = _values(predictor, gd.codes[torch.as_tensor(uk)], grad=True)
+                h = v[torch.as_tensor(inv, device=v.device)].reshape(m, 2)
+                pv = combine_haplotypes(h[:, 0], h[:, 1], p.combine)
+                z = torch.as_tensor(z_all[pick], dtype=torch.float64, device=pv.device)
+                mse, pair, sd_b = _losses(pv, z, sigma)
+                loss = p.mse_weight * mse + p.pairwise_weight * pair
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if p.grad_clip and p.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(params_, p.grad_clip)
+                opt.step()
+                if sd_b > 0:
+                    sigma = 0.9 * sigma + 0.1 * sd_b
+                step += 1
+                tot["loss"] += float(loss.detach())
+                tot["mse"] += float(mse.detach())
+                tot["pairwise"] += float(pair.detach())
+            history.append({"epoch": ep + 1, "steps": steps_per_epoch,
+                            **{k2: v2 / steps_per_epoch for k2, v2 in tot.items()}, "sigma": sigma})
+            log.info("epoch %d: loss %.4f (mse %.4f, pairwise %.4f)", ep + 1, history[-1]["loss"], history[-1]["mse"],
+                     history[-1]["pairwise"])
+    t_train = time.time() - t1
+    mdl.eval()
+    pred1 = predict_all(predictor, data, p.combine)
+
+    sets = {
+        "heldout_individuals": (gene_train, ind_test),
+        "heldout_genes": (gene_test, ind_test),
+        "heldout_genes_all_individuals": (gene_test, np.arange(len(samples))),
+        "training": (gene_train, ind_train),
+    }
+    evaluation, gene_tabs = {}, []
+    for name, (gs, inds) in sets.items():
+        gids = [gene_ids[i] for i in gs.tolist()]
+        dos = [data[i].dosage[inds] for i in gs.tolist()]
+        res = {}
+        for label, pr in (("reference_only", pred0), ("personal_finetuned", pred1)):
+            met, tab = set_metrics(gids, pr[np.ix_(gs, inds)], obs[np.ix_(gs, inds)], dos, n_draws=p.null_draws, seed=p.seed)
+            res[label] = met
+            if len(tab):
+                gene_tabs.append(tab[["gene_id", "r", "p", "q", "significant"]].assign(set=name, model=label))
+        evaluation[name] = res
+    result = {
+        "format": "seq2func-personal-finetune/1",
+        "params": asdict(p),
+        "model": info,
+        "n_individuals": len(samples),
+        "n_genes": len(gene_ids),
+        "split": {
+            "train_individuals": [samples[i] for i in ind_train.tolist()],
+            "heldout_individuals": [samples[i] for i in ind_test.tolist()],
+            "train_genes": [gene_ids[i] for i in gene_train.tolist()],
+            "heldout_genes": [gene_ids[i] for i in gene_test.tolist()],
+            "trained_genes": [gene_ids[r[0]] for r in train_rows],
+        },
+        "steps": step,
+        "initial_sigma": sigma0,
+        "history": history,
+        "evaluation": evaluation,
+        "seconds": {"data": round(t_data, 3), "train": round(t_train, 3), "total": round(time.time() - t_start, 3)},
+    }
+    long = pd.concat(gene_tabs, ignore_index=True) if gene_tabs else pd.DataFrame(
+        columns=["gene_id", "r", "p", "q", "significant", "set", "model"])
+    with atomic_dir(out) as tmp:
+        long[["set", "model", "gene_id", "r", "p", "q", "significant"]].to_csv(tmp / "genes.tsv", sep="\t", index=False,
+                                                                               na_rep="NA")
+        if save_model and checkpoint is not None and ckpt:
+            from seq2func.train.checkpoint import save_checkpoint
+
+            parent = ckpt.get("strategy") or {}
+            personal = {"params": asdict(p), "columns": info["columns"], "tracks": info["tracks"]}
+            if parent.get("name") == "lora":
+                strategy = {**parent, "parent": str(checkpoint), "personal": personal}
+            else:
+                strategy = {"name": "personal", "kwargs": {}, "parent": str(checkpoint), "personal": personal}
+            save_checkpoint(tmp / "model.pt", mdl, kind="finetune", tracks=ckpt.get("tracks") or [],
+                            dataset=ckpt.get("dataset") or {}, train_params=asdict(p), strategy=strategy,
+                            epoch=len(history), step=step,
+                            metrics={"heldout_individuals_mean_r": evaluation["heldout_individuals"]["personal_finetuned"]["mean_r"]})
+            result["checkpoint"] = "model.pt"
+        write_json(tmp / "finetune.json", result)
+    return result
+

@@ -1,0 +1,537 @@
+"""Predict personal haplotypes with a trained model (SPEC §3 PERSONAL 2).
+
+For each gene, the window of ``window`` bp (default 40,001) centred on the TSS is built per
+individual with :class:`~seq2func.personal.haplotypes.HaplotypeBuilder` (haplotype 1 and 2,
+byte-identical to ``bcftools consensus -H 1/2``). The model input is each haplotype re-centred on
+the TSS (:meth:`Haplotypes.centered`: the TSS's window offset plus the net length change of the
+indels applied upstream of it, so the TSS sits at input index ``L // 2`` whatever the indels did)
+and cut or N-padded to the model's input length ``L``. A window shorter than ``L`` is padded with N
+(as the published benchmark zero-padded 196,608 bp to Enformer's 393,216 bp); a longer one is
+trimmed symmetrically around the TSS.
+
+One number per haplotype (:class:`GenePredictor`):
+
+* profile models (``output_kind == "profile"``, output ``(B, bins, tracks)``): output bin ``j``
+  covers input ``[crop_bp + j * bin_size, crop_bp + (j + 1) * bin_size)``; the TSS bin is
+  ``j0 = (L // 2 - crop_bp) // bin_size`` and the value is the sum of bins ``j0 - k .. j0 + k``
+  (``tss_bins = k``, default 1: three bins, as the published benchmark) over the chosen track(s).
+  ``crop_bp`` is ``(L - bins * bin_size) / 2`` from the model itself (checked against the
+  checkpoint's dataset entry). Reverse-strand genes use the same bins: the window is centred on
+  the TSS either way and an unstranded track needs no flip (stranded track pairs are the caller's
+  choice of track);
+* scalar and classification models (``(B, tracks)``): the chosen track's value.
+
+Optional reverse-complement averaging: the reverse complement of the input is predicted too, its
+bins flipped back and stranded ``+``/``-`` track pairs swapped (checkpoint ``rc_index``), then the
+two are averaged.
+
+Identical model inputs are predicted once: every distinct haplotype
+(:attr:`Haplotypes.unique_sequences`) is one candidate, and a per-gene cache keyed by the input
+deduplicates further. For convolutional profile models whose receptive field is smaller than the
+input, the key is only the part of the input that can reach the TSS bins (the TSS bin span widened
+by one receptive field on each side): two haplotypes differing only farther away give the same
+output there exactly. Inputs are batched, one-hot encoded on the device, run under
+``torch.no_grad`` with the model in eval mode.
+
+Combining the two haplotypes ``a`` and ``b`` of an individual (``combine``):
+
+* ``mean``: ``(a + b) / 2`` (the published benchmark);
+* ``log_before``: ``(log1p(a) + log1p(b)) / 2``;
+* ``log_after``: ``log1p((a + b) / 2)``.
+
+``log1p`` is applied to values clipped at 0 (profile outputs are non-negative; a scalar model's
+negative outputs are clipped, with a warning). The *haplotype space* used by ISM and the linear
+approximation is the identity for ``mean`` and ``log1p`` for the two log options. The reference
+prediction of a gene (the population-average prediction of SPEC §3 figure 1) is the combination
+of the reference sequence with itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from seq2func.chroms import alias_map
+from seq2func.errors import InputError
+
+log = logging.getLogger(__name__)
+
+COMBINE_MODES = ("mean", "log_before", "log_after")
+
+__all__ = [
+    "COMBINE_MODES",
+    "GenePredictor",
+    "GeneWindow",
+    "combine_haplotypes",
+    "gene_window",
+    "hap_space",
+    "load_predictor",
+    "read_expression_matrix",
+    "read_gene_list",
+    "read_tss",
+    "select_tracks",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# inputs: TSS, expression, gene lists
+# --------------------------------------------------------------------------------------------
+def _open_text(path):
+    import gzip
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, None, "file not found")
+    with open(p, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(p, "rt")
+    return open(p)
+
+
+def read_tss(path: str | os.PathLike) -> pd.DataFrame:
+    """Gene TSSs from a BED6 file or a GTF (:func:`seq2func.annotation.read_tss`).
+
+    Returns ``DataFrame(gene_id, chrom, tss, strand)`` with ``tss`` 0-based. A gene listed more
+    than once keeps its first TSS (with a warning).
+    """
+    from seq2func.annotation import read_tss as _read_tss
+
+    df = _read_tss(path)[["gene_id", "chrom", "tss", "strand"]]
+    dup = df["gene_id"].duplicated()
+    if dup.any():
+        log.warning("%s: %d gene(s) with more than one TSS record; keeping the first", path, int(df.loc[dup, "gene_id"].nunique()))
+        df = df[~dup]
+    return df.reset_index(drop=True)
+
+
+def read_expression_matrix(path: str | os.PathLike) -> pd.DataFrame:
+    """Expression TSV (``gene_id`` then one column per individual) -> genes x individuals float frame.
+
+    Non-numeric cells are an :class:`InputError` naming the gene; empty cells and ``NA`` are NaN.
+    Duplicated gene IDs or individual columns are errors.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "file not found")
+    with _open_text(path) as fh:
+        header = fh.readline().rstrip("\n\r").split("\t")
+    cols = header[1:]
+    if len(header) < 2 or header[0] != "gene_id":
+        raise InputError(path, "header", "expected 'gene_id' then one column per individual")
+    dup_cols = sorted({c for c in cols if cols.count(c) > 1})
+    if dup_cols:
+        raise InputError(path, "header", f"duplicated individual column(s): {', '.join(dup_cols[:5])}")
+    try:
+        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as err:
+        raise InputError(path, None, f"cannot read expression TSV: {err}") from None
+    genes = df["gene_id"].astype(str)
+    dups = genes[genes.duplicated()]
+    if len(dups):
+        raise InputError(path, f"gene {dups.iloc[0]}", "gene listed more than once")
+    vals = df.iloc[:, 1:].replace({"": "nan", "NA": "nan", "NaN": "nan", ".": "nan"})
+    out = vals.apply(pd.to_numeric, errors="coerce")
+    bad = out.isna() & ~vals.apply(lambda c: c.str.lower().eq("nan"))
+    if bad.to_numpy().any():
+        i, j = (int(x[0]) for x in np.nonzero(bad.to_numpy()))
+        raise InputError(path, f"gene {genes.iloc[i]}", f"value {vals.iat[i, j]!r} of {cols[j]} is not a number")
+    out.index = pd.Index(genes.to_numpy(), name="gene_id")
+    out.columns = [str(c) for c in cols]
+    return out.astype(float)
+
+
+def read_gene_list(path: str | os.PathLike) -> list[str]:
+    """Gene IDs, one per line (first whitespace-separated field; ``#`` comments and blanks skipped)."""
+    out = []
+    with _open_text(path) as fh:
+        for line in fh:
+            s = line.strip()
+            if s and not s.startswith("#"):
+                out.append(s.split()[0])
+    return list(dict.fromkeys(out))
+
+
+# --------------------------------------------------------------------------------------------
+# combining haplotypes
+# --------------------------------------------------------------------------------------------
+_warned_negative = False
+
+
+def _log1p0(x: np.ndarray | torch.Tensor):
+    global _warned_negative
+    if isinstance(x, torch.Tensor):
+        return torch.log1p(torch.clamp(x, min=0.0))
+    x = np.asarray(x, dtype=float)
+    if not _warned_negative and np.any(x < 0):
+        log.warning("log1p of negative model outputs: clipped at 0 (use --combine mean for signed outputs)")
+        _warned_negative = True
+    return np.log1p(np.maximum(x, 0.0))
+
+
+def hap_space(x, combine: str = "mean"):
+    """A haplotype's value in the space the individual prediction is linear in (ISM space)."""
+    if combine not in COMBINE_MODES:
+        raise ValueError(f"combine must be one of {COMBINE_MODES}, got {combine!r}")
+    return x if combine == "mean" else _log1p0(x)
+
+
+def combine_haplotypes(a, b, combine: str = "mean"):
+    """Per-individual prediction from haplotype values ``a`` and ``b`` (numpy or torch)."""
+    if combine == "mean":
+        return (a + b) / 2
+    if combine == "log_before":
+        return (_log1p0(a) + _log1p0(b)) / 2
+    if combine == "log_after":
+        return _log1p0((a + b) / 2)
+    raise ValueError(f"combine must be one of {COMBINE_MODES}, got {combine!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# tracks
+# --------------------------------------------------------------------------------------------
+def select_tracks(
+    tracks: Sequence[dict] | None,
+    n_tracks: int,
+    *,
+    track: str | None = None,
+    cell_type: str | None = None,
+    assay: str = "CAGE",
+    where: str = "--checkpoint",
+) -> list[int]:
+    """Output columns to sum: ``track`` (a track_id or a column number), else every ``assay`` track
+    of ``cell_type``, else the only ``assay`` track, else column 0 of a one-track model."""
+    if track is not None:
+        if tracks:
+            ids = [str(t.get("track_id")) for t in tracks]
+            if track in ids:
+                return [ids.index(track)]
+        if str(track).isdigit() and int(track) < n_tracks:
+            return [int(track)]
+        shown = ", ".join(str(t.get("track_id")) for t in (tracks or [])[:10])
+        raise InputError("--track", track, f"not a track of the model ({n_tracks} tracks{': ' + shown if shown else ''})")
+    if tracks:
+        want = assay.upper()
+        cands = [k for k, t in enumerate(tracks) if str(t.get("assay", "")).upper() == want]
+        if cell_type is not None:
+            hit = [k for k in cands if str(tracks[k].get("cell_type")) == cell_type]
+            if not hit:
+                cts = sorted({str(tracks[k].get("cell_type")) for k in cands})
+                raise InputError("--cell-type", cell_type, f"no {assay} track of that cell type (have: {', '.join(cts[:10]) or 'none'})")
+            return hit
+        if len(cands) == 1:
+            return cands
+        if len(cands) > 1:
+            raise InputError("--cell-type", None, f"{len(cands)} {assay} tracks: choose one with --cell-type or --track")
+    if n_tracks == 1:
+        return [0]
+    raise InputError("--track", None, f"the model has {n_tracks} output tracks and no track table: give --track <column>")
+
+
+# --------------------------------------------------------------------------------------------
+# the predictor
+# --------------------------------------------------------------------------------------------
+@dataclass
+class GenePredictor:
+    """A model turned into one number per sequence (see the module docstring).
+
+    ``model`` takes float one-hot ``(B, 4, L)``. ``columns``: output tracks summed. ``seq_len``:
+    the model input length (default ``model.config["seq_len"]``). ``crop_bp``: checked against the
+    model's geometry when given. ``rc``: reverse-complement averaging; ``rc_perm`` the output-column
+    permutation under reverse complement. ``rf_dedup``: key the cache by the receptive-field
+    relevant part of the input (profile models with a finite receptive field only).
+
+    ``n_model_inputs`` counts the sequences sent through the model (reverse complements not
+    counted separately); ``n_requests`` the sequences asked for.
+    """
+
+    model: torch.nn.Module
+    columns: Sequence[int] = (0,)
+    seq_len: int | None = None
+    crop_bp: int | None = None
+    tss_bins: int = 1
+    rc: bool = False
+    rc_perm: Sequence[int] | None = None
+    batch_size: int = 16
+    device: str | torch.device = "cpu"
+    bf16: bool = False
+    rf_dedup: bool = True
+    n_model_inputs: int = 0
+    n_requests: int = 0
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        self.device = torch.device(self.device) if not isinstance(self.device, torch.device) else self.device
+        cfg = getattr(self.model, "config", {}) or {}
+        if self.seq_len is None:
+            if "seq_len" not in cfg:
+                raise ValueError("seq_len is needed for a model without config['seq_len']")
+            self.seq_len = int(cfg["seq_len"])
+        L = int(self.seq_len)
+        self.kind = getattr(self.model, "output_kind", "scalar")
+        self.columns = [int(c) for c in self.columns]
+        self.center = L // 2
+        self.relevant = (0, L)  # input span that can change the value
+        if self.kind == "profile":
+            bin_size = int(cfg.get("bin_size", 128))
+            n_out = int(self.model.output_bins(L)) if hasattr(self.model, "output_bins") else None
+            if n_out is None:
+                raise ValueError("profile model without output_bins()")
+            crop = (L - n_out * bin_size) // 2
+            if self.crop_bp is not None and int(self.crop_bp) != crop:
+                log.warning("checkpoint crop_bp %s != the model's %d ((L - bins * bin_size) / 2): using the model's",
+                            self.crop_bp, crop)
+            self.crop_bp, self.bin_size, self.n_bins = crop, bin_size, n_out
+            j0 = (self.center - crop) // bin_size
+            k = int(self.tss_bins)
+            if self.center < crop or j0 - k < 0 or j0 + k >= n_out:
+                raise InputError("--tss-bins", str(k), f"TSS bins {j0 - k}..{j0 + k} fall outside the model's {n_out} output bins")
+            self.tss_bin = j0
+            self.bin_slice = slice(j0 - k, j0 + k + 1)
+            try:
+                rf = int(self.model.receptive_field())
+            except (AttributeError, NotImplementedError, TypeError, ValueError):
+                rf = L
+            if self.rf_dedup and rf < L:
+                lo = crop + (j0 - k) * bin_size - rf
+                hi = crop + (j0 + k + 1) * bin_size + rf
+                self.relevant = (max(0, lo), min(L, hi))
+        else:
+            self.crop_bp, self.bin_size, self.n_bins, self.tss_bin, self.bin_slice = 0, L, 1, 0, slice(0, 1)
+        self.model.eval()
+        self.model.to(self.device)
+
+    # -- keys and cache -------------------------------------------------------------------------
+    def key(self, seq: str) -> str:
+        a, b = self.relevant
+        return seq if (a, b) == (0, len(seq)) else seq[a:b]
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def affects(self, input_pos: int) -> bool:
+        """Whether a change at input index ``input_pos`` can change the value."""
+        return self.relevant[0] <= input_pos < self.relevant[1]
+
+    # -- the model ------------------------------------------------------------------------------
+    def reduce(self, y: torch.Tensor) -> torch.Tensor:
+        """Model output -> one value per sequence (differentiable), summed in float64."""
+        cols = self.columns
+        if self.kind == "profile":
+            return y[:, self.bin_slice, :][:, :, cols].double().sum(dim=(1, 2))
+        if y.ndim == 3:
+            y = y[:, 0, :]
+        return y[:, cols].double().sum(dim=1)
+
+    def encode(self, seqs: Sequence[str]) -> torch.Tensor:
+        from seq2func.data.genome import encode
+
+        L = int(self.seq_len)
+        codes = np.empty((len(seqs), L), dtype=np.uint8)
+        for i, s in enumerate(seqs):
+            if len(s) != L:
+                raise ValueError(f"sequence of {len(s)} bp for a {L} bp model")
+            codes[i] = encode(s)
+        return torch.from_numpy(codes)
+
+    def forward_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """uint8 codes ``(B, L)`` (any device) -> values ``(B,)`` with gradients if enabled."""
+        from seq2func.data.dataset import one_hot
+        from seq2func.data.genome import COMPLEMENT
+
+        codes = codes.to(self.device)
+        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if (self.bf16 and self.device.type == "cuda") else _Null()
+        with ctx:
+            y = self.model(one_hot(codes)).float()
+        v = self.reduce(y)
+        if self.rc:
+            comp = torch.as_tensor(COMPLEMENT, device=codes.device)
+            rcodes = comp[codes.long().clamp(0, 4).flip(-1)]
+            with ctx:
+                yr = self.model(one_hot(rcodes)).float()
+            if self.kind == "profile":
+                yr = yr.flip(1)
+                if self.rc_perm is not None:
+                    yr = yr[:, :, torch.as_tensor(list(self.rc_perm), device=yr.device)]
+            elif self.rc_perm is not None:
+                yr = yr[..., torch.as_tensor(list(self.rc_perm), device=yr.device)]
+            v = 0.5 * (v + self.reduce(yr))
+        return v
+
+    @torch.no_grad()
+    def _run(self, seqs: list[str]) -> np.ndarray:
+        out = np.empty(len(seqs), dtype=np.float64)
+        was = self.model.training
+        self.model.eval()
+        for s in range(0, len(seqs), self.batch_size):
+            part = seqs[s:s + self.batch_size]
+            out[s:s + len(part)] = self.forward_codes(self.encode(part)).double().cpu().numpy()
+        self.n_model_inputs += len(seqs)
+        if was:
+            self.model.train()
+        return out
+
+    def predict(self, seqs: Sequence[str]) -> np.ndarray:
+        """Values of model inputs of length ``seq_len``; identical (relevant parts of) inputs once."""
+        self.n_requests += len(seqs)
+        keys = [self.key(s) for s in seqs]
+        todo: dict[str, str] = {}
+        for k, s in zip(keys, seqs):
+            if k not in self._cache and k not in todo:
+                todo[k] = s
+        if todo:
+            vals = self._run(list(todo.values()))
+            self._cache.update(zip(todo.keys(), vals.tolist()))
+        return np.array([self._cache[k] for k in keys], dtype=np.float64)
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def load_predictor(
+    checkpoint: str | os.PathLike | None = None,
+    model: torch.nn.Module | None = None,
+    *,
+    track: str | None = None,
+    cell_type: str | None = None,
+    tracks: Sequence[dict] | None = None,
+    device: str = "auto",
+    **kwargs,
+) -> tuple[GenePredictor, dict]:
+    """A :class:`GenePredictor` from a seq2func checkpoint (``train.checkpoint`` format) or a model.
+
+    Returns ``(predictor, info)`` where ``info`` describes the model and the chosen tracks.
+    """
+    from seq2func.train.device import resolve_device
+
+    dev = resolve_device(device)
+    ckpt: dict = {}
+    if model is None:
+        if checkpoint is None:
+            raise ValueError("give a checkpoint or a model")
+        from seq2func.train.checkpoint import model_from_checkpoint
+
+        model, ckpt = model_from_checkpoint(checkpoint, device=dev)
+        tracks = ckpt.get("tracks") or tracks
+    cfg = getattr(model, "config", {}) or {}
+    n_tracks = int(cfg.get("n_tracks") or (len(tracks) if tracks else 1))
+    cols = select_tracks(tracks, n_tracks, track=track, cell_type=cell_type,
+                         where=str(checkpoint) if checkpoint else "model")
+    ds = ckpt.get("dataset") or {}
+    seq_len = kwargs.pop("seq_len", None) or ds.get("seq_length") or cfg.get("seq_len")
+    crop_bp = kwargs.pop("crop_bp", None)
+    if crop_bp is None and ds.get("crop_bp") is not None:
+        crop_bp = int(ds["crop_bp"])
+    rc_perm = None
+    if tracks:
+        rc_perm = [int(t.get("rc_index", k)) for k, t in enumerate(tracks)]
+    pred = GenePredictor(model, columns=cols, seq_len=int(seq_len) if seq_len else None, crop_bp=crop_bp,
+                         rc_perm=rc_perm, device=dev, **kwargs)
+    pred.ckpt = ckpt
+    info = {
+        "checkpoint": str(checkpoint) if checkpoint else None,
+        "model": cfg.get("name"),
+        "output_kind": pred.kind,
+        "seq_len": int(pred.seq_len),
+        "bin_size": int(pred.bin_size),
+        "crop_bp": int(pred.crop_bp),
+        "tss_bin": int(pred.tss_bin),
+        "tss_bins": int(pred.tss_bins),
+        "relevant_span": list(pred.relevant),
+        "tracks": [str(tracks[c].get("track_id")) if tracks else str(c) for c in cols],
+        "columns": cols,
+        "rc": bool(pred.rc),
+        "device": str(dev),
+    }
+    return pred, info
+
+
+# --------------------------------------------------------------------------------------------
+# per gene
+# --------------------------------------------------------------------------------------------
+@dataclass
+class GeneWindow:
+    """The window of one gene: 1-based inclusive ``start..end`` on ``chrom`` and the TSS offset."""
+
+    gene_id: str
+    chrom: str
+    tss: int  # 0-based
+    strand: str
+    start: int
+    end: int
+    ref_offset: int  # 0-based offset of the TSS in the window
+
+
+def gene_window(gene_id: str, chrom: str, tss: int, strand: str, window: int, chrom_len: int | None = None) -> GeneWindow:
+    """``window`` bp centred on the 0-based ``tss`` (``tss - window // 2 .. tss + (window - 1) // 2``
+    as 0-based inclusive bounds), clipped to the chromosome."""
+    half_l = int(window) // 2
+    half_r = int(window) - 1 - half_l
+    s0 = max(0, int(tss) - half_l)
+    e0 = int(tss) + half_r
+    if chrom_len is not None:
+        e0 = min(e0, int(chrom_len) - 1)
+    if int(tss) > e0:
+        raise InputError("--tss", f"{gene_id} {chrom}:{tss + 1}", "TSS beyond the end of the chromosome")
+    return GeneWindow(gene_id, chrom, int(tss), strand, s0 + 1, e0 + 1, int(tss) - s0)
+
+
+@dataclass
+class GenePrediction:
+    """Predictions of one gene: per unique haplotype, per haplotype, per individual, reference."""
+
+    unique_values: np.ndarray  # (n_unique,) raw model value of each unique haplotype
+    hap_values: np.ndarray  # (2 * n_individuals,)
+    individual: np.ndarray  # (n_individuals,) combined
+    reference_value: float  # raw value of the reference sequence
+    reference: float  # combine(ref, ref)
+    centres: np.ndarray  # (n_unique,) haplotype index of the TSS
+    n_inputs: int  # distinct model inputs predicted for this gene (haplotypes + reference)
+
+
+def predict_gene(predictor: GenePredictor, haps, ref_offset: int, combine: str = "mean") -> GenePrediction:
+    """Predict every distinct haplotype of a window once and combine per individual."""
+    from seq2func.personal.haplotypes import center_on
+
+    L = int(predictor.seq_len)
+    before = predictor.n_model_inputs
+    centres = ref_offset + haps.offset_shift(ref_offset)
+    inputs = [center_on(s, int(c), L) for s, c in zip(haps.unique_sequences, centres)]
+    ref_input = center_on(haps.reference, ref_offset, L)
+    vals = predictor.predict(inputs + [ref_input])
+    u, ref_v = vals[:-1], float(vals[-1])
+    hv = u[haps.inverse] if len(haps.inverse) else np.zeros(0)
+    ind = combine_haplotypes(hv[0::2], hv[1::2], combine)
+    ref = float(combine_haplotypes(np.array([ref_v]), np.array([ref_v]), combine)[0])
+    return GenePrediction(u, hv, np.asarray(ind, dtype=float), ref_v, ref, np.asarray(centres), predictor.n_model_inputs - before)
+
+
+def contig_lengths(fasta: str | os.PathLike) -> dict[str, int]:
+    import pysam
+
+    with pysam.FastaFile(str(fasta)) as fa:
+        return dict(zip(fa.references, fa.lengths))
+
+
+def resolve_chroms(names: Iterable[str], fasta_contigs: Iterable[str]) -> dict[str, str]:
+    """TSS chromosome spelling -> FASTA spelling (chr1 <-> 1)."""
+    return alias_map(list(fasta_contigs), list(names))
+
+
+def finite_mean(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else math.nan

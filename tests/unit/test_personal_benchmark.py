@@ -1,0 +1,291 @@
+"""The personal benchmark on the tiny simulated world: chunks + merge (global BH), the CLI end to
+end with a tiny basenji checkpoint, bad input, and personal-genome fine-tuning."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from seq2func.personal.benchmark import RunParams, merge_chunks, run_chunk
+from seq2func.personal.predict import load_predictor
+from seq2func.stats import benjamini_hochberg, personal_benchmark
+
+torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from seq2func.simulate import simulate_world
+
+    d = tmp_path_factory.mktemp("world")
+    simulate_world(d, scale="tiny", seed=1)
+    return d
+
+
+def _tracks(world):
+    with open(world / "samplesheet.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    return [dict(track_id=r["track_id"], cell_type=r["cell_type"], assay=r["assay"], transform=r["transform"],
+                 role=r["role"], strand=r["strand"], dataset_index=i, rc_index=i) for i, r in enumerate(rows)]
+
+
+def _save_basenji(path, world, **narrow):
+    from seq2func.models import build_model, load_config
+    from seq2func.train.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    tracks = _tracks(world)
+    model = build_model(load_config("basenji_tiny") | {"n_tracks": len(tracks)} | narrow)
+    save_checkpoint(path, model, kind="pretrain", tracks=tracks, train_params={},
+                    dataset={"seq_length": model.config["seq_len"], "bin_size": 128, "crop_bp": 1024})
+    return path
+
+
+class GCProfile(nn.Module):
+    """Fast profile stub with a finite receptive field: G+C count per 16-bp bin (track 1), A count (track 0)."""
+
+    output_kind = "profile"
+
+    def __init__(self):
+        super().__init__()
+        self.config = {"name": "stub", "seq_len": 2048, "bin_size": 16, "n_tracks": 2}
+        self.w = nn.Parameter(torch.ones(1))
+
+    def output_bins(self, L):
+        return L // 16 - 16
+
+    def receptive_field(self):
+        return 16
+
+    def forward(self, x):
+        gc = (x[:, 1] + x[:, 2]).unfold(-1, 16, 16).sum(-1)[:, 8:-8]
+        a = x[:, 0].unfold(-1, 16, 16).sum(-1)[:, 8:-8]
+        return torch.stack([a, gc * self.w], -1)
+
+
+STUB_TRACKS = [{"track_id": "ATAC_neuron", "cell_type": "neuron", "assay": "ATAC"},
+               {"track_id": "CAGE_neuron", "cell_type": "neuron", "assay": "CAGE"}]
+FAST = RunParams(window=20001, predixcan_outer_k=3, predixcan_inner_k=3, predixcan_n_alphas=10, max_backgrounds=4,
+                 null_draws=50, seed=1)
+
+
+def _genes(world, n_per_chrom=4):
+    tss = pd.read_csv(world / "tss.bed", sep="\t", header=None)
+    return tss.groupby(0).head(n_per_chrom)[3].tolist()
+
+
+def test_chunked_merge_equals_unchunked(world, tmp_path):
+    genes = _genes(world)  # 12 genes on 3 chromosomes
+    pred, info = load_predictor(model=GCProfile(), tracks=STUB_TRACKS, cell_type="neuron", device="cpu")
+    assert info["tracks"] == ["CAGE_neuron"]
+    kw = dict(vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed",
+              expression=world / "expression.tsv", params=FAST, model_info=info)
+    run_chunk(pred, out=tmp_path / "all", genes=genes, **kw)
+    run_chunk(pred, out=tmp_path / "c1", chroms=["chr1"], genes=genes, **kw)
+    run_chunk(pred, out=tmp_path / "c2", chroms=["chr2", "3"], genes=genes, **kw)  # '3' aliases chr3
+    one = merge_chunks([tmp_path / "all"], tmp_path / "m_all", figures=False)
+    two = merge_chunks([tmp_path / "c2", tmp_path / "c1"], tmp_path / "m_two", figures=True)
+    a = pd.read_csv(tmp_path / "m_all" / "genes.tsv", sep="\t")
+    b = pd.read_csv(tmp_path / "m_two" / "genes.tsv", sep="\t")
+    assert len(a) == 12 and a["gene_id"].tolist() == b["gene_id"].tolist()
+    pd.testing.assert_frame_equal(a, b)
+    for f in ("drivers.tsv", "predictions.tsv", "null_draws.tsv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "m_all" / f, sep="\t"),
+                                      pd.read_csv(tmp_path / "m_two" / f, sep="\t"))
+    # BH is global: q over all genes' p, never per chunk
+    np.testing.assert_allclose(b["q"], benjamini_hochberg(b["p"].to_numpy()), equal_nan=True)
+    for m in ("reference", "textbook", "empirical"):
+        np.testing.assert_allclose(b[f"q_{m}"], benjamini_hochberg(b[f"p_{m}"].to_numpy()), equal_nan=True)
+    assert {k: one[k] for k in ("n_significant", "mean_r", "predixcan_mean_r")} == \
+           {k: two[k] for k in ("n_significant", "mean_r", "predixcan_mean_r")}
+    # the statistics equal stats.personal_benchmark on the merged predictions and the window SNVs
+    from seq2func.personal.haplotypes import HaplotypeBuilder
+    from seq2func.personal.predict import gene_window
+
+    pr = pd.read_csv(tmp_path / "m_two" / "predictions.tsv", sep="\t").set_index("gene_id")
+    expr = pd.read_csv(world / "expression.tsv", sep="\t").set_index("gene_id")
+    samples = list(pr.columns[1:])
+    dos = []
+    with HaplotypeBuilder(world / "cohort.vcf.gz", world / "genome.fa", samples=samples) as hb:
+        for g in b.itertuples():
+            w = gene_window(g.gene_id, g.chrom, g.tss, g.strand, FAST.window)
+            dos.append(hb.build(w.chrom, w.start, w.end).alt_dosage)
+    ref = personal_benchmark(b["gene_id"].tolist(), pr.loc[b["gene_id"], samples].to_numpy(),
+                             expr.loc[b["gene_id"], samples].to_numpy(), dos, n_draws=50, seed=1)
+    np.testing.assert_allclose(b["p"], ref["p"], rtol=1e-9, equal_nan=True)
+    assert (tmp_path / "m_two" / "figures" / "r_vs_log10p.png").stat().st_size > 1000
+    # a gene in two chunks is refused
+    from seq2func.errors import InputError
+
+    with pytest.raises(InputError, match="more than one chunk"):
+        merge_chunks([tmp_path / "all", tmp_path / "c1"], tmp_path / "m_bad", figures=False)
+    assert not (tmp_path / "m_bad").exists()
+
+
+def _load_cli():
+    spec = importlib.util.spec_from_file_location("personal_cli", ROOT / "bin" / "personal.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_cli_end_to_end_basenji_tiny(world, tmp_path):
+    ckpt = _save_basenji(tmp_path / "model.pt", world)
+    genes = tmp_path / "genes.txt"
+    genes.write_text("\n".join(_genes(world, 1)) + "\n")  # one gene per chromosome
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    run = [PY, str(ROOT / "bin" / "personal.py"), "run", "--checkpoint", str(ckpt), "--vcf", str(world / "cohort.vcf.gz"),
+           "--fasta", str(world / "genome.fa"), "--tss", str(world / "tss.bed"), "--expression",
+           str(world / "expression.tsv"), "--genes-chunk", str(genes), "--out", str(tmp_path / "chunk"),
+           "--cell-type", "neuron", "--device", "cpu", "--predixcan-outer-k", "3", "--predixcan-inner-k", "3",
+           "--predixcan-n-alphas", "10", "--max-backgrounds", "3", "--null-draws", "50", "--seed", "1"]
+    r = subprocess.run(run, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for f in ("gene_stats.tsv", "null_draws.tsv", "predictions.tsv", "snvs.tsv.gz", "drivers.tsv", "chunk.json"):
+        assert (tmp_path / "chunk" / f).is_file()
+    meta = json.loads((tmp_path / "chunk" / "chunk.json").read_text())
+    assert meta["model"]["tracks"] == ["CAGE_neuron"] and meta["model"]["crop_bp"] == 1024
+    assert meta["counts"]["model_inputs"] < meta["counts"]["haplotypes"]
+    r = subprocess.run([PY, str(ROOT / "bin" / "personal.py"), "merge", str(tmp_path / "chunk"), "--out",
+                        str(tmp_path / "personal")], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = tmp_path / "personal"
+    for f in ("genes.tsv", "drivers.tsv", "snvs.tsv.gz", "predictions.tsv", "null_draws.tsv", "summary.json"):
+        assert (out / f).is_file()
+    from seq2func.personal.figures import FIGURES
+
+    for f in FIGURES:
+        assert (out / "figures" / f).read_bytes()[:4] == b"\x89PNG"
+    s = json.loads((out / "summary.json").read_text())
+    assert s["n_genes"] == 3 and s["n_individuals"] == 80
+    for k in ("n_significant", "n_significant_negative", "mean_r", "predixcan_mean_r", "population_r"):
+        assert k in s
+    assert "frac_supported" in s["drivers"]
+    g = pd.read_csv(out / "genes.tsv", sep="\t")
+    assert g["n_unique_haplotypes"].gt(1).all() and g["r"].notna().all()
+    snvs = pd.read_csv(out / "snvs.tsv.gz", sep="\t")
+    assert snvs["ism_computed"].any() and (snvs.loc[~snvs["ism_computed"], "ism_reference"] == 0).all()
+
+
+def test_sample_mismatch_is_one_line_error(world, tmp_path, capsys, monkeypatch):
+    expr = pd.read_csv(world / "expression.tsv", sep="\t")
+    bad = tmp_path / "expression.tsv"
+    expr.rename(columns={"IND0003": "NOBODY"}).to_csv(bad, sep="\t", index=False)
+    import seq2func.cli
+
+    cli = _load_cli()
+    monkeypatch.setattr(sys, "argv", ["personal.py", "run", "--checkpoint", str(tmp_path / "none.pt"), "--vcf",
+                                      str(world / "cohort.vcf.gz"), "--fasta", str(world / "genome.fa"), "--tss",
+                                      str(world / "tss.bed"), "--expression", str(bad), "--chrom", "chr1", "--out",
+                                      str(tmp_path / "out"), "--device", "cpu"])
+    pred, info = load_predictor(model=GCProfile(), tracks=STUB_TRACKS, cell_type="neuron", device="cpu")
+    monkeypatch.setattr("seq2func.personal.predict.load_predictor", lambda *a, **k: (pred, info))
+    with pytest.raises(SystemExit) as exc:
+        seq2func.cli.run(cli.app)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"ERROR: {bad}: samples: 1 of 80 sample(s) not in the VCF")
+    assert "NOBODY" in err[0]
+    assert not (tmp_path / "out").exists()
+    # --missing-samples drop goes on without that individual
+    meta = run_chunk(pred, vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed", expression=bad,
+                     out=tmp_path / "dropped", genes=_genes(world, 1)[:1],
+                     params=RunParams(window=4001, predixcan=False, ism="none", missing_samples="drop"))
+    assert meta["n_samples"] == 79 and "NOBODY" not in meta["samples"]
+    # a gene chunk naming a gene the annotation lacks
+    from seq2func.errors import InputError
+
+    with pytest.raises(InputError, match="1 gene\\(s\\) not in the TSS annotation: NOPE"):
+        run_chunk(pred, vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed",
+                  expression=world / "expression.tsv", out=tmp_path / "x", genes=["NOPE"], gene_source="chunk.txt")
+
+
+def test_personal_finetune_small(world, tmp_path):
+    from seq2func.personal.finetune import FinetuneParams, personal_finetune
+    from seq2func.train.checkpoint import model_from_checkpoint
+
+    ckpt = _save_basenji(tmp_path / "model.pt", world, stem_channels=8, tower_channels=[8, 8], final_channels=8)
+    genes = _genes(world, 2)  # 6 genes
+    params = FinetuneParams(window=20001, epochs=1, steps_per_epoch=3, individuals_per_step=6, lr=1e-3, null_draws=20,
+                            seed=1)
+    personal_finetune(ckpt, vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed",
+                            expression=world / "expression.tsv", out=tmp_path / "ft", genes=genes, cell_type="neuron",
+                            device="cpu", params=params)
+    out = tmp_path / "ft"
+    j = json.loads((out / "finetune.json").read_text())
+    assert j["steps"] == 3 and len(j["history"]) == 1 and np.isfinite(j["history"][0]["loss"])
+    sp = j["split"]
+    assert len(sp["heldout_individuals"]) == 24 and len(sp["train_individuals"]) == 56
+    assert not set(sp["heldout_individuals"]) & set(sp["train_individuals"])
+    assert len(sp["heldout_genes"]) == 1 and len(sp["train_genes"]) == 5
+    for name in ("heldout_individuals", "heldout_genes", "heldout_genes_all_individuals", "training"):
+        for label in ("reference_only", "personal_finetuned"):
+            m = j["evaluation"][name][label]
+            assert {"mean_r", "n_significant", "n_significant_negative", "frac_significant_negative"} <= set(m)
+    assert j["evaluation"]["heldout_individuals"]["reference_only"]["n_genes"] == 5
+    model, ck = model_from_checkpoint(out / "model.pt")
+    assert ck["kind"] == "finetune" and ck["strategy"]["name"] == "personal"
+    g = pd.read_csv(out / "genes.tsv", sep="\t")
+    assert set(g["set"]) == {"heldout_individuals", "heldout_genes", "heldout_genes_all_individuals", "training"}
+    # reference-only R on held-out individuals is the benchmark's R of the starting model on them
+    pred, info = load_predictor(ckpt, cell_type="neuron", device="cpu")
+    run_chunk(pred, vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed",
+              expression=world / "expression.tsv", out=tmp_path / "chunk", genes=sp["train_genes"],
+              params=RunParams(window=20001, predixcan=False, ism="none"))
+    pr = pd.read_csv(tmp_path / "chunk" / "predictions.tsv", sep="\t").set_index("gene_id")
+    ex = pd.read_csv(world / "expression.tsv", sep="\t").set_index("gene_id")
+    held = sp["heldout_individuals"]
+    rs = [np.corrcoef(pr.loc[gid, held].to_numpy(float), ex.loc[gid, held].to_numpy(float))[0, 1] for gid in sp["train_genes"]]
+    assert j["evaluation"]["heldout_individuals"]["reference_only"]["mean_r"] == pytest.approx(np.mean(rs), abs=1e-6)
+
+
+def test_truth_model_recovers_planted_genetics(world, tmp_path):
+    """Oracle: the simulator's own expression model must give positive R near sqrt(h2), significant
+    genes, and main drivers that are the planted causal variants, supported by the eQTL sign."""
+    from seq2func.personal.benchmark import truth_model
+
+    truth = json.loads((world / "truth.json").read_text())
+    g = pd.DataFrame(truth["genes"]["rows"], columns=truth["genes"]["columns"])
+    g = g.sort_values("var_genetic_personal", ascending=False).head(3)
+    eff = pd.DataFrame(truth["variant_gene_effects"]["rows"], columns=truth["variant_gene_effects"]["columns"])
+    pred, info = load_predictor(model=truth_model(world), device="cpu", batch_size=64)
+    assert pred.kind == "scalar" and info["seq_len"] == 41001
+    run_chunk(pred, vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed",
+              expression=world / "expression.tsv", out=tmp_path / "c", genes=g["gene_id"].tolist(),
+              params=RunParams(window=41001, ism="reference", predixcan=False))
+    s = merge_chunks([tmp_path / "c"], tmp_path / "m", figures=False)
+    genes = pd.read_csv(tmp_path / "m" / "genes.tsv", sep="\t").set_index("gene_id")
+    drivers = pd.read_csv(tmp_path / "m" / "drivers.tsv", sep="\t")
+    assert s["n_significant"] == 3 and s["n_significant_negative"] == 0
+    assert s["population_r"] > 0.95
+    # haplotypes, TSS centring (indels included) and combining are exact: log2 of the per-individual
+    # prediction is the simulator's noise-free expression
+    from seq2func.simulate import load_world
+
+    w = load_world(world)
+    pr = pd.read_csv(tmp_path / "m" / "predictions.tsv", sep="\t").set_index("gene_id")
+    for chrom, sub in g.groupby("chrom"):
+        gids, y = w.personal_expression(chrom)
+        for gid in sub["gene_id"]:
+            np.testing.assert_allclose(np.log2(pr.loc[gid].to_numpy(float)[1:]), y[gids.index(gid)], atol=1e-6)
+    for row in g.itertuples():
+        r = genes.loc[row.gene_id, "r"]
+        assert r > 0.5 and abs(r - np.sqrt(row.h2_personal)) < 0.15
+        main = drivers[(drivers["gene_id"] == row.gene_id) & drivers["is_main"]].iloc[0]
+        e = eff[eff["gene_id"] == row.gene_id]
+        top = e.iloc[int(np.argmax(np.abs(e["effect_log2"].to_numpy())))]
+        assert main["variant_id"] == top["variant_id"] and bool(main["supported"])
+        assert np.sign(main["ism"]) == np.sign(top["effect_log2"])
