@@ -56,4 +56,13 @@ class Seq2func {
         a << (params.use_gpu ? '--device cuda --require-gpu' : '--device auto')
         return a.join(' ')
     }
+
+    /** Options shared by the PERSONAL processes. */
+    static String personalArgs(Map params) {
+        def a = ["--window ${params.personal_window as int}", "--combine ${params.personal_combine}",
+                 "--unphased ${params.unphased}", "--seed ${params.train_seed as int}"]
+        if (params.personal_cell_type) a << "--cell-type ${q(params.personal_cell_type)}"
+        a << (params.use_gpu ? '--device cuda' : '--device auto')
+        return a.join(' ')
+    }
 }

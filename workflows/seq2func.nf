@@ -6,6 +6,7 @@ include { SIMULATE        } from '../modules/local/simulate'
 include { VALIDATE        } from '../modules/local/validate'
 include { PREPARE         } from '../subworkflows/local/prepare'
 include { TRAIN           } from '../subworkflows/local/train'
+include { PERSONAL        } from '../subworkflows/local/personal'
 
 workflow SEQ2FUNC {
     main:
@@ -90,6 +91,27 @@ workflow SEQ2FUNC {
             noFile
         )
         ch_versions = ch_versions.mix(TRAIN.out.versions)
+
+        // 5. PERSONAL: cross-individual benchmark, when a phased cohort and expression are given
+        ch_has_cohort = ch_inputs.map { !it[7].toString().endsWith('NO_FILE') && !it[8].toString().endsWith('NO_FILE') }
+        if (!params.skip_personal) {
+            // the fine-tuned model of --personal_cell_type (--personal_strategy), else the pretrained one
+            ch_candidates = TRAIN.out.pretrained.map { [1, it] }
+                .mix(TRAIN.out.finetuned
+                    .filter { ct, strategy, ckpt -> ct == params.personal_cell_type && strategy == params.personal_strategy }
+                    .map { ct, strategy, ckpt -> [0, ckpt] })
+            ch_personal_ckpt = ch_candidates.toSortedList { a, b -> a[0] <=> b[0] }.map { it[0][1] }
+                .combine(ch_has_cohort).filter { ckpt, ok -> ok }.map { ckpt, ok -> ckpt }
+            PERSONAL(
+                ch_personal_ckpt,
+                PREPARE.out.chroms,
+                ch_inputs.map { it[7] },
+                ch_inputs.map { it[2] },
+                ch_tss,
+                ch_inputs.map { it[8] }
+            )
+            ch_versions = ch_versions.mix(PERSONAL.out.versions)
+        }
     }
 
     // versions of every tool used, and of Nextflow itself

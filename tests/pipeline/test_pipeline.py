@@ -87,6 +87,28 @@ def test_train_pretrains_finetunes_every_strategy_and_evaluates(test_profile_run
     assert (out / "evaluate/summary/transfer_vs_scratch.png").stat().st_size > 1000
 
 
+def test_personal_benchmark_tables_figures_and_finetune(test_profile_run):
+    import pandas as pd
+    from statsmodels.stats.multitest import multipletests
+
+    out = test_profile_run[0] / "results" / "personal"
+    summary = json.loads((out / "summary.json").read_text())
+    genes = pd.read_csv(out / "genes.tsv", sep="\t")
+    expression = pd.read_csv(test_profile_run[0] / "results/simulate/expression.tsv", sep="\t")
+    assert summary["n_genes"] == len(genes) == len(expression)
+    # BH is global over all genes (not per chromosome chunk): check with statsmodels
+    tested = genes.dropna(subset=["p"])
+    q = multipletests(tested["p"], method="fdr_bh")[1]
+    assert abs(q - tested["q"]).max() < 1e-9
+    assert summary["n_significant"] == int((tested["q"] < 0.05).sum())
+    for fig in ["population_average", "r_vs_log10p", "model_vs_predixcan", "ism_vs_eqtl", "supported_vs_r",
+                "driver_distance"]:
+        assert (out / "figures" / f"{fig}.png").stat().st_size > 1000, fig
+    assert (out / "drivers.tsv").is_file() and (out / "predictions.tsv").is_file()
+    ft = json.loads((out / "finetune/finetune.json").read_text())
+    assert ft["evaluation"] and ft["split"]
+
+
 def test_resume_reuses_every_task(test_profile_run):
     tmp, _ = test_profile_run
     res = _run(tmp, "-profile", "test", "--outdir", str(tmp / "results"), "-resume")

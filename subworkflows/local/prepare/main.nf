@@ -40,5 +40,6 @@ workflow PREPARE {
     dataset  = PREPARE_MERGE.out.dataset
     manifest = PREPARE_MERGE.out.manifest
     mode     = ch_mode
+    chroms   = ch_chroms
     versions = PREPARE_SPLIT.out.versions.mix(PREPARE_CHROM.out.versions.first(), PREPARE_MERGE.out.versions)
 }

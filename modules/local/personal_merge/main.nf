@@ -1,0 +1,17 @@
+process PERSONAL_MERGE {
+    label 'process_single'
+
+    input:
+    path chunks, stageAs: 'chunks/*'
+
+    output:
+    path 'personal/*',   emit: files
+    path 'personal/summary.json', emit: summary
+    path 'versions.yml', emit: versions
+
+    script:
+    """
+    personal.py merge chunks/* --out personal --mode ${params.personal_mode} --fdr ${params.personal_fdr as double}
+    python3 -m seq2func.versions ${task.process} > versions.yml
+    """
+}
