@@ -68,6 +68,10 @@ def run(
     min_gain: float = typer.Option(1e-3, "--min-gain", help="forward selection: smallest gain in R"),
     max_drivers: Optional[int] = typer.Option(None, "--max-drivers"),
     bf16: bool = typer.Option(False, "--bf16/--no-bf16", help="bf16 autocast on CUDA"),
+    predictdb: Optional[Path] = typer.Option(None, "--predictdb", help="PredictDB .db (SQLite weights table): its "
+                                             "models' predictions too, from the VCF at the db's variants"),
+    predictdb_drop_ambiguous: bool = typer.Option(False, "--predictdb-drop-ambiguous/--predictdb-keep-ambiguous",
+                                                  help="leave out A/T and C/G SNVs of the db"),
 ) -> None:
     """Benchmark one chunk of genes."""
     from seq2func.personal.benchmark import RunParams, run_chunk
@@ -79,8 +83,9 @@ def run(
                        predixcan_outer_k=predixcan_outer_k, predixcan_inner_k=predixcan_inner_k,
                        predixcan_n_alphas=predixcan_n_alphas, ism=ism, ism_min_abs_r=ism_min_abs_r,
                        max_backgrounds=max_backgrounds, driver_ism=driver_ism, r2_stop=r2_stop, min_gain=min_gain,
-                       max_drivers=max_drivers)
-    params.check()
+                       max_drivers=max_drivers, predictdb=str(predictdb) if predictdb else None,
+                       predictdb_drop_ambiguous=predictdb_drop_ambiguous)
+    params.check()  # before the model loads: a bad --predictdb stops here
     predictor, info = load_predictor(checkpoint, track=track, cell_type=cell_type, device=device, tss_bins=tss_bins,
                                      rc=rc, batch_size=batch_size, bf16=bf16)
     meta = run_chunk(predictor, vcf=vcf, fasta=fasta, tss=tss, expression=expression, out=out, genes=genes,
@@ -102,8 +107,10 @@ def merge(
     from seq2func.personal.benchmark import merge_chunks
 
     s = merge_chunks(chunks, out, mode=mode, fdr=fdr, figures=figures)
+    db = (f", PredictDB mean R {s['predictdb_mean_r']} ({s['predictdb']['n_matched']}/{s['predictdb']['n_weights']} "
+          f"weights matched)") if s.get("predictdb") else ""
     typer.echo(f"{s['n_genes']} genes, {s['n_significant']} significant ({s['n_significant_negative']} negative R), "
-               f"mean R {s['mean_r']}, PrediXcan mean R {s['predixcan_mean_r']} -> {out}", err=True)
+               f"mean R {s['mean_r']}, PrediXcan mean R {s['predixcan_mean_r']}{db} -> {out}", err=True)
 
 
 @app.command()

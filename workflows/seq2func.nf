@@ -21,6 +21,12 @@ workflow SEQ2FUNC {
     ch_ok = VALIDATE_PARAMS.out.json.map { 'ok' }   // a constant, so -resume keeps later tasks
     ch_versions = ch_versions.mix(VALIDATE_PARAMS.out.versions)
 
+    // an optional PredictDB model for PERSONAL (also with the simulated world): a missing file stops here
+    if (params.personal_predictdb && !file(params.personal_predictdb.toString()).exists()) {
+        error "ERROR: --personal_predictdb: file not found: ${params.personal_predictdb}"
+    }
+    def predictdb = params.personal_predictdb ? file(params.personal_predictdb.toString()) : noFile
+
     // 2. inputs: the simulated world (test profile) or the user's files
     if (params.simulate) {
         SIMULATE(ch_ok, params.sim_scale, params.sim_seed)
@@ -108,7 +114,8 @@ workflow SEQ2FUNC {
                 ch_inputs.map { it[7] },
                 ch_inputs.map { it[2] },
                 ch_tss,
-                ch_inputs.map { it[8] }
+                ch_inputs.map { it[8] },
+                Channel.value(predictdb)
             )
             ch_versions = ch_versions.mix(PERSONAL.out.versions)
         }

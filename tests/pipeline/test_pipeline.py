@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import REPO, run_nextflow
@@ -18,10 +19,32 @@ def _run(tmp: Path, *extra: str):
     return run_nextflow(["run", str(REPO / "main.nf"), "-w", str(tmp / "work"), *extra], cwd=tmp)
 
 
+PREDICTDB_GENES = ["GENE0001", "GENE0002", "GENE0025", "GENE0045"]  # chr1, chr1, chr2, chr3
+
+
+def _predictdb(tmp: Path) -> Path:
+    """A PredictDB-format db for the test profile's world (tiny, seed 1, simulated here the same way),
+    its design (with the answers) next to it; the run passes it with --personal_predictdb."""
+    from seq2func.simulate import simulate_world
+    from tests.predictdb_helpers import design_db, write_db
+
+    d = tmp / "predictdb"
+    if not (d / "models.db").is_file():
+        simulate_world(d / "world", scale="tiny", seed=1)
+        design = design_db(d / "world" / "cohort.vcf.gz", d / "world" / "tss.bed", PREDICTDB_GENES, versioned=("GENE0001",))
+        design.to_csv(d / "design.tsv", sep="\t", index=False)
+        write_db(design, d / "models.db")
+    return d / "models.db"
+
+
+def _profile(tmp: Path) -> list[str]:
+    return ["-profile", "test", "--personal_predictdb", str(_predictdb(tmp))]
+
+
 @pytest.fixture(scope="module")
 def test_profile_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("nf_test_profile")
-    res = _run(tmp, "-profile", "test", "--outdir", str(tmp / "results"))
+    res = _run(tmp, *_profile(tmp), "--outdir", str(tmp / "results"))
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
     return tmp, res
 
@@ -109,9 +132,46 @@ def test_personal_benchmark_tables_figures_and_finetune(test_profile_run):
     assert ft["evaluation"] and ft["split"]
 
 
+def test_personal_predictdb_matches_bcftools_oracle(test_profile_run):
+    """--personal_predictdb: per-individual predictions and R of the db's models equal weights summed
+    by hand over `bcftools query` genotypes of the published cohort VCF (tests/predictdb_helpers.py)."""
+    import pandas as pd
+    from scipy import stats as sps
+
+    from tests.predictdb_helpers import oracle_predictions
+
+    tmp = test_profile_run[0]
+    out = tmp / "results" / "personal"
+    design = pd.read_csv(tmp / "predictdb" / "design.tsv", sep="\t")
+    design["exp_allele"] = design["exp_allele"].astype(object).where(design["exp_allele"].notna(), None)
+    oracle = oracle_predictions(tmp / "results/simulate/cohort.vcf.gz", design)
+    pred = pd.read_csv(out / "predictdb_predictions.tsv", sep="\t").set_index("gene_id")
+    genes = pd.read_csv(out / "genes.tsv", sep="\t").set_index("gene_id")
+    expr = pd.read_csv(tmp / "results/simulate/expression.tsv", sep="\t").set_index("gene_id")
+    samples = list(pred.columns)
+    assert sorted(pred.index) == sorted(PREDICTDB_GENES) and len(samples) == 80
+    np.testing.assert_allclose(pred.loc[PREDICTDB_GENES].to_numpy(), oracle.loc[PREDICTDB_GENES, samples].to_numpy(),
+                               rtol=0, atol=1e-9)
+    rs = []
+    for gid in PREDICTDB_GENES:
+        d = design[design["our_gene"] == gid]
+        rs.append(sps.pearsonr(oracle.loc[gid, samples].to_numpy(float), expr.loc[gid, samples].to_numpy(float))[0])
+        assert genes.loc[gid, "predictdb_r"] == pytest.approx(rs[-1], abs=1e-9)
+        assert genes.loc[gid, "predictdb_n_weights"] == len(d)
+        assert genes.loc[gid, "predictdb_n_matched"] == d["exp_allele"].notna().sum()
+        assert genes.loc[gid, "predictdb_n_flipped"] == d["exp_flipped"].sum()
+    assert genes.loc["GENE0001", "predictdb_gene"] == "GENE0001.7"
+    others = genes.drop(index=PREDICTDB_GENES)
+    assert len(others) and others["predictdb_r"].isna().all() and others["predictdb_n_weights"].isna().all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["predictdb_mean_r"] == pytest.approx(np.mean(rs), abs=1e-9)
+    assert summary["predictdb"]["file"] == "models.db" and summary["predictdb"]["n_genes"] == 4
+    assert summary["predictdb"]["n_matched"] == int(design["exp_allele"].notna().sum())
+
+
 def test_resume_reuses_every_task(test_profile_run):
     tmp, _ = test_profile_run
-    res = _run(tmp, "-profile", "test", "--outdir", str(tmp / "results"), "-resume")
+    res = _run(tmp, *_profile(tmp), "--outdir", str(tmp / "results"), "-resume")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     traces = sorted((tmp / "results/pipeline_info").glob("execution_trace_*.txt"), key=lambda p: p.stat().st_mtime)
     last = [l.split("\t") for l in traces[-1].read_text().splitlines()]
@@ -122,7 +182,8 @@ def test_resume_reuses_every_task(test_profile_run):
 def test_gpu_profile_without_gpu_stops_with_one_line(test_profile_run, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # hide any GPU: the check is about machines without one
     tmp, _ = test_profile_run
-    res = _run(tmp, "-profile", "test,gpu", "--outdir", str(tmp / "results_gpu"), "-resume")
+    res = _run(tmp, "-profile", "test,gpu", "--personal_predictdb", str(_predictdb(tmp)), "--outdir",
+               str(tmp / "results_gpu"), "-resume")
     assert res.returncode != 0
     lines = _error_lines(res)
     assert len(lines) == 1 and "--use_gpu" in lines[0] and "GPU" in lines[0], lines

@@ -3,7 +3,7 @@ process PERSONAL_CHUNK {
     tag "${chrom}"
 
     input:
-    tuple val(chrom), path(checkpoint, stageAs: 'checkpoint/*'), path(vcf, stageAs: 'cohort/*'), path(fasta, stageAs: 'ref/*'), path(tss, stageAs: 'annotation/*'), path(expression, stageAs: 'expression/*')
+    tuple val(chrom), path(checkpoint, stageAs: 'checkpoint/*'), path(vcf, stageAs: 'cohort/*'), path(fasta, stageAs: 'ref/*'), path(tss, stageAs: 'annotation/*'), path(expression, stageAs: 'expression/*'), path(predictdb, stageAs: 'predictdb/*')
 
     output:
     path "chunk_${chrom}", emit: chunk
@@ -12,6 +12,7 @@ process PERSONAL_CHUNK {
     script:
     def v  = (vcf instanceof List ? vcf : [vcf])[0]
     def fa = (fasta instanceof List ? fasta : [fasta])[0]
+    def pdb = predictdb.toString().endsWith('NO_FILE') ? '' : "--predictdb ${Seq2func.q(predictdb)}"
     """
     export OMP_NUM_THREADS=${task.cpus}
     personal.py run \\
@@ -23,7 +24,7 @@ process PERSONAL_CHUNK {
         ${Seq2func.personalArgs(params)} \\
         --null-draws ${params.personal_null_draws as int} \\
         --ism ${params.personal_ism} --max-backgrounds ${params.personal_max_backgrounds as int} \\
-        --predixcan-inner-k ${params.predixcan_inner_folds as int} --predixcan-n-alphas ${params.predixcan_n_alphas as int}
+        --predixcan-inner-k ${params.predixcan_inner_folds as int} --predixcan-n-alphas ${params.predixcan_n_alphas as int} ${pdb}
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

@@ -16,12 +16,21 @@ Chunk directory (``run_chunk(out=...)``)::
     snvs.tsv.gz       one row per (gene, SNV): ALT frequency, distance to TSS, ISM (reference and
                       personal backgrounds), eQTL slope/SE/p, driver rank
     drivers.tsv       one row per driver SNV (see seq2func.personal.drivers.DRIVER_COLUMNS)
-    chunk.json        parameters, model, samples, genes done/skipped, counts, timings
+    predictdb_predictions.tsv
+                      with ``RunParams.predictdb``: gene_id, one column per individual: the PredictDB
+                      model's prediction (genes of the chunk that the db has; see
+                      seq2func.personal.predictdb); gene_stats.tsv then has the ``predictdb_*``
+                      columns filled (NA for genes absent from the db, and without a db)
+    chunk.json        parameters, model, samples, genes done/skipped, counts, timings, PredictDB
+                      matching totals and examples (``predictdb``, null without a db)
 
 Final directory (``merge_chunks(out=...)``): ``genes.tsv`` (chunk columns + t, p, -log10 p, q,
 -log10 q, significant, sign for the chosen mode, and ``p_<mode>``, ``q_<mode>``,
 ``significant_<mode>`` for all three modes), ``drivers.tsv`` (with the gene's R and significance),
-``snvs.tsv.gz``, ``predictions.tsv``, ``null_draws.tsv``, ``summary.json`` and ``figures/*.png``.
+``snvs.tsv.gz``, ``predictions.tsv``, ``null_draws.tsv``, ``summary.json`` and ``figures/*.png``; with a
+PredictDB db also ``predictdb_predictions.tsv``. A run with a db in which not one weight matched a
+VCF variant (or not one gene of the db is a benchmark gene) is an error at the merge: one line naming
+the db with examples of its IDs and of ours, the usual cause being a naming or genome-build mismatch.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from sklearn.exceptions import ConvergenceWarning
 from seq2func.chroms import alias_map, canonical
 from seq2func.data.store import publish_dir
 from seq2func.errors import InputError
+from seq2func.personal.predictdb import GENE_COLUMNS as PREDICTDB_COLUMNS
 from seq2func.stats import MODES, gene_rng, gene_table, null_abs_r, pearson_r
 
 log = logging.getLogger(__name__)
@@ -54,8 +64,9 @@ GENE_STATS_COLUMNS = [
     "n_unique_haplotypes", "n_model_inputs", "r", "null_mean", "null_sd", "mean_prediction", "sd_prediction",
     "reference_prediction", "observed_mean", "observed_sd", "predixcan_r", "predixcan_n_snvs_used",
     "ism_done", "n_ism_computed", "linear_r", "n_drivers", "main_driver", "main_driver_supported",
-    "frac_drivers_supported", "selection_stop",
+    "frac_drivers_supported", "selection_stop", *PREDICTDB_COLUMNS,
 ]
+PREDICTDB_INT_COLUMNS = [c for c in PREDICTDB_COLUMNS if c.startswith("predictdb_n_")]
 
 
 @dataclass
@@ -80,6 +91,8 @@ class RunParams:
     r2_stop: float = 0.9
     min_gain: float = 1e-3
     max_drivers: int | None = None
+    predictdb: str | None = None  # PredictDB .db whose models predict the chunk's genes (also)
+    predictdb_drop_ambiguous: bool = False
 
     def check(self) -> None:
         from seq2func.personal.haplotypes import UNPHASED_POLICIES
@@ -103,6 +116,10 @@ class RunParams:
             raise InputError("--driver-ism", self.driver_ism, "needs --ism personal")
         if not 0 < self.r2_stop <= 1:
             raise InputError("--r2-stop", str(self.r2_stop), "must be in (0, 1]")
+        if self.predictdb:
+            from seq2func.personal.predictdb import check_predictdb
+
+            check_predictdb(self.predictdb)
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,7 +273,15 @@ def run_chunk(
     n_haps = n_unique = 0
     inputs_before = predictor.n_model_inputs
     requests_before = predictor.n_requests
-    timing = {"haplotypes": 0.0, "predict": 0.0, "stats": 0.0, "predixcan": 0.0, "ism": 0.0}
+    timing = {"haplotypes": 0.0, "predict": 0.0, "stats": 0.0, "predixcan": 0.0, "ism": 0.0, "predictdb": 0.0}
+    pdb = None
+    if p.predictdb:  # the db's models read the VCF at their own variants (+-1 Mb), not the personal window
+        from seq2func.personal.predictdb import predictdb_for_genes
+
+        t0 = time.time()
+        pdb = predictdb_for_genes(p.predictdb, vcf, sel, samples, expression=expr,
+                                  drop_ambiguous=p.predictdb_drop_ambiguous, db_name=os.fspath(p.predictdb))
+        timing["predictdb"] = time.time() - t0
     with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=p.unphased, seed=p.seed) as builder:
         for g in sel.itertuples(index=False):
             gid = str(g.gene_id)
@@ -362,6 +387,11 @@ def run_chunk(
                      haps.n_unique, len(haps.inverse), n_drv)
 
     gs = pd.DataFrame(gene_rows, columns=GENE_STATS_COLUMNS)
+    if pdb is not None:
+        pt = pdb.genes.set_index("gene_id")
+        for c in PREDICTDB_COLUMNS:
+            gs[c] = gs["gene_id"].map(pt[c]).astype(pt[c].dtype)
+    gs[PREDICTDB_INT_COLUMNS] = gs[PREDICTDB_INT_COLUMNS].astype("Int64")
     nd = pd.DataFrame(null_rows, columns=["gene_id"] + [f"null_{k + 1}" for k in range(p.null_draws)])
     pr = pd.DataFrame(pred_rows, columns=["gene_id", "reference", *samples])
     sn = pd.concat(snv_frames, ignore_index=True) if snv_frames else pd.DataFrame(columns=SNV_COLUMNS)
@@ -383,6 +413,7 @@ def run_chunk(
             "drivers": len(dr),
         },
         "seconds": {**{k: round(v, 3) for k, v in timing.items()}, "total": round(time.time() - t_start, 3)},
+        "predictdb": pdb.info if pdb is not None else None,
     }
     with atomic_dir(out) as tmp:
         gs.to_csv(tmp / "gene_stats.tsv", sep="\t", index=False, na_rep="NA")
@@ -390,6 +421,9 @@ def run_chunk(
         pr.to_csv(tmp / "predictions.tsv", sep="\t", index=False, na_rep="NA")
         sn.to_csv(tmp / "snvs.tsv.gz", sep="\t", index=False, na_rep="NA", compression={"method": "gzip", "mtime": 0})
         dr.to_csv(tmp / "drivers.tsv", sep="\t", index=False, na_rep="NA")
+        if pdb is not None:
+            pdb.predictions.reindex(columns=samples).reset_index().to_csv(
+                tmp / PREDICTDB_FILE, sep="\t", index=False, na_rep="NA")
         write_json(tmp / "chunk.json", meta)
     return meta
 
@@ -398,6 +432,7 @@ def run_chunk(
 # merge
 # --------------------------------------------------------------------------------------------
 CHUNK_FILES = ("gene_stats.tsv", "null_draws.tsv", "predictions.tsv", "snvs.tsv.gz", "drivers.tsv", "chunk.json")
+PREDICTDB_FILE = "predictdb_predictions.tsv"  # chunk and final directory, with a PredictDB db
 _CONSISTENT = ("window", "combine", "null_draws", "seed", "ism", "driver_ism", "r2_stop", "min_gain")
 _CONSISTENT_MODEL = ("model", "output_kind", "seq_len", "tracks", "tss_bins", "rc")
 
@@ -417,7 +452,7 @@ def read_chunks(chunk_dirs: Iterable[str | os.PathLike]) -> dict:
     dirs = [Path(d) for d in chunk_dirs]
     if not dirs:
         raise InputError("merge", None, "no chunk directories given")
-    parts = {k: [] for k in ("genes", "null", "pred", "snvs", "drivers")}
+    parts = {k: [] for k in ("genes", "null", "pred", "snvs", "drivers", "predictdb")}
     metas = []
     for d in dirs:
         for f in CHUNK_FILES:
@@ -426,8 +461,15 @@ def read_chunks(chunk_dirs: Iterable[str | os.PathLike]) -> dict:
         meta = json.loads((d / "chunk.json").read_text())
         if meta.get("format") != "seq2func-personal-chunk/1":
             raise InputError(d / "chunk.json", "format", f"unexpected {meta.get('format')!r}")
+        pdb = meta.get("predictdb")
+        if pdb and not (d / PREDICTDB_FILE).is_file():
+            raise InputError(d / PREDICTDB_FILE, None, "missing: not a finished personal chunk directory")
         if metas:
             ref = metas[0]
+            a, b = pdb, ref.get("predictdb")
+            if bool(a) != bool(b) or (a and Path(a["file"]).name != Path(b["file"]).name):
+                show = lambda x: Path(x["file"]).name if x else "no PredictDB db"  # noqa: E731
+                raise InputError(d / "chunk.json", "predictdb", f"{show(a)} != {show(b)} in {dirs[0]}")
             if meta["samples"] != ref["samples"]:
                 raise InputError(d / "chunk.json", "samples", f"individuals differ from {dirs[0]}")
             for k in _CONSISTENT:
@@ -439,12 +481,17 @@ def read_chunks(chunk_dirs: Iterable[str | os.PathLike]) -> dict:
                 if a != b:
                     raise InputError(d / "chunk.json", f"model.{k}", f"{a!r} != {b!r} in {dirs[0]}")
         metas.append(meta)
-        parts["genes"].append(_read_tsv(d / "gene_stats.tsv", dtype={"gene_id": str, "chrom": str, "main_driver": str}))
+        parts["genes"].append(_read_tsv(d / "gene_stats.tsv", dtype={"gene_id": str, "chrom": str, "main_driver": str,
+                                                                      "predictdb_gene": str}))
         parts["null"].append(_read_tsv(d / "null_draws.tsv", dtype={"gene_id": str}))
         parts["pred"].append(_read_tsv(d / "predictions.tsv", dtype={"gene_id": str}))
         parts["snvs"].append(_read_tsv(d / "snvs.tsv.gz", dtype={"gene_id": str, "variant_id": str, "chrom": str}))
         parts["drivers"].append(_read_tsv(d / "drivers.tsv", dtype={"gene_id": str, "variant_id": str, "chrom": str}))
+        if pdb:
+            parts["predictdb"].append(_read_tsv(d / PREDICTDB_FILE, dtype={"gene_id": str}))
     genes = pd.concat(parts["genes"], ignore_index=True)
+    genes = genes.reindex(columns=list(dict.fromkeys([*genes.columns, *PREDICTDB_COLUMNS])))  # chunks of older runs
+    genes[PREDICTDB_INT_COLUMNS] = genes[PREDICTDB_INT_COLUMNS].astype("Int64")
     dup = genes["gene_id"][genes["gene_id"].duplicated()]
     if len(dup):
         raise InputError("merge", f"gene {dup.iloc[0]}", "gene present in more than one chunk")
@@ -454,6 +501,7 @@ def read_chunks(chunk_dirs: Iterable[str | os.PathLike]) -> dict:
         "pred": pd.concat(parts["pred"], ignore_index=True),
         "snvs": pd.concat([x for x in parts["snvs"] if len(x)] or parts["snvs"][:1], ignore_index=True),
         "drivers": pd.concat([x for x in parts["drivers"] if len(x)] or parts["drivers"][:1], ignore_index=True),
+        "predictdb": pd.concat(parts["predictdb"], ignore_index=True) if parts["predictdb"] else None,
         "metas": metas,
     }
     for c in ("main_driver_supported", "ism_done"):
@@ -504,6 +552,7 @@ def summarise(genes: pd.DataFrame, drivers: pd.DataFrame, *, mode: str, fdr: flo
     neg = sig & (r < 0)
     fin = np.isfinite(r)
     px = genes["predixcan_r"].to_numpy(float)
+    pdr = genes["predictdb_r"].to_numpy(float) if "predictdb_r" in genes else np.full(len(genes), np.nan)
     pop_pred = genes["reference_prediction"].to_numpy(float)
     pop_obs = genes["observed_mean"].to_numpy(float)
     by_mode = {}
@@ -538,6 +587,9 @@ def summarise(genes: pd.DataFrame, drivers: pd.DataFrame, *, mode: str, fdr: flo
         "predixcan_mean_r": float(np.nanmean(px)) if np.isfinite(px).any() else None,
         "predixcan_n_genes": int(np.isfinite(px).sum()),
         "predixcan_r_vs_model_r": float(pearson_r(px, r)) if (np.isfinite(px) & fin).sum() >= 3 else None,
+        "predictdb_mean_r": float(np.nanmean(pdr)) if np.isfinite(pdr).any() else None,
+        "predictdb_n_genes": int(np.isfinite(pdr).sum()),
+        "predictdb_r_vs_model_r": float(pearson_r(pdr, r)) if (np.isfinite(pdr) & fin).sum() >= 3 else None,
         "population_r": float(pearson_r(pop_pred, pop_obs)) if (np.isfinite(pop_pred) & np.isfinite(pop_obs)).sum() >= 3 else None,
         "by_mode": by_mode,
         "drivers": {
@@ -556,6 +608,38 @@ def summarise(genes: pd.DataFrame, drivers: pd.DataFrame, *, mode: str, fdr: flo
     }
 
 
+_PREDICTDB_TOTALS = ("n_genes", "n_weights", "n_matched", "n_flipped", "n_strand_flipped", "n_ambiguous",
+                     "n_unmatched", "n_genes_with_match")
+
+
+def predictdb_summary(metas: Sequence[dict]) -> dict | None:
+    """PredictDB matching totals over chunks (None without a db). A run where not one gene of the
+    db is a benchmark gene, or not one weight matched a VCF variant, is an :class:`InputError`
+    naming the db, with examples of its IDs and of ours."""
+    infos = [m.get("predictdb") for m in metas]
+    if not any(infos):
+        return None
+    infos = [i for i in infos if i]
+    name = Path(infos[0]["file"]).name
+    tot = {k: int(sum(int(i.get(k) or 0) for i in infos)) for k in _PREDICTDB_TOTALS}
+
+    def ex(key: str) -> str:
+        seen = list(dict.fromkeys(x for i in infos for x in i.get(key) or []))
+        return ", ".join(seen[:3]) or "none"
+
+    n_ours = sum(len(m.get("genes", [])) for m in metas)
+    if tot["n_genes"] == 0:
+        raise InputError(name, "gene", f"none of the {infos[0].get('n_db_genes', 0)} gene(s) of the PredictDB db is "
+                         f"one of the {n_ours} benchmark gene(s) (IDs must match exactly or without a .version "
+                         f"suffix): db genes e.g. {ex('db_gene_examples')}; ours e.g. {ex('chunk_gene_examples')}")
+    if tot["n_matched"] == 0:
+        raise InputError(name, "weights", f"not one of the {tot['n_weights']} weight(s) of {tot['n_genes']} gene(s) "
+                         f"matched a variant of the cohort VCF (check chromosome names, genome build and alleles): "
+                         f"db varIDs e.g. {ex('db_varid_examples')}; VCF variants e.g. {ex('vcf_examples')}")
+    return {"file": name, "n_db_genes": int(infos[0].get("n_db_genes", 0)), **tot,
+            "frac_matched": tot["n_matched"] / tot["n_weights"] if tot["n_weights"] else None}
+
+
 def merge_chunks(
     chunk_dirs: Sequence[str | os.PathLike],
     out: str | os.PathLike,
@@ -570,6 +654,7 @@ def merge_chunks(
     if not 0 < fdr < 1:
         raise InputError("--fdr", str(fdr), "must be in (0, 1)")
     ch = read_chunks(chunk_dirs)
+    pdb = predictdb_summary(ch["metas"])  # before anything is written: a run that matched nothing stops here
     n_draws = int(ch["metas"][0]["params"]["null_draws"])
     genes = sort_genes(ch["genes"])
     table = benchmark_table(genes, ch["null"], n_draws=n_draws, mode=mode, fdr=fdr)
@@ -596,12 +681,19 @@ def merge_chunks(
     summary["chunks"] = len(metas)
     summary["counts"] = {k: int(sum(m["counts"][k] for m in metas)) for k in metas[0]["counts"]}
     summary["genes_skipped_no_expression"] = sorted({g for m in metas for g in m.get("genes_skipped_no_expression", [])})
+    summary["predictdb"] = pdb
+    pdb_pred = None
+    if ch["predictdb"] is not None:
+        have = set(ch["predictdb"]["gene_id"])
+        pdb_pred = ch["predictdb"].set_index("gene_id").reindex([g for g in table["gene_id"] if g in have]).reset_index()
     with atomic_dir(out) as tmp:
         table.to_csv(tmp / "genes.tsv", sep="\t", index=False, na_rep="NA")
         drivers.to_csv(tmp / "drivers.tsv", sep="\t", index=False, na_rep="NA")
         snvs.to_csv(tmp / "snvs.tsv.gz", sep="\t", index=False, na_rep="NA", compression={"method": "gzip", "mtime": 0})
         pred.to_csv(tmp / "predictions.tsv", sep="\t", index=False, na_rep="NA")
         null.to_csv(tmp / "null_draws.tsv", sep="\t", index=False, na_rep="NA")
+        if pdb_pred is not None:
+            pdb_pred.to_csv(tmp / PREDICTDB_FILE, sep="\t", index=False, na_rep="NA")
         if figures:
             from seq2func.personal.figures import personal_figures
 

@@ -2,7 +2,8 @@
 
 ``population_average.png``  reference-sequence prediction vs observed mean expression, per gene
 ``r_vs_log10p.png``         per-gene R vs -log10 p, coloured by the mean prediction; BH line
-``model_vs_predixcan.png``  deep-model R vs PrediXcan (elastic net) R; the mean as a green cross
+``model_vs_predixcan.png``  deep-model R vs PrediXcan (elastic net) R; the mean as a green cross; with a
+                            PredictDB db also its R (orange triangles, mean as an orange cross)
 ``ism_vs_eqtl.png``         ISM vs eQTL slope of every SNV with a computed ISM; drivers circled
 ``supported_vs_r.png``      fraction of supported drivers per gene vs the gene's R
 ``driver_distance.png``     driver distance to the TSS (all drivers and main drivers)
@@ -94,19 +95,29 @@ def personal_figures(outdir: str | Path, genes: pd.DataFrame, drivers: pd.DataFr
     fig, ax = plt.subplots(figsize=(4.6, 4.2))
     px = genes["predixcan_r"].to_numpy(float)
     ok = np.isfinite(px) & np.isfinite(r)
-    if ok.any():
-        ax.scatter(px[ok & ~sig], r[ok & ~sig], s=10, alpha=0.35, color="tab:blue", label="not significant")
-        ax.scatter(px[ok & sig], r[ok & sig], s=12, alpha=0.9, color="navy", label="significant")
-        ax.plot([np.mean(px[ok])], [np.mean(r[ok])], marker="+", color="green", ms=14, mew=2, ls="none", label="mean")
+    pdr = genes["predictdb_r"].to_numpy(float) if "predictdb_r" in genes else np.full(len(genes), np.nan)
+    okd = np.isfinite(pdr) & np.isfinite(r)
+    if ok.any() or okd.any():
+        title = []
+        if ok.any():
+            ax.scatter(px[ok & ~sig], r[ok & ~sig], s=10, alpha=0.35, color="tab:blue", label="not significant")
+            ax.scatter(px[ok & sig], r[ok & sig], s=12, alpha=0.9, color="navy", label="significant")
+            ax.plot([np.mean(px[ok])], [np.mean(r[ok])], marker="+", color="green", ms=14, mew=2, ls="none", label="mean")
+            title.append(f"mean R model {np.mean(r[ok]):.3f}, PrediXcan {np.mean(px[ok]):.3f}")
+        if okd.any():
+            ax.scatter(pdr[okd], r[okd], s=14, alpha=0.7, marker="^", color="tab:orange", label="PredictDB db")
+            ax.plot([np.mean(pdr[okd])], [np.mean(r[okd])], marker="+", color="darkorange", ms=14, mew=2, ls="none",
+                    label="PredictDB mean")
+            title.append(f"PredictDB {np.mean(pdr[okd]):.3f} ({okd.sum()} genes)")
         lim = [-1, 1]
         ax.plot(lim, lim, color="grey", lw=0.5)
         ax.axhline(0, color="grey", lw=0.5)
         ax.axvline(0, color="grey", lw=0.5)
         ax.legend(fontsize=7)
-        ax.set_title(f"mean R model {np.mean(r[ok]):.3f}, PrediXcan {np.mean(px[ok]):.3f}", fontsize=9)
+        ax.set_title(", ".join(title), fontsize=8 if okd.any() else 9)
     else:
         _empty(ax)
-    ax.set_xlabel("PrediXcan (elastic net) R")
+    ax.set_xlabel("PrediXcan R (elastic net; PredictDB db)" if okd.any() else "PrediXcan (elastic net) R")
     ax.set_ylabel("model R")
     save(fig, "model_vs_predixcan.png")
 

@@ -16,6 +16,7 @@ workflow PERSONAL {
     ch_fasta         // fasta (+ index)
     ch_tss           // TSS BED or GTF
     ch_expression    // genes x individuals
+    ch_predictdb     // PredictDB .db (value channel), or NO_FILE
 
     main:
     ch_versions = Channel.empty()
@@ -26,7 +27,7 @@ workflow PERSONAL {
         .combine(ch_expression)
         .first()
 
-    PERSONAL_CHUNK(ch_chroms.combine(ch_inputs))
+    PERSONAL_CHUNK(ch_chroms.combine(ch_inputs).combine(ch_predictdb))
     ch_versions = ch_versions.mix(PERSONAL_CHUNK.out.versions.first())
 
     PERSONAL_MERGE(PERSONAL_CHUNK.out.chunk.collect())

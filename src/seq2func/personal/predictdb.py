@@ -1,0 +1,504 @@
+"""PredictDB models applied to the cohort VCF (SPEC §3 PERSONAL 5, the ``.db`` half of the baseline).
+
+:func:`predictdb_for_genes` predicts the genes of a benchmark chunk with a published PredictDB
+model (``bin/personal.py run --predictdb``), reading the cohort VCF at the model's own variants:
+PredictDB models use variants within 1 Mb of the gene, far outside the personal window, so the
+dosages are *not* those of the haplotype window.
+
+Genes: a ``weights.gene`` matches one of our gene IDs exactly or, failing that, with a trailing
+version stripped on both sides (``ENSG00000100030.14`` -> ``ENSG00000100030``,
+:func:`gene_key`). Several db genes falling on one of ours (two versions of one ID) keep the first
+in db order, with a warning. A gene absent from the db gets NA everywhere.
+
+Variants, per gene:
+
+1. ``varID`` parsed in any style :func:`seq2func.predixcan.parse_variant_id` knows
+   (``chr22_123_A_G_b37``, ``22_123_A_G_b38``, ``22:123:A:G``, ``chr22:123:A:G``); the
+   chromosome is renamed onto the VCF's spelling with :func:`seq2func.chroms.alias_map`
+   (``22`` <-> ``chr22``) and the VCF records at that position are read (tabix).
+2. Rows whose ``varID`` does not parse, or finds no VCF record at its position, and whose ``rsid``
+   is set, are looked up by the VCF ``ID`` column (``;``-separated IDs allowed) **over the gene's
+   TSS +- 1 Mb** (:data:`RSID_FLANK`; PredictDB's cis window) on the gene's contig -- not the whole
+   contig. A variant more than 1 Mb from our TSS (possible for long genes, whose PredictDB window
+   is measured from the gene body) is found only through its position.
+3. Alleles decide as :func:`seq2func.predixcan.match_predictdb_weights` defines: our REF/ALT ==
+   model ref/eff as is; == eff/ref **flipped** (effect-allele dosage ``2 - ALT dosage``); the
+   complement for strand-unambiguous SNVs; A/T and C/G SNVs matched as written (counted in
+   ``ambiguous``) unless ``drop_ambiguous``; anything else unmatched and contributing 0.
+
+A multi-allelic record gives one variant per ALT allele (``chrom:pos:REF:ALT_k``) whose dosage
+counts allele ``k`` only; a flipped weight there uses ``2 - that count``, as for records split
+with ``bcftools norm -m-`` (MetaXcan's Predict.py does the same). Dosages come from ``GT``: the
+number of called alleles equal to the ALT; a haploid ``GT`` counts its one allele. A genotype with
+any missing allele (``./.``, ``0|.``) is missing and mean-imputed over the chunk's individuals
+(PrediXcan's rule, :func:`seq2func.predixcan.predict_predictdb`); imputed dosages (``DS``) are not
+read.
+
+Prediction = sum of ``weight x effect-allele dosage`` over the matched variants (a gene whose
+variants all fail to match predicts 0 for everyone, as Predict.py does, and gets R = NA).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import pysam
+
+from seq2func.chroms import alias_map
+from seq2func.errors import InputError
+from seq2func.predixcan import load_predictdb, parse_variant_id, predict_predictdb
+from seq2func.stats import pearson_r
+
+log = logging.getLogger(__name__)
+
+RSID_FLANK = 1_000_000  #: bp either side of the TSS searched for rsID-only weights
+COUNT_COLUMNS = ("n_weights", "matched", "flipped", "strand_flipped", "ambiguous", "unmatched")
+#: per-gene columns added to the benchmark's gene table (NA for genes absent from the db)
+GENE_COLUMNS = ["predictdb_gene", "predictdb_r", "predictdb_n_weights", "predictdb_n_matched",
+                "predictdb_n_flipped", "predictdb_n_strand_flipped", "predictdb_n_ambiguous",
+                "predictdb_n_unmatched"]
+_VERSION = re.compile(r"^(.+)\.\d+$")
+_MISSING = -1
+_ABSENT = -2
+
+
+# --------------------------------------------------------------------------------------------
+# the db
+# --------------------------------------------------------------------------------------------
+def check_predictdb(path: str | os.PathLike) -> None:
+    """Open a PredictDB ``.db`` read-only and check its ``weights`` table (cheap: one row).
+
+    Raises :class:`InputError` naming the file when it is absent, not SQLite, or has no
+    ``weights(gene, rsid, varID, ref_allele, eff_allele, weight)`` table.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "PredictDB file not found")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            con.execute("SELECT gene, rsid, varID, ref_allele, eff_allele, weight FROM weights LIMIT 1").fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise InputError(path, "table weights", f"not a PredictDB database: {exc}") from None
+
+
+def gene_key(gene_id: str) -> str:
+    """A gene ID without its trailing version: ``ENSG00000100030.14`` -> ``ENSG00000100030``."""
+    m = _VERSION.match(str(gene_id))
+    return m.group(1) if m else str(gene_id)
+
+
+def map_genes(db_genes: Sequence[str], our_genes: Sequence[str]) -> dict[str, str]:
+    """``{our gene_id: db gene}``: exact matches first, then version-stripped ones (first in db order)."""
+    db_list = list(dict.fromkeys(str(g) for g in db_genes))
+    db_set = set(db_list)
+    by_key: dict[str, list[str]] = {}
+    for g in db_list:
+        by_key.setdefault(gene_key(g), []).append(g)
+    out: dict[str, str] = {}
+    for g in our_genes:
+        g = str(g)
+        if g in db_set:
+            out[g] = g
+            continue
+        hits = by_key.get(gene_key(g), [])
+        if hits:
+            if len(hits) > 1:
+                log.warning("gene %s: %d PredictDB models (%s); using %s", g, len(hits), ", ".join(hits[:3]), hits[0])
+            out[g] = hits[0]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the VCF
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Record:
+    contig: str
+    pos: int  # 1-based
+    ids: tuple[str, ...]
+    ref: str
+    alts: tuple[str, ...]
+    a1: np.ndarray  # (n_samples,) allele index, -1 missing
+    a2: np.ndarray  # (n_samples,) allele index, -1 missing, -2 absent (haploid)
+
+    def variants(self) -> list[tuple[str, np.ndarray]]:
+        """``(variant id, dosage)`` of each ALT allele: count of that allele, NaN if the GT is missing."""
+        miss = (self.a1 == _MISSING) | (self.a2 == _MISSING)
+        out = []
+        for k, alt in enumerate(self.alts, start=1):
+            d = ((self.a1 == k).astype(float) + (self.a2 == k).astype(float))
+            d[miss] = np.nan
+            out.append((f"{self.contig}:{self.pos}:{self.ref.upper()}:{alt.upper()}", d))
+        return out
+
+
+def _parse_gt_cell(cell: str) -> tuple[int, int]:
+    gt = cell.split(":", 1)[0]
+    if gt and gt[0] in "|/":  # VCF 4.4 phasing prefix
+        gt = gt[1:]
+    parts = re.split(r"[|/]", gt)
+
+    def one(a: str) -> int:
+        return _MISSING if a in (".", "") else int(a)
+
+    try:
+        a1 = one(parts[0])
+        a2 = one(parts[1]) if len(parts) > 1 else _ABSENT
+    except ValueError:
+        return _MISSING, _MISSING
+    return a1, a2
+
+
+class VcfReader:
+    """Genotypes of selected samples at arbitrary positions of a VCF/BCF (tabix or CSI index, or
+    read whole when unindexed), contig names matched through :func:`seq2func.chroms.alias_map`."""
+
+    def __init__(self, vcf: str | os.PathLike, samples: Sequence[str]):
+        self.path = os.fspath(vcf)
+        try:
+            self._vf = pysam.VariantFile(self.path)
+        except (OSError, ValueError) as err:
+            raise InputError(self.path, None, f"cannot open VCF: {err}") from None
+        header = list(self._vf.header.samples)
+        pos = {s: i for i, s in enumerate(header)}
+        absent = [s for s in samples if s not in pos]
+        if absent:
+            raise InputError(self.path, "samples", f"{len(absent)} sample(s) not in the VCF: {', '.join(absent[:5])}")
+        self.n_all = len(header)
+        self.sel = np.array([pos[s] for s in samples], dtype=np.int64)
+        self._tabix = None
+        if self._vf.index is not None and not self._vf.is_bcf:
+            try:
+                self._tabix = pysam.TabixFile(self.path)
+            except (OSError, ValueError):
+                self._tabix = None
+        contigs = list(self._vf.header.contigs)
+        if self._tabix is not None:
+            contigs += [c for c in self._tabix.contigs if c not in set(contigs)]
+        self._cache: dict[str, list[str]] | None = None
+        if self._vf.index is None:
+            log.warning("%s has no index: reading it whole (bgzip + tabix it for speed)", self.path)
+            self._cache = {}
+            for r in self._vf:
+                self._cache.setdefault(r.chrom, []).append(str(r).rstrip("\n"))
+            contigs += [c for c in self._cache if c not in set(contigs)]
+        self.contigs = contigs
+
+    def close(self) -> None:
+        for h in (self._tabix, self._vf):
+            if h is not None:
+                h.close()
+
+    def __enter__(self) -> "VcfReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def contig(self, name: str) -> str | None:
+        """The VCF's spelling of contig ``name`` (``22`` -> ``chr22`` and back), or None."""
+        return alias_map(self.contigs, [name]).get(name)
+
+    def lines(self, contig: str, start0: int, end0: int):
+        """Text of the records starting in ``[start0, end0)`` (0-based, half-open)."""
+        start0 = max(0, int(start0))
+        if self._cache is not None:
+            for line in self._cache.get(contig, []):
+                p = int(line.split("\t", 2)[1]) - 1
+                if start0 <= p < end0:
+                    yield line
+            return
+        try:
+            it = self._tabix.fetch(contig, start0, end0) if self._tabix is not None else \
+                (str(r).rstrip("\n") for r in self._vf.fetch(contig, start0, end0))
+            for line in it:
+                if int(line.split("\t", 2)[1]) - 1 >= start0:  # not records that only overlap
+                    yield line
+        except ValueError:  # contig absent from the index
+            return
+
+    def record(self, line: str) -> _Record | None:
+        """Parse one record line (None for records without ALT)."""
+        f = line.split("\t", 9)
+        alt = f[4]
+        if alt in (".", ""):
+            return None
+        contig, pos = f[0], int(f[1])
+        ids = tuple(i for i in f[2].split(";") if i and i != ".")
+        ns = len(self.sel)
+        a1 = np.full(ns, _MISSING, dtype=np.int16)
+        a2 = np.full(ns, _ABSENT, dtype=np.int16)
+        fmt = f[8].split(":") if len(f) > 8 else []
+        if "GT" in fmt and len(f) > 9 and ns:
+            cells = f[9].split("\t")
+            if len(cells) != self.n_all:
+                raise InputError(self.path, f"{contig}:{pos}", f"{len(cells)} sample columns, header has {self.n_all}")
+            gi = fmt.index("GT")
+            sel = [cells[i] for i in self.sel.tolist()]
+            if gi:
+                sel = [c.split(":")[gi] if c.count(":") >= gi else "." for c in sel]
+            a1, a2 = _parse_gts(sel)
+        return _Record(contig, pos, ids, f[3], tuple(alt.split(",")), a1, a2)
+
+    def at_positions(self, contig: str, positions: Sequence[int], gap: int = 2000) -> dict[int, list[_Record]]:
+        """Records at the given 1-based positions: ``{pos: [records]}``. Positions closer than
+        ``gap`` bp are read in one tabix query."""
+        want = sorted(set(int(p) for p in positions))
+        out: dict[int, list[_Record]] = {}
+        if not want:
+            return out
+        i = 0
+        while i < len(want):
+            j = i
+            while j + 1 < len(want) and want[j + 1] - want[j] <= gap:
+                j += 1
+            wanted = set(want[i:j + 1])
+            for line in self.lines(contig, want[i] - 1, want[j]):
+                p = int(line.split("\t", 2)[1])
+                if p in wanted:
+                    rec = self.record(line)
+                    if rec is not None:
+                        out.setdefault(p, []).append(rec)
+            i = j + 1
+        return out
+
+    def with_ids(self, contig: str, start0: int, end0: int, ids: set[str]) -> dict[str, list[_Record]]:
+        """Records in ``[start0, end0)`` whose ID column holds one of ``ids``: ``{id: [records]}``
+        (only the first three columns of the other records are looked at)."""
+        out: dict[str, list[_Record]] = {}
+        for line in self.lines(contig, start0, end0):
+            col = line.split("\t", 3)[2]
+            hit = [i for i in col.split(";") if i in ids]
+            if hit:
+                rec = self.record(line)
+                if rec is not None:
+                    for i in hit:
+                        out.setdefault(i, []).append(rec)
+        return out
+
+    def examples(self, contigs: Sequence[str], n: int = 3) -> list[str]:
+        """The first ``n`` records of ``contigs`` (else of any contig) as ``CHROM:POS:REF:ALT (ID x)``."""
+        out: list[str] = []
+        for c in list(contigs) + [c for c in self.contigs if c not in set(contigs)]:
+            for line in self.lines(c, 0, 1 << 29):
+                f = line.split("\t", 5)
+                out.append(f"{f[0]}:{f[1]}:{f[3]}:{f[4]} (ID {f[2]})")
+                if len(out) >= n:
+                    return out
+        return out
+
+
+def _parse_gts(cells: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Allele indices of GT strings: one-digit diploid/haploid vectorised, anything else per cell."""
+    ns = len(cells)
+    a1 = np.full(ns, _MISSING, dtype=np.int16)
+    a2 = np.full(ns, _ABSENT, dtype=np.int16)
+    blob = ("\t".join(cells) + "\t").encode("ascii", errors="replace")
+    arr = np.frombuffer(blob + b"\t\t\t\t", dtype=np.uint8)
+    ends = np.flatnonzero(arr[: len(blob)] == 9)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    c0, c1, c2, c3 = arr[starts], arr[starts + 1], arr[starts + 2], arr[starts + 3]
+    term = lambda c: (c == 58) | (c == 9)  # noqa: E731  ':' or end of cell
+    dig0, dot0 = (c0 >= 48) & (c0 <= 57), c0 == 46
+    dig2, dot2 = (c2 >= 48) & (c2 <= 57), c2 == 46
+    dip = (dig0 | dot0) & ((c1 == 124) | (c1 == 47)) & (dig2 | dot2) & term(c3)
+    hap = (dig0 | dot0) & term(c1)
+    fast = dip | hap
+    a1[fast] = np.where(dot0, _MISSING, c0.astype(np.int16) - 48)[fast]
+    a2[dip] = np.where(dot2, _MISSING, c2.astype(np.int16) - 48)[dip]
+    for j in np.flatnonzero(~fast).tolist():
+        a1[j], a2[j] = _parse_gt_cell(cells[j])
+    return a1, a2
+
+
+# --------------------------------------------------------------------------------------------
+# a chunk of genes
+# --------------------------------------------------------------------------------------------
+@dataclass
+class PredictDBChunk:
+    """``predictions``: our genes found in the db x individuals; ``genes``: one row per requested gene
+    (``gene_id`` + :data:`GENE_COLUMNS`, NA for genes absent from the db); ``info``: totals and
+    examples for ``chunk.json``."""
+
+    predictions: pd.DataFrame
+    genes: pd.DataFrame
+    info: dict = field(default_factory=dict)
+
+
+def _valid_rsid(v) -> bool:
+    return isinstance(v, str) and v.strip() not in ("", ".", "NA", "nan")
+
+
+def predictdb_for_genes(
+    db: str | os.PathLike | tuple[pd.DataFrame, pd.DataFrame],
+    vcf: str | os.PathLike,
+    genes: pd.DataFrame,
+    samples: Sequence[str],
+    *,
+    expression: pd.DataFrame | None = None,
+    drop_ambiguous: bool = False,
+    flank: int = RSID_FLANK,
+    db_name: str | None = None,
+) -> PredictDBChunk:
+    """PredictDB predictions of ``genes`` (``gene_id, chrom, tss`` with ``tss`` 0-based) for
+    ``samples`` of ``vcf`` (see the module docstring). With ``expression`` (genes x individuals,
+    our gene IDs, the ``samples`` columns) ``predictdb_r`` is the Pearson R of prediction and
+    observed expression across individuals."""
+    t0 = time.time()
+    weights, extra = load_predictdb(db) if not isinstance(db, tuple) else db
+    name = db_name or (os.fspath(db) if not isinstance(db, tuple) else "PredictDB")
+    our = [str(g) for g in genes["gene_id"]]
+    gmap = map_genes(weights["gene"].astype(str).unique(), our)
+    db_to_ours = {v: k for k, v in gmap.items()}
+    w = weights[weights["gene"].astype(str).isin(db_to_ours)].copy()
+    w["gene"] = w["gene"].astype(str).map(db_to_ours)
+    if "gene" in extra.columns:
+        extra = extra[extra["gene"].astype(str).isin(db_to_ours)].assign(gene=lambda e: e["gene"].astype(str).map(db_to_ours))
+    samples = list(samples)
+    gene_info = genes.set_index(genes["gene_id"].astype(str))
+    preds: dict[str, np.ndarray] = {}
+    counts: dict[str, dict] = {}
+    with VcfReader(vcf, samples) as reader:
+        chunk_contigs = list(dict.fromkeys(c for c in (reader.contig(str(x)) for x in genes["chrom"]) if c))
+        vcf_examples = reader.examples(chunk_contigs)
+        # 1. records at the positions parsed from varID (one pass over the chunk, grouped per contig)
+        parsed = {v: parse_variant_id(v) for v in w["varID"].dropna().astype(str).unique()}
+        keyed: dict[tuple[str, int] | None, None] = {}
+        row_key: list[tuple[str, int] | None] = []
+        for v in w["varID"].tolist():
+            p = parsed.get(str(v)) if isinstance(v, str) else None
+            c = reader.contig(p[0]) if p is not None else None
+            k = (c, p[1]) if c is not None else None
+            row_key.append(k)
+            keyed[k] = None
+        w["_key"] = row_key
+        by_contig: dict[str, list[int]] = {}
+        for k in keyed:
+            if k is not None:
+                by_contig.setdefault(k[0], []).append(k[1])
+        at: dict[tuple[str, int], list[_Record]] = {}
+        for c, ps in by_contig.items():
+            for p, recs in reader.at_positions(c, ps).items():
+                at[(c, p)] = recs
+        # 2. rsID look-ups for rows the position did not place: TSS +- flank of the gene, merged per contig
+        need = [(g, r) for g, r, k in zip(w["gene"], w["rsid"], w["_key"]) if _valid_rsid(r) and (k is None or k not in at)]
+        by_id: dict[str, list[_Record]] = {}
+        if need:
+            regions: dict[str, list[tuple[int, int]]] = {}
+            wanted: set[str] = set()
+            for g, r in need:
+                c = reader.contig(str(gene_info.at[g, "chrom"]))
+                if c is None:
+                    continue
+                tss = int(gene_info.at[g, "tss"])
+                regions.setdefault(c, []).append((max(0, tss - flank), tss + flank + 1))
+                wanted.add(str(r).strip())
+            for c, spans in regions.items():
+                spans.sort()
+                merged = [list(spans[0])]
+                for s, e in spans[1:]:
+                    if s <= merged[-1][1]:
+                        merged[-1][1] = max(merged[-1][1], e)
+                    else:
+                        merged.append([s, e])
+                for s, e in merged:
+                    for i, recs in reader.with_ids(c, s, e, wanted).items():
+                        by_id.setdefault(i, []).extend(recs)
+    # 3. per gene: its variants, then seq2func.predixcan.predict_predictdb
+    for g, wg in w.groupby("gene", sort=False):
+        recs: list[_Record] = []
+        seen: set[int] = set()
+        rsid_map: dict[str, str] = {}
+
+        def add(rec: _Record) -> None:
+            if id(rec) not in seen:
+                seen.add(id(rec))
+                recs.append(rec)
+
+        for k in wg["_key"]:
+            for rec in at.get(k, []) if k is not None else []:
+                add(rec)
+        for r, eff, ref in zip(wg["rsid"], wg["eff_allele"], wg["ref_allele"]):
+            if not _valid_rsid(r):
+                continue
+            r = str(r).strip()
+            cand = [rec for rec in by_id.get(r, []) if rec.contig == reader.contig(str(gene_info.at[g, "chrom"]))]
+            if not cand:
+                continue
+            rec = cand[0]
+            add(rec)
+            # the ALT of the record that carries the model's alleles (multi-allelic records)
+            alleles = {str(eff).upper(), str(ref).upper()}
+            comp = {a.translate(str.maketrans("ACGT", "TGCA")) for a in alleles}
+            alt = next((a for a in rec.alts if a.upper() in alleles), None) or \
+                next((a for a in rec.alts if a.upper() in comp), rec.alts[0])
+            rsid_map[r] = f"{rec.contig}:{rec.pos}:{rec.ref.upper()}:{alt.upper()}"
+        ids: list[str] = []
+        cols: list[np.ndarray] = []
+        for rec in recs:
+            for vid, d in rec.variants():
+                ids.append(vid)
+                cols.append(d)
+        dos = np.column_stack(cols) if cols else np.zeros((len(samples), 0))
+        res = predict_predictdb((wg.drop(columns="_key"), extra), dos, ids, individuals=samples,
+                                rsid_map=rsid_map, genes=[g], drop_ambiguous=drop_ambiguous)
+        preds[g] = res.predictions[g].to_numpy(dtype=float)
+        row = res.counts.set_index("gene").loc[g]
+        counts[g] = {c: int(row[c]) for c in COUNT_COLUMNS}
+        log.info("%s: PredictDB %s: %d weights, %d matched (%d flipped), %d unmatched", g, gmap[g], counts[g]["n_weights"],
+                 counts[g]["matched"], counts[g]["flipped"], counts[g]["unmatched"])
+
+    rows = []
+    for g in our:
+        if g in preds:
+            c = counts[g]
+            r = np.nan
+            if expression is not None and g in expression.index:
+                r = float(pearson_r(preds[g], expression.loc[g, samples].to_numpy(dtype=float)))
+            rows.append({"gene_id": g, "predictdb_gene": gmap[g], "predictdb_r": r,
+                         "predictdb_n_weights": c["n_weights"], "predictdb_n_matched": c["matched"],
+                         "predictdb_n_flipped": c["flipped"], "predictdb_n_strand_flipped": c["strand_flipped"],
+                         "predictdb_n_ambiguous": c["ambiguous"], "predictdb_n_unmatched": c["unmatched"]})
+        else:
+            rows.append({"gene_id": g})
+    table = pd.DataFrame(rows, columns=["gene_id", *GENE_COLUMNS])
+    for c in GENE_COLUMNS[2:]:
+        table[c] = table[c].astype("Int64")
+    order = [g for g in our if g in preds]
+    pred_df = pd.DataFrame([preds[g] for g in order], index=pd.Index(order, name="gene_id"), columns=samples) \
+        if order else pd.DataFrame(columns=samples, index=pd.Index([], name="gene_id"), dtype=float)
+    totals = {c: int(sum(v[c] for v in counts.values())) for c in COUNT_COLUMNS}
+    info = {
+        "file": name,
+        "n_db_genes": int(weights["gene"].nunique()),
+        "n_genes": len(order),
+        **{("n_weights" if c == "n_weights" else f"n_{c}"): totals[c] for c in COUNT_COLUMNS},
+        "n_genes_with_match": int(sum(v["matched"] > 0 for v in counts.values())),
+        "db_gene_examples": [str(x) for x in weights["gene"].drop_duplicates().head(3)],
+        "db_varid_examples": [str(x) for x in (w if len(w) else weights)["varID"].head(3)],
+        "chunk_gene_examples": our[:3],
+        "vcf_examples": vcf_examples,
+        "seconds": round(time.time() - t0, 3),
+    }
+    if order and totals["matched"] == 0:
+        log.warning("%s: not one of the %d weights of this chunk's %d gene(s) matched a variant of %s "
+                    "(db varIDs e.g. %s; VCF records e.g. %s)", name, totals["n_weights"], len(order), os.fspath(vcf),
+                    ", ".join(info["db_varid_examples"]), ", ".join(vcf_examples))
+    elif not order:
+        log.warning("%s: none of this chunk's %d gene(s) has a PredictDB model (db genes e.g. %s; ours e.g. %s)",
+                    name, len(our), ", ".join(info["db_gene_examples"]), ", ".join(our[:3]))
+    return PredictDBChunk(pred_df, table, info)
