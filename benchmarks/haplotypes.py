@@ -13,8 +13,19 @@ so haplotypes repeat the way they do in real cohorts), then times, end to end fr
 * genvarloader (if it imports in the separate venv ``--gvl-python``): ``gvl.write`` of the same VCF
   and windows plus reading every haplotype back.
 
-Every bcftools haplotype is compared with ours in the same run. Writes
-``benchmarks/results/haplotypes.json``.
+Every bcftools haplotype is compared with ours in the same run. Speedups are reported by wall time
+and by CPU time (user + system of our worker process vs of all bcftools/samtools child processes).
+
+Deduplication (``forward_passes_saved``) is measured on the small simulated world
+(``simulate_world(scale="small", seed=1)``, or ``--world DIR``): for every gene of ``tss.bed`` the
+haplotypes of all individuals over the pipeline's default 40,001-bp window, then the distinct model
+inputs the personal pipeline sends through the model the small-world training uses (``basenji_tiny``,
+16,384 bp; random weights -- the input key depends only on the architecture's receptive field and
+the input length): ``predict_gene`` of ``seq2func.personal.predict`` with the forward pass replaced
+by a counter, keyed by ``GenePredictor.key`` (the receptive-field-relevant span around the TSS bins).
+The synthetic cohort's figure stays under ``synthetic``.
+
+Writes ``benchmarks/results/haplotypes.json``.
 """
 
 from __future__ import annotations
@@ -187,7 +198,7 @@ GVL_WORKER = textwrap.dedent(
     t_import = time.perf_counter() - t0
     vcf, fasta, windows_json, ds_path = sys.argv[1:5]
     windows = json.loads(windows_json)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     bed = pl.DataFrame({"chrom": [w[0] for w in windows],
                         "chromStart": [w[1] - 1 for w in windows],
                         "chromEnd": [w[2] for w in windows]})
@@ -197,6 +208,7 @@ GVL_WORKER = textwrap.dedent(
     ds = gvl.Dataset.open(ds_path, reference=fasta).with_seqs("haplotypes").with_len("ragged")
     batches = [ds[r, :] for r in range(len(windows))]  # (samples, ploidy, ragged length) each
     t_read = time.perf_counter() - t1
+    cpu = time.process_time() - c0
     samples = list(ds.samples)
     n = 0
     seqs = {}
@@ -205,7 +217,7 @@ GVL_WORKER = textwrap.dedent(
             for p in range(2):
                 seqs[f"{si}|{p}|{r}"] = haps[si, p].to_numpy().tobytes().decode()
                 n += 1
-    out = {"seconds": t_write + t_read, "write_seconds": t_write, "read_seconds": t_read,
+    out = {"seconds": t_write + t_read, "write_seconds": t_write, "read_seconds": t_read, "cpu_seconds": cpu,
            "import_seconds": t_import, "haplotypes": n, "samples": samples,
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
            "version": gvl.__version__}
@@ -240,6 +252,98 @@ def run_gvl(gvl_python: str, vcf: Path, fasta: Path, windows, work: Path) -> tup
 
 
 # ------------------------------------------------------------------------------------------
+# deduplication on the small simulated world
+# ------------------------------------------------------------------------------------------
+SMALL_WORLD_MODEL = "basenji_tiny"  # benchmarks/train.py's --model default, trained on the small world
+SMALL_WORLD_SEQ_LEN = 16384  # benchmarks/train.py's --seq-length default
+SMALL_WORLD_TRACKS = 24  # compendium tracks of the small world (the model's n_tracks; no effect on keys)
+
+
+def small_world_dedup(world: Path | None, work: Path, window: int = 40001) -> dict:
+    """Haplotypes vs distinct sequences vs distinct model inputs over every gene of the small world."""
+    import logging
+
+    import torch
+
+    from seq2func.models import build_model, load_config
+    from seq2func.personal.haplotypes import HaplotypeBuilder, center_on
+    from seq2func.personal.predict import GenePredictor, contig_lengths, gene_window, predict_gene, read_tss
+
+    t0 = time.perf_counter()
+    simulated = False
+    if world is None:
+        from seq2func.simulate import simulate_world
+
+        world = work / "world_small"
+        if not (world / "truth.json").exists():
+            simulate_world(world, scale="small", seed=1)
+            simulated = True
+    truth = json.loads((world / "truth.json").read_text())
+    t_sim = time.perf_counter() - t0
+
+    class CountingPredictor(GenePredictor):
+        """The pipeline's predictor with the forward pass replaced by a counter."""
+
+        def _run(self, seqs):
+            self.n_model_inputs += len(seqs)
+            return np.zeros(len(seqs))
+
+    torch.manual_seed(0)
+    model = build_model(load_config(SMALL_WORLD_MODEL) | {"n_tracks": SMALL_WORLD_TRACKS})
+    pred = CountingPredictor(model, seq_len=SMALL_WORLD_SEQ_LEN, device="cpu")  # tss_bins=1, rf_dedup: defaults
+    L = int(pred.seq_len)
+    tss = read_tss(world / "tss.bed")
+    lengths = contig_lengths(world / "genome.fa")
+    n_haps = n_seqs = n_inputs_full = n_keys = n_pipeline = 0
+    level = logging.getLogger("seq2func").level
+    logging.getLogger("seq2func").setLevel(logging.ERROR)  # per-window overlap warnings
+    t1 = time.perf_counter()
+    try:
+        with HaplotypeBuilder(world / "cohort.vcf.gz", world / "genome.fa") as builder:
+            n_individuals = len(builder.samples)
+            for g in tss.itertuples(index=False):
+                win = gene_window(str(g.gene_id), g.chrom, int(g.tss), str(g.strand), window, lengths[g.chrom])
+                haps = builder.build(g.chrom, win.start, win.end)
+                n_haps += len(haps.inverse)
+                n_seqs += haps.n_unique
+                centres = win.ref_offset + haps.offset_shift(win.ref_offset)
+                inputs = [center_on(s, int(c), L) for s, c in zip(haps.unique_sequences, centres)]
+                n_inputs_full += len(set(inputs))
+                keys = {pred.key(x) for x in inputs}
+                n_keys += len(keys)
+                # what the pipeline runs for the gene: the same haplotypes plus the reference input
+                gp = predict_gene(pred, haps, win.ref_offset)
+                pred.clear()  # as seq2func.personal.benchmark does after every gene
+                if gp.n_inputs != len(keys | {pred.key(center_on(haps.reference, win.ref_offset, L))}):
+                    raise AssertionError(f"{g.gene_id}: predict_gene ran {gp.n_inputs} inputs, keys say otherwise")
+                n_pipeline += gp.n_inputs
+    finally:
+        logging.getLogger("seq2func").setLevel(level)
+    a, b = pred.relevant
+    return {
+        "world": {"scale": truth.get("scale"), "seed": truth.get("seed"), "path": None if simulated else str(world),
+                  "simulated_in_this_run": simulated, "simulate_seconds": round(t_sim, 1)},
+        "genes": int(len(tss)),
+        "chromosomes": sorted(tss["chrom"].unique().tolist()),
+        "individuals": n_individuals,
+        "window_bp": window,
+        "model": {"config": SMALL_WORLD_MODEL, "seq_len": L, "output_kind": pred.kind, "bin_size": pred.bin_size,
+                  "crop_bp": pred.crop_bp, "tss_bins": pred.tss_bins, "receptive_field_bp": int(model.receptive_field()),
+                  "relevant_span": [a, b], "relevant_bp": b - a},
+        "haplotypes": n_haps,
+        "distinct_haplotype_sequences": n_seqs,
+        "distinct_model_inputs_full_length": n_inputs_full,
+        "distinct_model_inputs": n_keys,
+        "model_inputs_run_by_predict_gene": n_pipeline,
+        "forward_passes_saved": round(1 - n_keys / n_haps, 4),
+        "forward_passes_saved_exact_sequence": round(1 - n_seqs / n_haps, 4),
+        "forward_passes_saved_full_length_input": round(1 - n_inputs_full / n_haps, 4),
+        "forward_passes_saved_incl_reference_input": round(1 - n_pipeline / n_haps, 4),
+        "seconds": round(time.perf_counter() - t1, 1),
+    }
+
+
+# ------------------------------------------------------------------------------------------
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--samples", type=int, default=400)
@@ -250,8 +354,12 @@ def main() -> None:
     ap.add_argument("--recomb", type=float, default=0.3, help="share of haplotypes with one founder switch")
     ap.add_argument("--private", type=float, default=0.3, help="share of haplotypes with one private change")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--workdir", type=Path, default=None, help="scratch directory, kept (default: a temporary one, removed)")
     ap.add_argument("--gvl-python", default=str(Path.home() / ".cache" / "seq2func" / "gvl-venv" / "bin" / "python"))
+    ap.add_argument("--runs", type=int, default=3, help="runs of ours (fresh processes); the fastest counts")
+    ap.add_argument("--world", type=Path, default=None,
+                    help="small simulated world (scale small, seed 1) for forward_passes_saved; default: simulate one")
+    ap.add_argument("--skip-world", action="store_true", help="leave out the small-world deduplication figures")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "haplotypes.json")
     ap.add_argument("--worker", nargs=4, metavar=("VCF", "FASTA", "WINDOWS_JSON", "DUMP_DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -265,6 +373,7 @@ def main() -> None:
     for tool in ("bcftools", "samtools", "bgzip", "tabix"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is needed for this benchmark")
+    load_start = os.getloadavg()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="haps_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"workdir {work}", file=sys.stderr)
@@ -272,11 +381,11 @@ def main() -> None:
                                       args.founders, args.recomb, args.private, args.seed)
     samples = [f"IND{i:04d}" for i in range(args.samples)]
 
-    # ours, in a fresh process (clean peak RSS), twice; the faster run counts (warm file cache, like bcftools)
+    # ours, in a fresh process (clean peak RSS), --runs times; the fastest counts (warm file cache, like bcftools)
     dump = work / "ours"
     dump.mkdir(exist_ok=True)
     ours_runs = []
-    for _ in range(2):
+    for _ in range(max(1, args.runs)):
         res = subprocess.run(
             [sys.executable, __file__, "--worker", str(vcf), str(fasta), json.dumps(windows), str(dump)],
             capture_output=True, text=True, check=True,
@@ -316,6 +425,12 @@ def main() -> None:
         gvl_equal = eq / tot if tot else None
         print(f"genvarloader: {gvl['seconds']:.2f}s", file=sys.stderr)
 
+    world = None
+    if not args.skip_world:
+        world = small_world_dedup(args.world, work)
+        print(f"small world: {world['haplotypes']} haplotypes, {world['distinct_haplotype_sequences']} distinct "
+              f"sequences, {world['distinct_model_inputs']} distinct model inputs", file=sys.stderr)
+
     ours_rate = ours["haplotypes"] / ours["seconds"]
     bcf_rate = bcf["haplotypes"] / bcf["seconds"]
     result = {
@@ -344,27 +459,46 @@ def main() -> None:
         "bcftools_cpu_seconds": round(bcf["cpu_seconds"], 2),
         "identical_to_bcftools": identical,
         "haplotypes_compared_with_bcftools": n_checked,
+        "ours_runs_seconds_cpu_seconds": [[round(r["seconds"], 4), round(r["cpu_seconds"], 4)] for r in ours_runs],
         "peak_rss_mb": round(ours["peak_rss_mb"], 1),
         "unique_haplotypes": ours["unique_haplotypes"],
-        "forward_passes_saved": round(1 - ours["unique_haplotypes"] / ours["haplotypes"], 4),
+        "synthetic": {
+            "haplotypes": ours["haplotypes"],
+            "unique_haplotypes": ours["unique_haplotypes"],
+            "forward_passes_saved": round(1 - ours["unique_haplotypes"] / ours["haplotypes"], 4),
+        },
+        "forward_passes_saved": world["forward_passes_saved"] if world else None,
+        "forward_passes_saved_exact_sequence": world["forward_passes_saved_exact_sequence"] if world else None,
+        "forward_passes_saved_data": (
+            "small simulated world (scale small, seed 1): every gene of tss.bed, all individuals, 40,001-bp window; "
+            "1 - distinct model inputs / haplotypes for basenji_tiny at 16,384 bp, inputs keyed as the pipeline's "
+            "GenePredictor.key (receptive-field-relevant span around the TSS bins); _exact_sequence: 1 - distinct "
+            "haplotype sequences / haplotypes. The synthetic cohort's share of duplicated haplotypes is "
+            "synthetic.forward_passes_saved"
+        ) if world else "not measured (--skip-world)",
+        "small_world": world,
         "bcftools_protocol": "samtools faidx once per window; bcftools consensus -s S -H 1|2 -f window.fa per "
                              "individual and haplotype, each a process, sequentially",
         "ours_protocol": "one process, one thread: opening HaplotypeBuilder(vcf, fasta), then .build(window) and "
                          ".sequences (every haplotype as a str) per window; Python start-up and imports not counted; "
-                         "best of 2 runs",
+                         f"a fresh process per run, {max(1, args.runs)} runs, the fastest by wall time counts (its CPU "
+                         "time is the user + system time of the same run)",
         "tools": {
             "bcftools": subprocess.run(["bcftools", "--version"], capture_output=True, text=True).stdout.splitlines()[0],
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
+            "load_average_at_start": [round(x, 2) for x in load_start],
             "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         },
     }
     if gvl is not None:
         gvl_rate = gvl["haplotypes"] / gvl["seconds"]
         result["speedup_vs_genvarloader"] = round(ours_rate / gvl_rate, 2)
+        result["speedup_vs_genvarloader_cpu_time"] = round(gvl["cpu_seconds"] / ours["cpu_seconds"], 2)
         result["genvarloader"] = {
             "version": gvl["version"],
             "seconds": round(gvl["seconds"], 3),
+            "cpu_seconds": round(gvl["cpu_seconds"], 3),
             "write_seconds": round(gvl["write_seconds"], 3),
             "read_seconds": round(gvl["read_seconds"], 3),
             "haplotypes_per_second": round(gvl_rate, 1),
@@ -378,6 +512,7 @@ def main() -> None:
         }
     else:
         result["speedup_vs_genvarloader"] = None
+        result["speedup_vs_genvarloader_cpu_time"] = None
         result["genvarloader_skipped"] = gvl_reason
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")
@@ -385,7 +520,9 @@ def main() -> None:
     os.replace(tmp, args.out)
     print(json.dumps(result, indent=2))
     if not identical:
-        sys.exit(f"MISMATCH: {n_checked - n_equal} haplotypes differ from bcftools")
+        sys.exit(f"MISMATCH: {n_checked - n_equal} haplotypes differ from bcftools (files kept in {work})")
+    if args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)  # ~0.7 GB: the cohort, GenVarLoader's dataset, the small world
 
 
 if __name__ == "__main__":

@@ -386,6 +386,96 @@ def test_offset_shift_keeps_tss_centred(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------
+# the fast paths: fixed-width genotypes, hashed dedup, block splicing
+# ------------------------------------------------------------------------------------------
+def _cohort(tmp: Path, n_samples: int = 12, n_sites: int = 110, length: int = 2000, seed: int = 3, unphased_hom=False):
+    """Random SNVs, indels and MNPs; haplotypes are mosaics of 3 founders plus private flips, so
+    they repeat (dedup) and differ in many clusters (several splice blocks)."""
+    rng, slash = random.Random(seed), random.Random(seed + 1)
+    fa, seq = _genome(tmp, length=length, seed=seed)
+    positions = sorted(rng.sample(range(2, length - 30), n_sites))
+    founders = [[rng.random() < 0.3 for _ in positions] for _ in range(3)]
+    haps = []
+    for _ in range(2 * n_samples):
+        h = list(founders[rng.randrange(3)])
+        if rng.random() < 0.5:
+            j = rng.randrange(n_sites)
+            h[j] = not h[j]
+        haps.append(h)
+    recs = []
+    for j, p in enumerate(positions):
+        r1, k = seq[p - 1].upper(), rng.random()
+        if k < 0.7:
+            ref, alt = r1, _other(r1)
+        elif k < 0.8:
+            ref, alt = r1, r1 + "".join(rng.choice("ACGT") for _ in range(rng.randint(1, 5)))
+        elif k < 0.9:
+            ref, alt = seq[p - 1 : p + rng.randint(1, 6)].upper(), r1
+        else:
+            ref = seq[p - 1 : p + 1].upper()
+            alt = "".join(_other(b) for b in ref)
+        gts = []
+        for i in range(n_samples):
+            a, b = int(haps[2 * i][j]), int(haps[2 * i + 1][j])
+            gts.append(f"{a}/{b}" if unphased_hom and a == b and slash.random() < 0.5 else f"{a}|{b}")
+        recs.append((p, ref, alt, gts))
+    samples = [f"P{i}" for i in range(n_samples)]
+    return _write_vcf(tmp / "cohort.vcf", "chr1", length, samples, recs), fa, samples
+
+
+@needs_tools
+def test_many_clusters_match_bcftools(tmp_path):
+    vcf, fa, samples = _cohort(tmp_path)
+    haps = build_haplotypes(vcf, fa, "chr1", 1, 2000)
+    assert len(haps._cluster_start) > 64  # three splice blocks of 32 clusters
+    assert haps.n_unique < len(haps.inverse)  # haplotypes repeat
+    _assert_same_as_bcftools(vcf, fa, "chr1:1-2000", samples, haps, tmp_path)
+
+
+@needs_tools
+def test_genotype_layouts_and_sample_subsets_agree(tmp_path):
+    """All cells ``a|b`` (decoded by subtraction), some ``a/a`` (fixed width, general decoding): the
+    same haplotypes, equal to bcftools'; a subset of samples in another order gives their rows."""
+    vcf, fa, samples = _cohort(tmp_path)
+    (tmp_path / "u").mkdir()
+    vcf_u, _, _ = _cohort(tmp_path / "u", unphased_hom=True)
+    assert "0/0" in subprocess.run(["bgzip", "-dc", str(vcf_u)], capture_output=True, text=True).stdout
+    full = build_haplotypes(vcf, fa, "chr1", 301, 1700)
+    assert build_haplotypes(vcf_u, fa, "chr1", 301, 1700).sequences == full.sequences
+    some = ["P7", "P2", "P11", "P0"]
+    sub = build_haplotypes(vcf_u, fa, "chr1", 301, 1700, samples=some)
+    for i, s in enumerate(some):
+        k = samples.index(s)
+        assert sub.sequences[2 * i : 2 * i + 2] == full.sequences[2 * k : 2 * k + 2]
+        assert sub.alt_dosage[i].tolist() == full.alt_dosage[k].tolist()
+    _assert_same_as_bcftools(vcf_u, fa, "chr1:301-1700", some, sub, tmp_path)
+
+
+@needs_tools
+def test_hash_collisions_fall_back_to_exact_grouping(tmp_path, monkeypatch):
+    from seq2func.personal import haplotypes as H
+
+    vcf, fa, samples = _cohort(tmp_path)
+    want = build_haplotypes(vcf, fa, "chr1", 1, 2000)
+    # every row hashes alike: the element-wise check must catch it and fall back
+    fallbacks = []
+    exact = H._unique_rows_dict
+    monkeypatch.setattr(H, "_multipliers", lambda n: np.zeros(n, dtype=np.uint64))
+    monkeypatch.setattr(H, "_unique_rows_dict", lambda m: fallbacks.append(m.shape) or exact(m))
+    got = build_haplotypes(vcf, fa, "chr1", 1, 2000)
+    assert fallbacks
+    assert got.sequences == want.sequences
+    assert got.inverse.tolist() == want.inverse.tolist()
+    # and the grouping itself, against a plain dictionary of row tuples
+    rows = np.asarray([[1, 0, 2], [0, 0, 0], [1, 0, 2], [0, 1, 0], [0, 0, 0]], dtype=np.int16)
+    first, inv = H._unique_rows(rows)
+    seen: dict = {}
+    oracle = [seen.setdefault(tuple(r), len(seen)) for r in rows.tolist()]
+    assert inv.tolist() == oracle
+    assert first.tolist() == [oracle.index(g) for g in range(len(seen))]
+
+
+# ------------------------------------------------------------------------------------------
 # the CLI
 # ------------------------------------------------------------------------------------------
 def _cli(*args: str) -> subprocess.CompletedProcess:

@@ -45,18 +45,23 @@ Policies that bcftools does not have (``-H 1`` simply takes the first allele wha
 * A REF mismatch stops the whole window (bcftools, run per sample, stops only for the samples
   that carry the variant).
 
-Vectorisation: the records of the window are read once; their genotypes become a
-``(2 * n_samples) x n_variants`` allele-index matrix; identical rows (hashed as raw bytes) give
-identical sequences, so each distinct haplotype is built once (:attr:`Haplotypes.inverse`). Variants
-are grouped into clusters of overlapping REF spans; outside clusters bcftools' state cannot carry
-over, so each cluster's replacement string is computed once per distinct allele pattern with the
-bcftools rules (a lone variant on untouched reference is just its case-adjusted ALT), and every
-haplotype is the reference with its cluster strings spliced in -- in two levels, blocks of 32
-clusters first (one string per distinct block pattern), then the blocks of each haplotype joined.
+Vectorisation: the records of the window are read once, as raw tabix lines; their genotypes are
+decoded from the bytes (when every cell is ``a|b`` with one-digit alleles, by two subtractions on
+the whole matrix) into a ``(2 * n_samples) x n_variants`` allele-index matrix; identical rows give
+identical sequences, so each distinct haplotype is built once (:attr:`Haplotypes.inverse`). Rows
+are grouped by a 64-bit hash of their bytes, and the grouping is then checked element by element,
+so it is exact. Variants are grouped into clusters of overlapping REF spans; outside clusters
+bcftools' state cannot carry over, so each cluster's replacement string is computed once per
+distinct allele pattern with the bcftools rules (a lone variant on untouched reference is just its
+case-adjusted ALT), and every haplotype is the reference with its cluster strings spliced in -- in
+two levels, blocks of 32 clusters first (one string per distinct block pattern), then the blocks of
+each haplotype joined. What only some callers need (the :attr:`Haplotypes.variants` table, the
+piece lengths behind :meth:`Haplotypes.offset_shift`) is computed on first use.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -179,10 +184,11 @@ class Haplotypes:
     # splice description of each unique haplotype, for coordinate mapping
     _cluster_start: np.ndarray = field(default=None, repr=False)  # window offsets, inclusive
     _cluster_end: np.ndarray = field(default=None, repr=False)  # window offsets, exclusive
-    _piece_delta: np.ndarray = field(default=None, repr=False)  # (n_unique, n_clusters)
-    _piece_len: np.ndarray = field(default=None, repr=False)  # (n_unique, n_clusters)
-    _variant_columns: dict = field(default=None, repr=False)
+    _pieces: list = field(default=None, repr=False)  # per cluster: candidate strings, 0 = reference
+    _pidx: np.ndarray = field(default=None, repr=False)  # (n_unique, n_clusters) piece of each
+    _variant_columns: object = field(default=None, repr=False)  # dict, or a function returning it
     _variants_df: pd.DataFrame | None = field(default=None, repr=False)
+    _piece_stats: tuple | None = field(default=None, repr=False)  # (lengths, deltas), computed on demand
 
     @property
     def variants(self) -> pd.DataFrame:
@@ -191,7 +197,8 @@ class Haplotypes:
         ``is_indel``, ``haplotypes_alt`` (haplotypes carrying a non-REF allele after the policies);
         the columns of :attr:`allele_matrix`."""
         if self._variants_df is None:
-            self._variants_df = pd.DataFrame(self._variant_columns)
+            cols = self._variant_columns
+            self._variants_df = pd.DataFrame(cols() if callable(cols) else cols)
         return self._variants_df
 
     @property
@@ -227,16 +234,36 @@ class Haplotypes:
         clipped to its last base.
         """
         n_u = self.n_unique
-        if self._piece_delta is None or self._piece_delta.size == 0:
+        piece_len, piece_delta = self._piece_lengths()
+        if piece_delta.size == 0:
             return np.zeros(n_u, dtype=np.int64)
         before = self._cluster_end <= ref_offset
-        shift = self._piece_delta[:, before].sum(axis=1).astype(np.int64)
+        shift = piece_delta[:, before].sum(axis=1).astype(np.int64)
         inside = np.flatnonzero((self._cluster_start <= ref_offset) & (self._cluster_end > ref_offset))
         for k in inside.tolist():
             within = ref_offset - int(self._cluster_start[k])
-            plen = self._piece_len[:, k].astype(np.int64)
+            plen = piece_len[:, k].astype(np.int64)
             shift += np.minimum(within, np.maximum(plen - 1, 0)) - within
         return shift
+
+    def _piece_lengths(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(n_unique, n_clusters)`` length of the piece each unique haplotype has at each cluster,
+        and its length change against the reference span."""
+        if self._piece_stats is None:
+            pidx = self._pidx
+            if pidx is None or pidx.size == 0:
+                plens = deltas = np.zeros((self.n_unique, 0), dtype=np.int64)
+            else:
+                offsets = np.cumsum([0] + [len(plist) for plist in self._pieces])
+                lens = np.fromiter(
+                    (-1 if p is None else len(p) for plist in self._pieces for p in plist),
+                    dtype=np.int64,
+                    count=int(offsets[-1]),
+                )
+                plens = lens[pidx + offsets[None, :-1]]
+                deltas = plens - (self._cluster_end - self._cluster_start)[None, :]
+            self._piece_stats = (plens, deltas)
+        return self._piece_stats
 
     def centered(self, ref_offset: int, length: int, pad: str = "N") -> list[str]:
         """Model inputs: each unique haplotype cut by :func:`center_on` around ``ref_offset``."""
@@ -353,28 +380,59 @@ def _parse_genotypes(
     ``texts[i]`` holds the sample columns of record ``i`` (tab-separated, FORMAT removed). Fast
     path: one-digit diploid (``a|b``, ``a/b``) and haploid genotypes straight from the bytes;
     anything else (multi-digit alleles, polyploid, VCF 4.4 prefixes) through a slow per-cell parse.
+    When every cell is three bytes the fields sit at fixed offsets and no delimiter scan is needed;
+    when moreover every genotype is phased with one-digit alleles (``0|1``), two subtractions decode
+    the whole matrix.
     """
     n, ns = len(texts), len(sel)
-    a1 = np.full((n, ns), _MISSING, dtype=np.int16)
-    a2 = np.full((n, ns), _ABSENT, dtype=np.int16)
-    phased = np.ones((n, ns), dtype=bool)
     if n == 0 or ns == 0:
-        return a1, a2, phased
-    blob = ("\n".join(texts) + "\n").encode("ascii", errors="replace")
+        return (
+            np.full((n, ns), _MISSING, dtype=np.int16),
+            np.full((n, ns), _ABSENT, dtype=np.int16),
+            np.ones((n, ns), dtype=bool),
+        )
+    blob = "\n".join(itertools.chain(texts, ("",))).encode("ascii", errors="replace")
     size = len(blob)
-    arr = np.frombuffer(blob + b"\n\n\n\n", dtype=np.uint8)
-    delim = np.flatnonzero(arr[:size] <= 10)  # tab and newline: the only bytes <= 10 in VCF text
-    if delim.size != n * n_all:
-        counts = [t.count("\t") + 1 for t in texts]
-        bad = next(i for i, c in enumerate(counts) if c != n_all)
-        raise InputError(*where[bad], f"{counts[bad]} sample columns, header has {n_all}")
-    flat_starts = np.empty_like(delim)
-    flat_starts[0] = 0
-    flat_starts[1:] = delim[:-1] + 1
-    starts = flat_starts.reshape(n, n_all)
     everyone = ns == n_all and bool((sel == np.arange(n_all)).all())
-    s = starts if everyone else starts[:, sel]
-    c0, c1, c2, c3 = arr[s], arr[s + 1], arr[s + 2], arr[s + 3]
+    arr = np.frombuffer(blob, dtype=np.uint8)
+    # fixed layout: every fourth byte a delimiter (tab or newline, the only bytes <= 10 in VCF
+    # text), no other byte one, and each record's last cell followed by its newline
+    fixed = (
+        size == 4 * n * n_all
+        and bool((arr[4 * n_all - 1 :: 4 * n_all] == 10).all())
+        and bool((arr.view("<u4") < 0x0B000000).all())
+        and int(np.count_nonzero(arr <= 10)) == n * n_all
+    )
+    if fixed:
+        pairs = arr.view("<u2").reshape(n, n_all, 2)  # (c0 | c1 << 8, c2 | c3 << 8) of each cell
+        if not everyone:
+            pairs = pairs[:, sel]
+        with np.errstate(over="ignore"):
+            x1 = pairs[..., 0] - np.uint16(0x7C30)  # < 10 iff "d|": c0 a digit, c1 '|'
+            x2 = (pairs[..., 1] & np.uint16(0xFF)) - np.uint16(0x30)  # < 10 iff c2 a digit
+        if bool((x1 < 10).all()) and bool((x2 < 10).all()):
+            a1, a2, phased = x1.view(np.int16), x2.view(np.int16), np.ones((n, ns), dtype=bool)
+            if not has_gt.all():  # no GT in FORMAT: bcftools keeps the reference
+                a1[~has_gt] = _MISSING
+                a2[~has_gt] = _ABSENT
+            return a1, a2, phased
+        v = arr.reshape(n, n_all, 4)
+        if not everyone:
+            v = v[:, sel]
+        c0, c1, c2, c3 = v[..., 0], v[..., 1], v[..., 2], v[..., 3]
+    else:
+        arr = np.frombuffer(blob + b"\n\n\n\n", dtype=np.uint8)
+        delim = np.flatnonzero(arr[:size] <= 10)
+        if delim.size != n * n_all:
+            counts = [t.count("\t") + 1 for t in texts]
+            bad = next(i for i, c in enumerate(counts) if c != n_all)
+            raise InputError(*where[bad], f"{counts[bad]} sample columns, header has {n_all}")
+        flat_starts = np.empty_like(delim)
+        flat_starts[0] = 0
+        flat_starts[1:] = delim[:-1] + 1
+        starts = flat_starts.reshape(n, n_all)
+        s = starts if everyone else starts[:, sel]
+        c0, c1, c2, c3 = arr[s], arr[s + 1], arr[s + 2], arr[s + 3]
 
     def is_term(c):
         return (c == 58) | (c == 9) | (c == 10)
@@ -384,12 +442,16 @@ def _parse_genotypes(
     ok0 = dig0 | dot0
     dip = ok0 & ((c1 == 124) | (c1 == 47)) & (dig2 | dot2) & is_term(c3)
     hap = ok0 & is_term(c1)
-    a1[:] = np.where(dot0, _MISSING, c0.astype(np.int16) - 48)
-    a2[:] = np.where(dip, np.where(dot2, _MISSING, c2.astype(np.int16) - 48), _ABSENT)
-    phased[:] = ~dip | (c1 == 124)
+    a1 = np.where(dot0, _MISSING, c0.astype(np.int16) - 48).astype(np.int16, copy=False)
+    a2 = np.where(dip, np.where(dot2, _MISSING, c2.astype(np.int16) - 48), _ABSENT).astype(np.int16, copy=False)
+    phased = ~dip | (c1 == 124)
     slow = ~(dip | hap) & has_gt[:, None]
     if slow.any():
-        e = delim.reshape(n, n_all)[:, sel]
+        if fixed:
+            s = 4 * (np.arange(n, dtype=np.int64)[:, None] * n_all + sel[None, :])
+            e = s + 3
+        else:
+            e = delim.reshape(n, n_all)[:, sel]
         for i, j in zip(*np.nonzero(slow)):
             cell = blob[s[i, j] : e[i, j]].decode("ascii", errors="replace")
             a1[i, j], a2[i, j], phased[i, j] = _parse_gt_slow(cell, where[i])
@@ -486,14 +548,43 @@ def _apply_cluster(
     return bytes(buf)
 
 
-def _unique_rows(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unique rows, in order of first appearance, and the inverse: each row's raw bytes are the
-    key of a hash table (exact, and no large temporaries)."""
-    n, m = mat.shape
-    if m == 0 or n == 0:
-        return np.zeros(1 if n else 0, dtype=np.int64), np.zeros(n, dtype=np.int64)
+_HASH_MULT = np.zeros(0, dtype=np.uint64)
+
+
+def _multipliers(n: int) -> np.ndarray:
+    """``n`` fixed random odd 64-bit multipliers (one per 8-byte word of a row)."""
+    global _HASH_MULT
+    if _HASH_MULT.size < n:
+        rng = np.random.default_rng(0x5EED5EED)
+        _HASH_MULT = rng.integers(0, 2**63, size=max(n, 2 * _HASH_MULT.size, 256), dtype=np.uint64)
+        _HASH_MULT = (_HASH_MULT << np.uint64(1)) | np.uint64(1)
+    return _HASH_MULT[:n]
+
+
+def _word_view(mat: np.ndarray) -> np.ndarray:
+    """Rows of ``mat`` as 64-bit words (raw bytes, zero-padded to a multiple of 8)."""
+    n = mat.shape[0]
+    raw = np.ascontiguousarray(mat).view(np.uint8).reshape(n, -1)
+    pad = (-raw.shape[1]) % 8
+    if pad:
+        raw = np.concatenate([raw, np.zeros((n, pad), dtype=np.uint8)], axis=1)
+    return raw.view(np.uint64)
+
+
+def _hash_groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of equal ``keys`` in order of first appearance: (first index, inverse)."""
+    _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return first[order].astype(np.int64), rank[inv.reshape(-1)].astype(np.int64)
+
+
+def _unique_rows_dict(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_unique_rows` by a hash table of each row's raw bytes (the exact fallback)."""
+    n = mat.shape[0]
     raw = np.ascontiguousarray(mat).tobytes()
-    w = len(raw) // n if n else 0
+    w = len(raw) // n
     table: dict[bytes, int] = {}
     inv = np.fromiter((table.setdefault(raw[i : i + w], len(table)) for i in range(0, len(raw), w)), np.int64, n)
     first = np.full(len(table), n, dtype=np.int64)
@@ -501,38 +592,70 @@ def _unique_rows(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, inv
 
 
+def _unique_rows(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique rows, in order of first appearance, and the inverse.
+
+    Rows are hashed as a whole (a random linear hash of their 64-bit words) and grouped by hash;
+    the grouping is then checked element by element against each group's first row, so the result
+    is exact (a hash collision, never seen in practice, falls back to a table of raw bytes)."""
+    n, m = mat.shape
+    if m == 0 or n == 0:
+        return np.zeros(1 if n else 0, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    words = _word_view(mat)
+    with np.errstate(over="ignore"):
+        keys = (words * _multipliers(words.shape[1])[None, :]).sum(axis=1, dtype=np.uint64)
+    first, inv = _hash_groups(keys)
+    if len(first) < n and not np.array_equal(mat[first[inv]], mat):
+        return _unique_rows_dict(mat)
+    return first, inv
+
+
 def _splice(
     reference: str, starts: np.ndarray, ends: np.ndarray, pieces: list[list], pidx: np.ndarray, block: int = 32
 ) -> list[str]:
     """Sequences of the unique haplotypes: the reference with, for cluster ``k``, the span
-    ``[starts[k], ends[k])`` replaced by ``pieces[k][pidx[u, k]]`` (piece 0 is the reference)."""
+    ``[starts[k], ends[k])`` replaced by ``pieces[k][pidx[u, k]]`` (piece 0 is the reference).
+
+    Every candidate string gets the reference gap that follows its cluster appended (cluster 0's
+    also the gap before it), so a haplotype is one item per cluster. Blocks of ``block`` consecutive
+    clusters are joined once per distinct allele pattern (rows hashed block by block, checked
+    exactly), then each haplotype joins its blocks."""
     n_u, n_cl = pidx.shape
     if n_cl == 0:
         return [reference] * n_u
     s_l, e_l = starts.tolist(), ends.tolist()
-    # flat pool: gap j = reference between cluster j-1 and cluster j, then every cluster's pieces
-    flat = [reference[x:y] for x, y in zip([0] + e_l, s_l + [len(reference)])]
-    piece_off = np.cumsum([len(flat)] + [len(plist) for plist in pieces])[:-1]
-    for plist in pieces:
-        flat.extend(plist)
+    gaps = [reference[x:y] for x, y in zip([0] + e_l, s_l + [len(reference)])]
+    flat: list = []
+    for k, plist in enumerate(pieces):
+        gap = gaps[k + 1]
+        if k == 0:
+            flat.extend(None if p is None else gaps[0] + p + gap for p in plist)
+        else:
+            flat.extend(None if p is None else p + gap for p in plist)
     obj = np.empty(len(flat), dtype=object)
     obj[:] = flat
-    bounds = list(range(0, n_cl, block)) + [n_cl]
+    piece_off = np.zeros(n_cl, dtype=np.int64)
+    np.cumsum([len(plist) for plist in pieces[:-1]], out=piece_off[1:])
+    gidx = pidx + piece_off[None, :].astype(pidx.dtype if len(flat) < 2**31 else np.int64)
+    block += block % 2
+    k0s = np.arange(0, n_cl, block)
+    words = _word_view(np.ascontiguousarray(pidx, dtype=np.int32))  # two clusters a word
+    with np.errstate(over="ignore"):
+        bkeys = np.add.reduceat(words * _multipliers(words.shape[1])[None, :], k0s // 2, axis=1)
     blocks: list[str] = []
-    index = np.empty((n_u, len(bounds) - 1), dtype=np.int64)
-    for b, (k0, k1) in enumerate(zip(bounds[:-1], bounds[1:])):
-        first, inv = _unique_rows(pidx[:, k0:k1])
-        lead = 1 if k0 == 0 else 0  # block 0 also carries the gap before the first cluster
-        idx = np.empty((len(first), lead + 2 * (k1 - k0)), dtype=np.int64)
-        if lead:
-            idx[:, 0] = 0
-        idx[:, lead::2] = pidx[first, k0:k1] + piece_off[None, k0:k1]
-        idx[:, lead + 1 :: 2] = np.arange(k0 + 1, k1 + 1)
+    index = np.empty((n_u, k0s.size), dtype=np.int64)
+    for b, k0 in enumerate(k0s.tolist()):
+        sub = gidx[:, k0 : k0 + block]
+        first, inv = _hash_groups(bkeys[:, b])
+        if len(first) < n_u and not np.array_equal(sub[first][inv], sub):
+            first, inv = _unique_rows_dict(sub)  # a hash collision: never seen
         index[:, b] = inv + len(blocks)
-        blocks.extend("".join(row) for row in obj[idx].tolist())
+        blocks.extend(map("".join, obj[sub[first]].tolist()))
+    if k0s.size == 1:
+        return [blocks[i] for i in index[:, 0].tolist()]
     arr = np.empty(len(blocks), dtype=object)
     arr[:] = blocks
-    return ["".join(row) for row in arr[index].tolist()]
+    return list(map("".join, arr[index].tolist()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -644,10 +767,10 @@ class HaplotypeBuilder:
         return out
 
     def _read_window(self, vcf_chrom: str, start0: int, end0: int) -> tuple[_Window, int]:
-        lines = self._lines(vcf_chrom, start0, end0)
-        pos0, ids, refs, alleles, texts, has_gt, plain, snv = [], [], [], [], [], [], [], []
+        recs: list[list] = []  # the fields of the records applied in the window, POS as 0-based int
         n_before = 0
-        for line in lines:
+        need_samples = len(self._sel) > 0
+        for line in self._lines(vcf_chrom, start0, end0):
             f = line.split("\t", 9)
             p = int(f[1]) - 1
             if p > end0:
@@ -655,26 +778,26 @@ class HaplotypeBuilder:
             if p < start0:
                 n_before += 1  # bcftools: "ignoring overlapping variant" -- never applied
                 continue
-            alt = f[4]
-            if alt in (".", ""):
+            if f[4] in (".", ""):
                 continue  # no ALT
-            if len(f) < 10 and len(self._sel):
+            if len(f) < 10 and need_samples:
                 raise InputError(self.vcf_path, f"{vcf_chrom}:{p + 1}", "record has no sample columns")
-            pos0.append(p)
-            ids.append(f[2])
-            refs.append(f[3])
-            alts = alt.split(",")
-            alleles.append([f[3]] + alts)
-            ok = alt.isascii() and alt.replace(",", "").isalpha()  # every ALT plain letters
-            plain.append(ok)
-            snv.append(ok and len(f[3]) == 1 and len(alt) == 2 * len(alts) - 1)
-            texts.append(f[9] if len(f) > 9 else "")
-            fmt = f[8] if len(f) > 8 else ""
-            has_gt.append(fmt == "GT" or fmt.startswith("GT:"))
-        where = _Where(self.vcf_path, vcf_chrom, pos0)
-        a1, a2, phased = _parse_genotypes(
-            texts, np.asarray(has_gt, dtype=bool), len(self.vcf_samples), self._sel, where
+            f[1] = p
+            recs.append(f)
+        pos0 = [f[1] for f in recs]
+        ids = [f[2] for f in recs]
+        refs = [f[3] for f in recs]
+        alt_lists = [f[4].split(",") for f in recs]
+        alleles = [[f[3]] + alts for f, alts in zip(recs, alt_lists)]
+        plain = [f[4].isascii() and f[4].replace(",", "").isalpha() for f in recs]  # every ALT plain letters
+        snv = [ok and len(f[3]) == 1 and len(f[4]) == 2 * len(alts) - 1 for ok, f, alts in zip(plain, recs, alt_lists)]
+        texts = [f[9] if len(f) > 9 else "" for f in recs]
+        has_gt = np.fromiter(
+            (len(f) > 8 and (f[8] == "GT" or f[8].startswith("GT:")) for f in recs), dtype=bool, count=len(recs)
         )
+        del recs
+        where = _Where(self.vcf_path, vcf_chrom, pos0)
+        a1, a2, phased = _parse_genotypes(texts, has_gt, len(self.vcf_samples), self._sel, where)
         return _Window(pos0, ids, refs, alleles, [len(r) for r in refs], plain, snv, a1, a2, phased), n_before
 
     # -- the work --------------------------------------------------------------------------
@@ -706,10 +829,11 @@ class HaplotypeBuilder:
         vname = vcf_chrom or fa_chrom
 
         # alleles as called; bound check against the record's allele count
-        n_alleles = np.asarray([len(a) for a in win.alleles], dtype=np.int16)
-        if nv:
-            too_big = (win.a1 >= n_alleles[:, None]) | (win.a2 >= n_alleles[:, None])
-            if too_big.any():
+        n_alleles = np.fromiter((len(a) for a in win.alleles), dtype=np.int16, count=nv)
+        if nv and ns:
+            row_max = np.maximum(win.a1.max(axis=1), win.a2.max(axis=1))
+            if (row_max >= n_alleles).any():
+                too_big = (win.a1 >= n_alleles[:, None]) | (win.a2 >= n_alleles[:, None])
                 i, j = (int(x[0]) for x in np.nonzero(too_big))
                 raise InputError(
                     self.vcf_path,
@@ -722,14 +846,18 @@ class HaplotypeBuilder:
         # dosage for statistics: from the raw genotype, whatever the phase
         is_snv = np.asarray(win.is_snv, dtype=bool)
         snv_columns = np.flatnonzero(is_snv)
-        alt_dosage = ((win.a1[snv_columns] > 0).astype(np.int8) + (win.a2[snv_columns] > 0).astype(np.int8)).T
-        alt_dosage = np.ascontiguousarray(alt_dosage) if nv else np.zeros((ns, 0), dtype=np.int8)
+        a1s, a2s = (win.a1, win.a2) if snv_columns.size == nv else (win.a1[snv_columns], win.a2[snv_columns])
+        if nv:
+            alt_dosage = np.ascontiguousarray(((a1s > 0).view(np.int8) + (a2s > 0).view(np.int8)).T)
+        else:
+            alt_dosage = np.zeros((ns, 0), dtype=np.int8)
 
-        # phasing policy
-        h1 = np.where(win.a1 > 0, win.a1, 0).astype(np.int16)
-        h2 = np.where(win.a2 > 0, win.a2, 0).astype(np.int16)
-        ambiguous = (~win.phased) & (win.a2 != _ABSENT) & (win.a1 != win.a2)
-        if ambiguous.any():
+        # phasing policy (on the raw allele codes; missing and absent alleles become REF below)
+        h1, h2 = win.a1, win.a2
+        ambiguous = None
+        if nv and ns and not win.phased.all():
+            ambiguous = (~win.phased) & (win.a2 != _ABSENT) & (win.a1 != win.a2)
+        if ambiguous is not None and ambiguous.any():
             i, j = (int(x[0]) for x in np.nonzero(ambiguous))
             n_amb = int(ambiguous.sum())
             if self.unphased == "error":
@@ -741,23 +869,26 @@ class HaplotypeBuilder:
                     "phase the VCF or choose --unphased reference|random",
                 )
             if self.unphased == "reference":
-                h1[ambiguous] = 0
-                h2[ambiguous] = 0
+                h1 = np.where(ambiguous, 0, h1).astype(np.int16, copy=False)
+                h2 = np.where(ambiguous, 0, h2).astype(np.int16, copy=False)
             else:
                 pos_arr = np.asarray(win.pos0, dtype=np.int64)
                 rank = np.zeros(nv, dtype=np.int64)
                 for k in range(1, nv):
                     rank[k] = rank[k - 1] + 1 if pos_arr[k] == pos_arr[k - 1] else 0
                 swap = _splitmix_coin(self.seed, self._sel, pos_arr, rank) & ambiguous
-                h1s = np.where(swap, h2, h1)
-                h2 = np.where(swap, h1, h2)
-                h1 = h1s
+                h1, h2 = np.where(swap, h2, h1), np.where(swap, h1, h2)
             warnings.append(f"{n_amb} unphased heterozygous genotype(s) resolved by policy '{self.unphased}'")
 
-        # alleles we cannot apply: symbolic, '*', breakends -> reference
-        hm = np.empty((2 * ns, nv), dtype=np.int16)  # (haplotypes, variants)
+        # (haplotypes, variants) allele matrix; '.' and the absent second allele of a haploid GT: REF
+        hm = np.empty((2 * ns, nv), dtype=np.int16)
         hm[0::2] = h1.T
         hm[1::2] = h2.T
+        np.maximum(hm, 0, out=hm)
+        del h1, h2, a1s, a2s, ambiguous
+        win.a1 = win.a2 = win.phased = None  # not needed any more: less memory while splicing
+
+        # alleles we cannot apply: symbolic, '*', breakends -> reference
         n_sym = 0
         for k in (k for k, ok in enumerate(win.plain) if not ok):
             usable = np.asarray([True] + [bool(_PLAIN_ALLELE.fullmatch(x)) for x in win.alleles[k][1:]])
@@ -814,32 +945,36 @@ class HaplotypeBuilder:
         pidx_mat = np.zeros((n_u, n_cl), dtype=np.int32)
         pieces: list[list] = [[]] * n_cl
         cs_l, ce_l = cl_start.tolist(), cl_end.tolist()
-        # singletons, vectorised: which alleles occur, then one string per occurring allele
+        # singletons: the piece index is the allele index
         s_ids = np.flatnonzero(sizes == 1)
         s_cols = active[first_of[s_ids]] if n_cl else s_ids
         if s_ids.size:
             s_hu = hu[:, s_cols]
             pidx_mat[:, s_ids] = s_hu
-            present = np.zeros((s_ids.size, int(n_alleles[s_cols].max())), dtype=bool)
-            present[np.broadcast_to(np.arange(s_ids.size), s_hu.shape), s_hu] = True
-            present[:, 0] = False
-            for cid, k in zip(s_ids.tolist(), s_cols.tolist()):
-                pieces[cid] = [reference[cs_l[cid] : ce_l[cid]]] + [None] * (len(win.alleles[k]) - 1)
-            for j, a_ in zip(*(x.tolist() for x in np.nonzero(present))):
-                cid, k = int(s_ids[j]), int(s_cols[j])
-                local_s = pieces[cid][0]
-                ref_k = win.alleles[k][0]
-                if len(local_s) == len(ref_k) and ref_k.upper() == local_s.upper():
+            alleles, ref_len = win.alleles, win.ref_len
+            hard: list[tuple[int, int, int]] = []
+            for j, (cid, k) in enumerate(zip(s_ids.tolist(), s_cols.tolist())):
+                local_s = reference[cs_l[cid] : ce_l[cid]]
+                al = alleles[k]
+                if len(local_s) == ref_len[k] and al[0].upper() == local_s.upper():
                     # one variant on untouched reference, not cut by the window end: bcftools writes
                     # the ALT in the case of the FASTA base at POS (and the anchor base it keeps
-                    # already has that case)
-                    alt_k = win.alleles[k][a_]
-                    pieces[cid][a_] = alt_k.lower() if local_s[0].islower() else alt_k.upper()
+                    # already has that case); alleles nobody carries are never used
+                    if len(al) == 2:
+                        pieces[cid] = [local_s, al[1].lower() if local_s[0].islower() else al[1].upper()]
+                    elif local_s[0].islower():
+                        pieces[cid] = [local_s] + [x.lower() for x in al[1:]]
+                    else:
+                        pieces[cid] = [local_s] + [x.upper() for x in al[1:]]
                 else:
-                    cs = cs_l[cid] + start0
-                    pieces[cid][a_] = _apply_cluster(
-                        local_s.encode("ascii"), cs, [call(k, a_)], events, mismatch
-                    ).decode("ascii")
+                    pieces[cid] = [local_s] + [None] * (len(al) - 1)
+                    hard.append((j, cid, k))
+            for j, cid, k in hard:  # trimmed at the window end, or REF != FASTA: the full rules
+                cs = cs_l[cid] + start0
+                local = pieces[cid][0].encode("ascii")
+                for a_ in np.unique(s_hu[:, j]).tolist():
+                    if a_:
+                        pieces[cid][a_] = _apply_cluster(local, cs, [call(k, a_)], events, mismatch).decode("ascii")
         # clusters of overlapping variants: one bcftools pass per distinct allele pattern
         for cid in np.flatnonzero(sizes > 1).tolist():
             b0, size = int(first_of[cid]), int(sizes[cid])
@@ -863,15 +998,6 @@ class HaplotypeBuilder:
         # splice, in two levels: blocks of consecutive clusters get one string per distinct allele
         # pattern (few, because haplotypes share stretches), then a haplotype joins its blocks
         unique_sequences = _splice(reference, cl_start, cl_end, pieces, pidx_mat)
-        if n_cl:
-            offsets = np.cumsum([0] + [len(plist) for plist in pieces])
-            lens = np.fromiter(
-                (-1 if p is None else len(p) for plist in pieces for p in plist), dtype=np.int64, count=int(offsets[-1])
-            )
-            plens = lens[pidx_mat + offsets[None, :-1]]
-            deltas = plens - (cl_end - cl_start)[None, :]
-        else:
-            plens = deltas = np.zeros((n_u, 0), dtype=np.int64)
 
         if events.overlap:
             warnings.append(
@@ -885,20 +1011,23 @@ class HaplotypeBuilder:
         for w in warnings:
             log.warning("%s: %s", region, w)
 
-        applied_ac = (hm != 0).sum(axis=0) if nv else np.zeros(0, dtype=np.int64)
-        variant_columns = {
-            "chrom": [vname] * nv,
-            "pos": np.asarray(win.pos0, dtype=np.int64) + 1,
-            "id": win.ids,
-            "ref": win.refs,
-            "alt": [",".join(a[1:]) for a in win.alleles],
-            "is_snv": is_snv,
-            "is_indel": [
-                any(len(x) != len(a[0]) for x in a[1:] if ok or _PLAIN_ALLELE.fullmatch(x))
-                for a, ok in zip(win.alleles, win.plain)
-            ],
-            "haplotypes_alt": applied_ac,
-        }
+        pos0, ids, refs, all_alleles, plain = win.pos0, win.ids, win.refs, win.alleles, win.plain
+
+        def variant_columns() -> dict:  # built when Haplotypes.variants is first read
+            return {
+                "chrom": [vname] * nv,
+                "pos": np.asarray(pos0, dtype=np.int64) + 1,
+                "id": ids,
+                "ref": refs,
+                "alt": [",".join(a[1:]) for a in all_alleles],
+                "is_snv": is_snv,
+                "is_indel": [
+                    any(len(x) != len(a[0]) for x in a[1:] if ok or _PLAIN_ALLELE.fullmatch(x))
+                    for a, ok in zip(all_alleles, plain)
+                ],
+                "haplotypes_alt": (hm != 0).sum(axis=0) if nv else np.zeros(0, dtype=np.int64),
+            }
+
         return Haplotypes(
             chrom=fa_chrom,
             start=start,
@@ -913,8 +1042,8 @@ class HaplotypeBuilder:
             warnings=warnings,
             _cluster_start=cl_start,
             _cluster_end=cl_end,
-            _piece_delta=deltas,
-            _piece_len=plens,
+            _pieces=pieces,
+            _pidx=pidx_mat,
             _variant_columns=variant_columns,
         )
 
