@@ -9,8 +9,15 @@
 * optionally ``--checkpoint`` a trained seq2func checkpoint (``--cell-type``).
 
 Each model runs as the pipeline does: one ``run_chunk`` per chromosome, then ``merge_chunks``
-(global BH). Then personal fine-tuning of the random basenji (or ``--checkpoint``) with
-``--finetune-epochs``. Records the summaries, the dedup counts (haplotypes vs distinct model
+(global BH); ``forward_passes_saved`` = 1 - model inputs / haplotypes (receptive-field-aware
+deduplication). Then personal fine-tuning of the random basenji (or ``--checkpoint``) with
+``--finetune-epochs``. The recorded run (see benchmarks/README.md)::
+
+    python benchmarks/personal.py --world DIR/world --scale small \\
+        --checkpoint DIR/finetune/neuron/gradual_unfreeze/model.pt --skip random \\
+        --truth-chroms chr3 --truth-ism none
+
+with ``DIR`` the work directory of ``benchmarks/train.py --workdir DIR`` (small world, seed 1). Records the summaries, the dedup counts (haplotypes vs distinct model
 inputs) and the wall times in ``benchmarks/results/personal.json`` (``--out``).
 """
 
@@ -45,7 +52,12 @@ def main() -> None:
     ap.add_argument("--predixcan-n-alphas", type=int, default=100)
     ap.add_argument("--max-backgrounds", type=int, default=10)
     ap.add_argument("--truth-ism", default="reference", help="ISM for the truth model (personal is slow: a numpy scan per input)")
-    ap.add_argument("--finetune-epochs", type=int, default=2)
+    ap.add_argument("--finetune-epochs", type=int, default=10)
+    ap.add_argument("--finetune-lr", type=float, default=1e-4)
+    ap.add_argument("--finetune-mse-weight", type=float, default=1.0)
+    ap.add_argument("--finetune-pairwise-weight", type=float, default=1.0)
+    ap.add_argument("--chroms", default="", help="comma-separated chromosomes for the models and fine-tuning (default: all)")
+    ap.add_argument("--truth-chroms", default="", help="comma-separated chromosomes for the truth model (default: --chroms)")
     ap.add_argument("--skip", default="", help="comma-separated: random,truth,finetune")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "personal.json")
     args = ap.parse_args()
@@ -67,7 +79,8 @@ def main() -> None:
     if world is None:
         world = work / "world"
         simulate_world(world, scale=args.scale, seed=args.seed)
-    chroms = sorted({line.split("\t")[0] for line in open(world / "tss.bed")})
+    chroms = [c for c in args.chroms.split(",") if c] or sorted({line.split("\t")[0] for line in open(world / "tss.bed")})
+    truth_chroms = [c for c in args.truth_chroms.split(",") if c] or chroms
     with open(world / "samplesheet.csv") as fh:
         rows = list(csv.DictReader(fh))
     tracks = [dict(track_id=r["track_id"], cell_type=r["cell_type"], assay=r["assay"], transform=r["transform"],
@@ -82,16 +95,21 @@ def main() -> None:
               "platform": platform.platform(), "torch": torch.__version__, "threads": torch.get_num_threads(),
               "models": {}}
 
-    def bench(name, predictor, info, params):
+    def bench(name, predictor, info, params, on=None):
         t0 = time.time()
         dirs = []
-        for c in chroms:
+        for c in on or chroms:
             d = work / name / f"chunk_{c}"
             run_chunk(predictor, out=d, chroms=[c], params=params, model_info=info, **files)
             dirs.append(d)
         t1 = time.time()
         s = merge_chunks(dirs, work / name / "personal")
         res = {k: s.get(k) for k in KEYS}
+        n = res["counts"]
+        res["forward_passes_saved"] = 1 - n["model_inputs"] / n["haplotypes"] if n.get("haplotypes") else None
+        res["forward_passes_saved_exact_sequence"] = (1 - n["unique_haplotypes"] / n["haplotypes"]
+                                                      if n.get("haplotypes") else None)
+        res["chromosomes"] = list(on or chroms)
         res["seconds"] = {"chunks": round(t1 - t0, 2), "merge": round(time.time() - t1, 2)}
         res["model"] = info
         res["outdir"] = str(work / name / "personal")
@@ -105,18 +123,27 @@ def main() -> None:
         pred, info = load_predictor(rand_ckpt, cell_type=args.cell_type, device=args.device)
         bench("random_basenji_tiny", pred, info, base)
     if args.checkpoint:
+        import hashlib
+
+        result["checkpoint"] = {"path": str(args.checkpoint),
+                                "sha256": hashlib.sha256(args.checkpoint.read_bytes()).hexdigest()}
         pred, info = load_predictor(args.checkpoint, cell_type=args.cell_type, device=args.device)
         bench("checkpoint", pred, info, base)
     if "truth" not in skip:
         pred, info = load_predictor(model=truth_model(world), device="cpu", batch_size=64)
         p = RunParams(**{**base.__dict__, "window": 41001, "ism": args.truth_ism})
-        bench("truth", pred, info, p)
+        bench("truth", pred, info, p, on=truth_chroms)
     if "finetune" not in skip:
         t0 = time.time()
         ft = personal_finetune(args.checkpoint or rand_ckpt, vcf=files["vcf"], fasta=files["fasta"], tss=files["tss"],
                                expression=files["expression"], out=work / "finetune", cell_type=args.cell_type,
-                               device=args.device, params=FinetuneParams(epochs=args.finetune_epochs), save_model=False)
-        result["finetune"] = {"start": "checkpoint" if args.checkpoint else "random_basenji_tiny",
+                               chroms=chroms, device=args.device, save_model=False,
+                               params=FinetuneParams(epochs=args.finetune_epochs, lr=args.finetune_lr,
+                                                     mse_weight=args.finetune_mse_weight,
+                                                     pairwise_weight=args.finetune_pairwise_weight))
+        result["finetune"] = {"start": str(args.checkpoint) if args.checkpoint else "random_basenji_tiny",
+                              "params": ft["params"], "n_genes": ft["n_genes"], "n_individuals": ft["n_individuals"],
+                              "initial_scale": ft["initial_scale"], "final_scale": ft["final_scale"],
                               "evaluation": ft["evaluation"], "history": ft["history"], "steps": ft["steps"],
                               "seconds": round(time.time() - t0, 2)}
         ev = ft["evaluation"]["heldout_individuals"]

@@ -289,3 +289,24 @@ def test_truth_model_recovers_planted_genetics(world, tmp_path):
         top = e.iloc[int(np.argmax(np.abs(e["effect_log2"].to_numpy())))]
         assert main["variant_id"] == top["variant_id"] and bool(main["supported"])
         assert np.sign(main["ism"]) == np.sign(top["effect_log2"])
+
+
+def test_personal_finetune_losses_by_hand():
+    """mse = mean((standardised p - z)^2) = 2 (1 - r) for standardised z; pairwise by explicit double loop."""
+    import torch
+
+    from seq2func.personal.finetune import _losses
+
+    rng = np.random.default_rng(3)
+    p = rng.normal(size=7)
+    y = rng.normal(loc=5.0, scale=0.7, size=7)
+    z = (y - y.mean()) / y.std()
+    a, v = 1.7, 0.45
+    mse, pair = _losses(torch.tensor(p), torch.tensor(z), torch.tensor(y), torch.tensor(np.log(a)), v)
+    r = np.corrcoef(p, y)[0, 1]
+    assert float(mse) == pytest.approx(2 * (1 - r), abs=1e-10)
+    diffs = [(a * (p[i] - p[j]) - (y[i] - y[j])) ** 2 for i in range(7) for j in range(i + 1, 7)]
+    assert float(pair) == pytest.approx(np.mean(diffs) / v, rel=1e-12)
+    # constant predictions: pairwise = mean over pairs of (y_i - y_j)^2 / v = 2 n/(n-1) var(y) / v
+    _, pair0 = _losses(torch.zeros(7, dtype=torch.float64), torch.tensor(z), torch.tensor(y), torch.tensor(0.0), v)
+    assert float(pair0) == pytest.approx(2 * 7 / 6 * y.var() / v, rel=1e-12)

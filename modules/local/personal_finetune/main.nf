@@ -22,6 +22,9 @@ process PERSONAL_FINETUNE {
         ${Seq2func.personalArgs(params)} \\
         --null-draws ${params.personal_null_draws as int} \\
         --epochs ${params.personal_finetune_epochs as int} ${steps} \\
+        --lr ${params.personal_finetune_lr as double} \\
+        --mse-weight ${params.personal_finetune_mse_weight as double} --pairwise-weight ${params.personal_finetune_pairwise_weight as double} \\
+        --holdout-individuals ${params.personal_finetune_holdout as double} \\
         --seed ${params.train_seed as int}
     python3 -m seq2func.versions ${task.process} > versions.yml
     """

@@ -22,13 +22,17 @@ observed expression standardised per gene (mean and SD over the gene's training 
   predictions over the batch (one gene: a per-gene standardisation, so the gene's level and the
   model's output scale do not matter; it equals ``2 (1 - r) + mean(z)^2`` and so trains the
   per-gene correlation, sign included);
-* ``pairwise``: ``mean_{i<j} ((p_i - p_j) / σ - (z_i - z_j))^2``: predicted vs observed
-  differences between individuals of the same gene, the predicted ones in units of ``σ``, a
-  running (exponential, factor 0.9 per step, no gradient) average over steps -- hence over genes --
-  of the batch SD of the predictions, started at the median per-gene SD of the reference model's
-  predictions. Unlike the batch standardisation of ``mse`` this scale is shared by all genes, so a
-  gene whose expression depends more on its variants must get larger predicted differences:
-  effect sizes, not only directions, are trained;
+* ``pairwise``: ``mean_{i<j} (a (p_i - p_j) - (y_i - y_j))^2 / v``: predicted vs observed
+  differences between individuals of the same gene, the observed ones *unstandardised* (``y``:
+  expression as given, e.g. log2 units; ``v``: the mean over training genes of the per-gene
+  variance of ``y``, so the loss is about 2 for constant predictions). ``a = exp(log_a)`` is one
+  positive scale shared by all genes and learnt with the model (its own learning rate,
+  ``scale_lr``), started at the least-squares fit of observed on predicted within-gene deviations
+  of the reference model over the training genes (a tenth of the ratio of their median SDs when
+  that fit is not positive). Unlike the batch standardisation of ``mse`` the scale is common to all
+  genes, so a gene whose expression depends more on its variants must get larger predicted
+  differences: effect sizes, not only directions, are trained. Being positive, the shared scale
+  cannot flip signs: the sign of every gene's effect has to come from the model;
 * loss = ``mse_weight * mse + pairwise_weight * pairwise``.
 
 AdamW (``lr``, ``weight_decay``) on all model parameters, gradient norm clipped at
@@ -78,7 +82,7 @@ class FinetuneParams:
     seed: int = 1
     holdout_individuals: float = 0.3
     holdout_genes: float = 0.2
-    epochs: int = 2
+    epochs: int = 10
     steps_per_epoch: int | None = None
     individuals_per_step: int = 16
     lr: float = 1e-4
@@ -86,6 +90,7 @@ class FinetuneParams:
     mse_weight: float = 1.0
     pairwise_weight: float = 1.0
     grad_clip: float = 1.0
+    scale_lr: float = 1e-2
     null_draws: int = 50
     unphased: str = "error"
     missing_samples: str = "error"
@@ -197,15 +202,18 @@ def set_metrics(gene_ids, pred: np.ndarray, obs: np.ndarray, dosages, *, n_draws
     return m, tab
 
 
-def _losses(p: torch.Tensor, z: torch.Tensor, sigma: float) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """``(mse, pairwise, batch SD of p)`` of one gene's batch (see the module docstring)."""
+def _losses(p: torch.Tensor, z: torch.Tensor, y: torch.Tensor, log_a: torch.Tensor, v: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(mse, pairwise)`` of one gene's batch (see the module docstring): ``p`` predictions, ``z``
+    observed expression standardised per gene, ``y`` observed expression as given, ``log_a`` the
+    log of the shared prediction scale, ``v`` the mean per-gene variance of ``y``."""
     pc = p - p.mean()
     sd = torch.sqrt((pc * pc).mean() + 1e-30)
     zhat = pc / (sd + 1e-15)
     mse = ((zhat - z) ** 2).mean()
     i, j = torch.triu_indices(p.numel(), p.numel(), offset=1, device=p.device)
-    pair = (((p[i] - p[j]) / sigma - (z[i] - z[j])) ** 2).mean()
-    return mse, pair, float(sd.detach())
+    a = torch.exp(log_a)
+    pair = ((a * (p[i] - p[j]) - (y[i] - y[j])) ** 2).mean() / v
+    return mse, pair
 
 
 def personal_finetune(
@@ -289,7 +297,8 @@ def personal_finetune(
 
     # training material
     train_rows = []
-    sd_hat = []
+    sxy = sxx = 0.0
+    sd_pred, sd_obs, var_obs = [], [], []
     for gi in gene_train.tolist():
         gd = data[gi]
         y = gd.y[ind_train]
@@ -298,15 +307,27 @@ def personal_finetune(
         if ok.sum() < 3 or np.unique(keys).size < 2 or not np.nanstd(y[ok]) > 0:
             continue
         mu, sd = float(np.mean(y[ok])), float(np.std(y[ok]))
-        train_rows.append((gi, ind_train[ok], (y[ok] - mu) / sd))
-        s0 = float(np.std(pred0[gi, ind_train[ok]]))
-        if s0 > 0:
-            sd_hat.append(s0)
-    sigma = float(np.median(sd_hat)) if sd_hat else 1.0
-    sigma0 = sigma
+        train_rows.append((gi, ind_train[ok], (y[ok] - mu) / sd, y[ok]))
+        sd_obs.append(sd)
+        var_obs.append(sd * sd)
+        p0 = pred0[gi, ind_train[ok]]
+        pc = p0 - p0.mean()
+        sxy += float(pc @ (y[ok] - mu))
+        sxx += float(pc @ pc)
+        if pc.std() > 0:
+            sd_pred.append(float(pc.std()))
+    v_obs = float(np.mean(var_obs)) if var_obs else 1.0
+    # initial shared scale: the least-squares fit of observed on predicted within-gene deviations
+    # (the minimiser of the pairwise loss for the reference model) when positive, else a tenth of
+    # the ratio of typical SDs (predictions then start by contributing little to the pairwise loss)
+    ratio = float(np.median(sd_obs) / np.median(sd_pred)) if sd_pred and sd_obs else 1.0
+    a0 = sxy / sxx if sxx > 0 and sxy > 0 else 0.1 * ratio
     mdl = predictor.model
     params_ = [q for q in mdl.parameters() if q.requires_grad]
-    opt = torch.optim.AdamW(params_, lr=p.lr, weight_decay=p.weight_decay)
+    dev = next(mdl.parameters()).device
+    log_a = torch.tensor(np.log(a0), dtype=torch.float64, device=dev, requires_grad=True)
+    opt = torch.optim.AdamW([{"params": params_}, {"params": [log_a], "lr": p.scale_lr, "weight_decay": 0.0}],
+                            lr=p.lr, weight_decay=p.weight_decay)
     steps_per_epoch = p.steps_per_epoch or len(train_rows)
     history = []
     step = 0
@@ -318,7 +339,7 @@ def personal_finetune(
             tot = {"loss": 0.0, "mse": 0.0, "pairwise": 0.0}
             genes_order = order_rng.permutation(len(train_rows))
             for k in range(steps_per_epoch):
-                gi, inds, z_all = train_rows[int(genes_order[k % len(train_rows)])]
+                gi, inds, z_all, y_all = train_rows[int(genes_order[k % len(train_rows)])]
                 m = min(p.individuals_per_step, inds.size)
                 pick = order_rng.choice(inds.size, size=m, replace=False)
                 gd = data[gi]
@@ -328,21 +349,20 @@ def personal_finetune(
                 h = v[torch.as_tensor(inv, device=v.device)].reshape(m, 2)
                 pv = combine_haplotypes(h[:, 0], h[:, 1], p.combine)
                 z = torch.as_tensor(z_all[pick], dtype=torch.float64, device=pv.device)
-                mse, pair, sd_b = _losses(pv, z, sigma)
+                yv = torch.as_tensor(y_all[pick], dtype=torch.float64, device=pv.device)
+                mse, pair = _losses(pv, z, yv, log_a, v_obs)
                 loss = p.mse_weight * mse + p.pairwise_weight * pair
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if p.grad_clip and p.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(params_, p.grad_clip)
                 opt.step()
-                if sd_b > 0:
-                    sigma = 0.9 * sigma + 0.1 * sd_b
                 step += 1
                 tot["loss"] += float(loss.detach())
                 tot["mse"] += float(mse.detach())
                 tot["pairwise"] += float(pair.detach())
             history.append({"epoch": ep + 1, "steps": steps_per_epoch,
-                            **{k2: v2 / steps_per_epoch for k2, v2 in tot.items()}, "sigma": sigma})
+                            **{k2: v2 / steps_per_epoch for k2, v2 in tot.items()}, "scale": float(log_a.detach().exp())})
             log.info("epoch %d: loss %.4f (mse %.4f, pairwise %.4f)", ep + 1, history[-1]["loss"], history[-1]["mse"],
                      history[-1]["pairwise"])
     t_train = time.time() - t1
@@ -380,7 +400,9 @@ def personal_finetune(
             "trained_genes": [gene_ids[r[0]] for r in train_rows],
         },
         "steps": step,
-        "initial_sigma": sigma0,
+        "initial_scale": a0,
+        "final_scale": float(log_a.detach().exp()),
+        "observed_variance": v_obs,
         "history": history,
         "evaluation": evaluation,
         "seconds": {"data": round(t_data, 3), "train": round(t_train, 3), "total": round(time.time() - t_start, 3)},
