@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for `make demo` / `make test`:
-#  1. Debian oracles (bcftools, samtools, tabix) when missing and we are root;
+#  1. Debian packages when missing and we are root: oracles (bcftools, samtools, tabix) and
+#     slurm-wlm + munge for the -profile slurm test;
 #  2. a cached virtualenv (${SEQ2FUNC_CACHE:-~/.cache/seq2func}/venv) linked to .venv/, with the
 #     package installed editable from this checkout; dependencies are reinstalled only when
 #     pyproject.toml changes;
@@ -15,14 +16,26 @@ mkdir -p "$CACHE"
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # -- 1. Debian tools used as test oracles and by the pipeline --------------------------------
+# bcftools/samtools/tabix: oracles and pipeline tools; slurm-wlm + munge: the throwaway single-node
+# cluster of tests/pipeline/test_slurm.py (daemons in /usr/sbin). Nothing is started here.
 missing=()
-for tool in bcftools samtools tabix bgzip; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+packages=()
+have() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; }
+for tool in bcftools samtools tabix bgzip; do have "$tool" || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then packages+=(bcftools samtools tabix); fi
+slurm_missing=()
+for tool in slurmctld slurmd sbatch squeue sinfo scontrol scancel munged; do have "$tool" || slurm_missing+=("$tool"); done
+if [ ${#slurm_missing[@]} -gt 0 ]; then missing+=("${slurm_missing[@]}"); packages+=(slurm-wlm munge); fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    log "installing Debian packages for: ${missing[*]}"
+    log "installing Debian packages ${packages[*]} for: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq </dev/null >/dev/null
-    apt-get install -y -qq --no-install-recommends bcftools samtools tabix </dev/null >/dev/null
+    apt_log="$CACHE/apt.log"   # shown only when apt-get fails (debconf notes otherwise)
+    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${packages[@]}"; } </dev/null >"$apt_log" 2>&1; then
+      cat "$apt_log" >&2
+      log "ERROR: apt-get install ${packages[*]} failed"
+      exit 1
+    fi
   else
     log "WARNING: ${missing[*]} not found and cannot apt-get install (not root): some tests will fail"
   fi
