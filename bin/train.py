@@ -8,7 +8,10 @@
 
 Multi-GPU: torchrun --standalone --nproc_per_node N train.py pretrain ...
 Outputs: <outdir>/model.pt (best), last.pt (resume), metrics.json, history.tsv. A rerun with the
-same --outdir resumes from last.pt (--no-resume starts afresh).
+same --outdir resumes from last.pt (--no-resume starts afresh). --resume-dir DIR keeps last.pt and
+model.pt in DIR/<key> (key: run label + fingerprint of the training configuration and inputs) while
+training, so a rerun with a fresh --outdir resumes too (a retried Nextflow task); both move to
+<outdir> at the end and DIR/<key> is deleted.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ DETERMINISTIC = typer.Option(True, "--deterministic/--no-deterministic", help="t
 WORKERS = typer.Option(0, "--num-workers", help="DataLoader worker processes")
 CKPT_STEPS = typer.Option(0, "--checkpoint-every-steps", help="also write last.pt every N steps inside an epoch")
 RESUME = typer.Option(True, "--resume/--no-resume", help="continue from <outdir>/last.pt when present")
+RESUME_DIR = typer.Option(None, "--resume-dir", help="keep last.pt/model.pt in DIR/<key> while training and resume "
+                          "from there (any --outdir); key = run label + fingerprint of the configuration and inputs")
 PROGRESS = typer.Option("auto", "--progress", help="auto (bar on a terminal, log lines otherwise) | bar | log | none")
 LOG_EVERY = typer.Option(50, "--log-every", help="steps between progress log lines")
 FOLD = typer.Option(None, "--fold", help="k-fold datasets: the fold to train (its train/valid chromosomes)")
@@ -102,6 +107,7 @@ def pretrain(
     seed: int = SEED, device: str = DEVICE, require_gpu: bool = REQUIRE_GPU, bf16: bool = BF16,
     deterministic: bool = DETERMINISTIC, num_workers: int = WORKERS, checkpoint_every_steps: int = CKPT_STEPS,
     resume: bool = RESUME, progress: str = PROGRESS, log_every: int = LOG_EVERY, fold: Optional[int] = FOLD,
+    resume_dir: Optional[Path] = RESUME_DIR,
 ) -> None:
     """Train a model on the compendium tracks."""
     from seq2func.train import pretrain as run
@@ -117,7 +123,7 @@ def pretrain(
     if Path(model).suffix == ".json" and Path(model).is_file():
         model_cfg = Path(model)
     tr = [t for t in tracks.split(",") if t] if tracks else None
-    _report(run(dataset, model_cfg, outdir, tracks=tr, params=p, resume=resume, fold=fold))
+    _report(run(dataset, model_cfg, outdir, tracks=tr, params=p, resume=resume, fold=fold, resume_dir=resume_dir))
 
 
 @app.command()
@@ -135,6 +141,7 @@ def finetune(
     seed: int = SEED, device: str = DEVICE, require_gpu: bool = REQUIRE_GPU, bf16: bool = BF16,
     deterministic: bool = DETERMINISTIC, num_workers: int = WORKERS, checkpoint_every_steps: int = CKPT_STEPS,
     resume: bool = RESUME, progress: str = PROGRESS, log_every: int = LOG_EVERY, fold: Optional[int] = FOLD,
+    resume_dir: Optional[Path] = RESUME_DIR,
 ) -> None:
     """Fine-tune a pretrained checkpoint on one target cell type with one strategy."""
     from seq2func.train import finetune as run
@@ -147,7 +154,8 @@ def finetune(
                 deterministic=deterministic, num_workers=num_workers, checkpoint_every_steps=checkpoint_every_steps,
                 progress=progress, log_every=log_every)
     _report(run(dataset, checkpoint, outdir, cell_type=cell_type, strategy=strategy, target_fraction=target_fraction,
-                params=p, strategy_kwargs=_strategy_opts(strategy_opt), resume=resume, fold=fold))
+                params=p, strategy_kwargs=_strategy_opts(strategy_opt), resume=resume, fold=fold,
+                resume_dir=resume_dir))
 
 
 @app.command()

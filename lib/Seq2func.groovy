@@ -57,6 +57,28 @@ class Seq2func {
         return a.join(' ')
     }
 
+    /**
+     * Where PRETRAIN/FINETUNE keep their task-stable resume state (train.py --resume-dir; see
+     * docs/usage.md): --resume_dir, else `<workDir>/.seq2func-resume` (on HPC the work directory is on a
+     * filesystem every node sees). Relative paths are taken from the launch directory. Object-store
+     * locations (s3://, gs://, az://) are no paths a task can write to: with Fusion they become its
+     * mount, /fusion/<scheme>/<bucket>/<key>; without it the result is '' (resume after a kill is off).
+     */
+    static String resumeBase(Object resumeDir, Path workDir, boolean fusion) {
+        URI uri
+        if (resumeDir) {
+            def where = resumeDir.toString()
+            if (!where.contains('://')) return java.nio.file.Paths.get(where).toAbsolutePath().normalize().toString()
+            uri = new URI(where)
+        } else {
+            uri = workDir.toUri()
+            if (uri.scheme in [null, 'file']) return workDir.resolve('.seq2func-resume').toString()
+            uri = new URI(uri.toString().replaceAll('/+$', '') + '/.seq2func-resume')
+        }
+        if (uri.scheme == 'file') return uri.path
+        return fusion ? "/fusion/${uri.scheme}/${uri.authority}${uri.path ?: ''}".toString().replaceAll('/+$', '') : ''
+    }
+
     /** Options shared by the PERSONAL processes. */
     static String personalArgs(Map params) {
         def a = ["--window ${params.personal_window as int}", "--combine ${params.personal_combine}",

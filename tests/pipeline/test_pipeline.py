@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -177,6 +178,115 @@ def test_resume_reuses_every_task(test_profile_run):
     last = [l.split("\t") for l in traces[-1].read_text().splitlines()]
     status = {row[last[0].index("process")]: row[last[0].index("status")] for row in last[1:]}
     assert status and all(s == "CACHED" for s in status.values()), status
+
+
+def _trace_rows(results: Path) -> list[dict]:
+    (trace,) = sorted((results / "pipeline_info").glob("execution_trace_*.txt"))
+    return list(csv.DictReader(open(trace), delimiter="\t"))
+
+
+def _replay(workdir: Path, dest: Path, resume_dir: Path) -> None:
+    """Run a task's .command.sh again, uninterrupted, in a fresh directory with the same staged inputs
+    (the task's symlinks) and its own resume dir: the reference a resumed task must equal."""
+    import os
+    import subprocess
+
+    for root, dirs, files in os.walk(workdir):
+        for name in dirs + files:
+            p = Path(root) / name
+            if p.is_symlink():
+                link = dest / p.relative_to(workdir)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(os.readlink(p))
+    script = (workdir / ".command.sh").read_text()
+    old = re.search(r"--resume-dir '([^']+)'", script).group(1)
+    (dest / ".command.sh").write_text(script.replace(old, str(resume_dir)))
+    env = {k: v for k, v in os.environ.items() if k != "SEQ2FUNC_TEST_KILL_AFTER_EPOCH"}
+    env["PATH"] = f"{REPO / 'bin'}:{REPO / '.venv' / 'bin'}:{env.get('PATH', '')}"
+    res = subprocess.run(["bash", "-euo", "pipefail", ".command.sh"], cwd=dest, capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "resumed from" not in res.stderr
+
+
+def _same_training(a: Path, b: Path) -> None:
+    """Bit-identical checkpoints and equal history rows (timings aside) in two training output dirs."""
+    import torch
+
+    for name in ("model.pt", "last.pt"):
+        sa = torch.load(a / name, weights_only=True, map_location="cpu")["state_dict"]
+        sb = torch.load(b / name, weights_only=True, map_location="cpu")["state_dict"]
+        assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa), (a / name, b / name)
+    timing = {"train_s", "valid_s", "wall_s", "windows_per_s"}
+
+    def rows(d):
+        return [{k: v for k, v in r.items() if k not in timing} for r in csv.DictReader(open(d / "history.tsv"), delimiter="\t")]
+
+    assert rows(a) == rows(b) and len(rows(a)) == 3
+
+
+def test_killed_training_task_resumes_from_its_last_checkpoint(tmp_path):
+    """SPEC §6: a killed training resumes from its last checkpoint. PRETRAIN and FINETUNE kill
+    themselves with SIGKILL (exit 137, as an OOM kill) right after the checkpoint of their first epoch
+    (test hook SEQ2FUNC_TEST_KILL_AFTER_EPOCH, given to the tasks by the env scope of a -c config);
+    base.config retries 137 once, in a fresh work directory; the retry finds the checkpoint in
+    <workDir>/.seq2func-resume, resumes at epoch 1 and ends bit-identical to an uninterrupted run."""
+    cfg = tmp_path / "kill.config"
+    cfg.write_text("env { SEQ2FUNC_TEST_KILL_AFTER_EPOCH = '1' }\n")
+    results = tmp_path / "results"
+    res = _run(tmp_path, "-profile", "test", "-c", str(cfg), "--outdir", str(results), "--epochs", "3",
+               "--finetune_strategies", "head_only", "--finetune_cell_types", "neuron", "--skip_personal")
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    rows = _trace_rows(results)
+    base = tmp_path / "work" / ".seq2func-resume"
+    for process, label, out in [("PRETRAIN", "pretrain", "pretrain"),
+                                ("FINETUNE", "finetune-neuron-head_only", "finetune/neuron/head_only")]:
+        runs = sorted((r for r in rows if r["process"].endswith(f":{process}")), key=lambda r: int(r["attempt"]))
+        assert [(r["attempt"], r["exit"]) for r in runs] == [("1", "137"), ("2", "0")], runs
+        assert runs[1]["status"] == "COMPLETED"
+        first, second = [next((tmp_path / "work").glob(r["hash"] + "*")) for r in runs]
+        assert first != second  # a fresh work directory for the retry ...
+        log1, log2 = (first / ".command.log").read_text(), (second / ".command.log").read_text()
+        assert "SIGKILL" in log1 and "resumed from" not in log1
+        # ... that resumed from the checkpoint the killed attempt left in the resume dir
+        m = re.search(r"resumed from (\S+) at epoch (\d+) step (\d+)", log2)
+        assert m and m.group(2) == "1" and int(m.group(3)) > 0, log2[-3000:]
+        assert Path(m.group(1)).parent.parent == base and Path(m.group(1)).parent.name.startswith(f"{label}-")
+        assert "epoch 1/3" not in log2 and "epoch 3/3" in log2  # epoch 1 was not trained again
+        # the uninterrupted reference: the same command, replayed from scratch
+        ref = tmp_path / "ref" / label
+        _replay(second, ref, tmp_path / "ref_resume")
+        _same_training(second / out, ref / out)
+        for name in ("model.pt", "metrics.json", "history.tsv"):  # what was published is the resumed run's
+            assert (results / out / name).read_bytes() == (second / out / name).read_bytes(), name
+    # finished trainings leave no resume state behind, and none of it is published
+    assert not base.exists() and not (tmp_path / "ref_resume").exists()
+    assert not list(results.rglob("last.pt")) and not list(results.rglob("fingerprint.json"))
+
+
+def test_resume_dir_locations(tmp_path):
+    """Seq2func.resumeBase: --resume_dir as given (relative: from the launch directory), else
+    <workDir>/.seq2func-resume; object storage only through its Fusion mount, else '' (resume off)."""
+    (tmp_path / "lib").mkdir()
+    shutil.copy(REPO / "lib" / "Seq2func.groovy", tmp_path / "lib")
+    (tmp_path / "check.nf").write_text("""
+workflow {
+    def w = file("${launchDir}/w")
+    [null, 'rel/dir', '/abs/dir', 's3://bucket/prefix', 'file:///x/y'].each { d ->
+        println "RB ${d} plain=" + Seq2func.resumeBase(d, w, false) + " fusion=" + Seq2func.resumeBase(d, w, true)
+    }
+    println "RB workDir=" + Seq2func.resumeBase(null, workflow.workDir, false)
+}
+""")
+    res = run_nextflow(["run", str(tmp_path / "check.nf"), "-w", str(tmp_path / "work")], cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    got = [l[3:] for l in res.stdout.splitlines() if l.startswith("RB ")]
+    assert got == [f"null plain={tmp_path}/w/.seq2func-resume fusion={tmp_path}/w/.seq2func-resume",
+                   f"rel/dir plain={tmp_path}/rel/dir fusion={tmp_path}/rel/dir",
+                   "/abs/dir plain=/abs/dir fusion=/abs/dir",
+                   "s3://bucket/prefix plain= fusion=/fusion/s3/bucket/prefix",
+                   "file:///x/y plain=/x/y fusion=/x/y",
+                   f"workDir={tmp_path}/work/.seq2func-resume"], got
 
 
 def test_gpu_profile_without_gpu_stops_with_one_line(test_profile_run, monkeypatch):

@@ -1,5 +1,6 @@
 """Multi-process data parallel training on the CPU: ``torchrun`` (gloo backend, 2 processes) runs
-``bin/train.py pretrain``; rank 0 alone writes the checkpoint, and every rank ends with the same weights."""
+``bin/train.py pretrain``; rank 0 alone writes the checkpoint, and every rank ends with the same weights;
+a run killed after epoch 1 resumes from ``--resume-dir`` in a fresh output directory."""
 
 from __future__ import annotations
 
@@ -57,3 +58,20 @@ def test_torchrun_two_cpu_processes(tmp_path):
     # each rank trained on its half: 12 train windows / 2 ranks / batch 2 = 3 steps per epoch
     assert ck["step"] == 6 and m["history"][0]["train_windows"] == 12
     assert len(ck["rng"]) == 2  # per-rank RNG states for an exact resume
+
+    # killed after epoch 1 (every rank SIGKILLs itself, test hook), then re-run in a fresh --outdir
+    # with the same --resume-dir: resumes and ends with the uninterrupted run's weights
+    def run(outdir, **extra_env):
+        c = [a if a != str(out) else str(outdir) for a in cmd] + ["--resume-dir", str(tmp_path / "resume")]
+        c[c.index("--master_port") + 1] = str(_free_port())
+        return subprocess.run(c, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+                              env=dict(env, **extra_env), cwd=tmp_path)
+
+    p = run(tmp_path / "killed", SEQ2FUNC_TEST_KILL_AFTER_EPOCH="1")
+    assert p.returncode != 0 and "killing this process" in p.stderr, p.stderr[-3000:]
+    p = run(tmp_path / "retry")
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert p.stderr.count("resumed from ") == 1 and "at epoch 1 step 3" in p.stderr  # rank 0 logs it
+    again = load_checkpoint(tmp_path / "retry" / "last.pt")
+    assert all(again["state_dict"][k].equal(ck["state_dict"][k]) for k in ck["state_dict"])
+    assert not (tmp_path / "resume").exists()

@@ -200,6 +200,93 @@ def test_resume_refuses_changed_parameters(ds_path, tmp_path):
     assert res.steps == 3
 
 
+# --------------------------------------------------------------------------- task-stable resume (--resume-dir)
+def _resumed_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("resumed from ")]
+
+
+def _assert_same_run(ref: Path, run: Path) -> None:
+    for name in ("last.pt", "model.pt"):
+        a, b = load_checkpoint(ref / name), load_checkpoint(run / name)
+        assert state_equal(a["state_dict"], b["state_dict"]), name
+    a, b = load_checkpoint(ref / "last.pt"), load_checkpoint(run / "last.pt")
+    assert a["step"] == b["step"] and a["progress"]["completed"] and b["progress"]["completed"]
+    assert [h["train_loss"] for h in a["progress"]["history"]] == [h["train_loss"] for h in b["progress"]["history"]]
+
+
+def test_resume_dir_retry_in_a_fresh_outdir_is_bit_identical(ds_path, pretrained, tmp_path, caplog):
+    """What a retried Nextflow task does: same training, same --resume-dir, a new output directory."""
+    import logging
+
+    def kill(state):  # in the middle of epoch 2, after the checkpoint of epoch 1
+        if state["step"] == 5:
+            raise Interrupted("killed")
+
+    rdir = tmp_path / "resume"
+    with pytest.raises(Interrupted):
+        pretrain(ds_path, small_config(), tmp_path / "attempt1", callbacks=[kill], resume_dir=rdir, **FAST)
+    assert not (tmp_path / "attempt1" / "last.pt").exists()  # the resume checkpoint lives in the resume dir
+    (state,) = [p for p in rdir.iterdir()]
+    assert state.name.startswith("pretrain-") and (state / "fingerprint.json").is_file()
+    assert load_checkpoint(state / "last.pt")["progress"]["epoch"] == 1
+    with caplog.at_level(logging.INFO, logger="seq2func.train.engine"):
+        res = pretrain(ds_path, small_config(), tmp_path / "attempt2", resume_dir=rdir, **FAST)
+    assert _resumed_lines(caplog) == [f"resumed from {state / 'last.pt'} at epoch 1 step 3"]
+    assert res.steps == 9 and res.epochs_run == 3
+    _assert_same_run(pretrained, tmp_path / "attempt2")
+    assert not rdir.exists()  # finished: the state is gone, last.pt is in the output directory
+    assert not [p for p in (tmp_path / "attempt2").iterdir() if p.name.startswith(".")]
+
+
+def test_resume_dir_ignores_other_trainings_and_unusable_state(ds_path, pretrained, tmp_path, caplog):
+    import logging
+
+    def kill(state):
+        if state["step"] == 4:
+            raise Interrupted()
+
+    rdir = tmp_path / "resume"
+    with pytest.raises(Interrupted):
+        pretrain(ds_path, small_config(), tmp_path / "a", callbacks=[kill], resume_dir=rdir, **FAST)
+    (state,) = list(rdir.iterdir())
+    # a different training (another seed) sharing the resume dir neither uses nor touches that state
+    with caplog.at_level(logging.INFO, logger="seq2func.train.engine"):
+        pretrain(ds_path, small_config(), tmp_path / "b", resume_dir=rdir, **{**FAST, "epochs": 1, "seed": 7})
+    assert not _resumed_lines(caplog) and (state / "last.pt").is_file() and list(rdir.iterdir()) == [state]
+    # a state that matches but cannot be used (a damaged file) is replaced, with a log line
+    (state / "last.pt").write_bytes(b"not a checkpoint")
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        pretrain(ds_path, small_config(), tmp_path / "c", resume_dir=rdir, **FAST)
+    assert not _resumed_lines(caplog)
+    assert any(r.getMessage().startswith(f"ignoring resume state {state}") for r in caplog.records)
+    _assert_same_run(pretrained, tmp_path / "c")
+    assert not rdir.exists()
+
+
+def test_resume_dir_survives_sigkill(ds_path, pretrained, tmp_path, caplog):
+    """The test hook of the pipeline test: SEQ2FUNC_TEST_KILL_AFTER_EPOCH=1 SIGKILLs a fresh run after
+    epoch 1 (exit -9, as an OOM kill); the rerun in another output directory resumes exactly."""
+    import json
+    import logging
+
+    cfg = tmp_path / "model.json"
+    cfg.write_text(json.dumps(small_config()))
+    rdir = tmp_path / "resume"
+    code = ("import json, sys; from seq2func.train import pretrain; "
+            "pretrain(sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], resume_dir=sys.argv[4], **json.loads(sys.argv[5]))")
+    res = subprocess.run([sys.executable, "-c", code, str(ds_path), str(cfg), str(tmp_path / "killed"), str(rdir), json.dumps(FAST)],
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "SEQ2FUNC_TEST_KILL_AFTER_EPOCH": "1"})
+    assert res.returncode == -9, res.stderr[-2000:]
+    (state,) = list(rdir.iterdir())
+    assert load_checkpoint(state / "last.pt")["progress"]["epoch"] == 1
+    with caplog.at_level(logging.INFO, logger="seq2func.train.engine"):
+        pretrain(ds_path, small_config(), tmp_path / "retry", resume_dir=rdir, **FAST)
+    assert _resumed_lines(caplog) == [f"resumed from {state / 'last.pt'} at epoch 1 step 3"]
+    _assert_same_run(pretrained, tmp_path / "retry")
+
+
 def test_early_stopping_keeps_best_checkpoint(ds_path, tmp_path):
     # nothing can beat the first epoch by 10 R units: stop after 1 + patience epochs, model.pt = epoch 1
     res = pretrain(ds_path, small_config(), tmp_path / "o", **{**FAST, "epochs": 5, "patience": 1, "min_delta": 10.0})
@@ -351,6 +438,32 @@ def test_lora_trains_adapters_only(strategies, pretrained):
     assert per_epoch[0] == lora_n + head_n == res.summary["trainable_params"]
     model, _ = model_from_checkpoint(outdir / "model.pt")  # the adapters are rebuilt from the checkpoint
     assert state_equal(model.state_dict(), load_checkpoint(outdir / "model.pt")["state_dict"])
+
+
+def test_finetune_resume_dir_retry_is_bit_identical(strategies, pretrained, ds_path, tmp_path, caplog):
+    """A killed FINETUNE retried with the parent checkpoint staged elsewhere (a new work directory)
+    resumes from the resume dir, replays gradual unfreezing, and ends as the uninterrupted run."""
+    import logging
+    import shutil
+
+    def kill(state):  # 2 steps per epoch: the first step of epoch 2
+        if state["step"] == 3:
+            raise Interrupted()
+
+    kw = dict(cell_type="HepG2", strategy="gradual_unfreeze", target_fraction=0.5, resume_dir=tmp_path / "resume",
+              **{**FAST, "epochs": 2})
+    for d in ("w1", "w2"):
+        (tmp_path / d / "pretrained").mkdir(parents=True)
+        shutil.copy(pretrained / "model.pt", tmp_path / d / "pretrained" / "model.pt")
+    with pytest.raises(Interrupted):
+        finetune(ds_path, tmp_path / "w1" / "pretrained" / "model.pt", tmp_path / "w1" / "out", callbacks=[kill], **kw)
+    (state,) = list((tmp_path / "resume").iterdir())
+    assert state.name.startswith("finetune-HepG2-gradual_unfreeze-")
+    with caplog.at_level(logging.INFO, logger="seq2func.train.engine"):
+        finetune(ds_path, tmp_path / "w2" / "pretrained" / "model.pt", tmp_path / "w2" / "out", **kw)
+    assert _resumed_lines(caplog) == [f"resumed from {state / 'last.pt'} at epoch 1 step 2"]
+    _assert_same_run(strategies["gradual_unfreeze"][3], tmp_path / "w2" / "out")
+    assert not (tmp_path / "resume").exists()
 
 
 def test_finetune_unknown_cell_type(ds_path, pretrained, tmp_path):

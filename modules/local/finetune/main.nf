@@ -6,6 +6,7 @@ process FINETUNE {
     tuple val(cell_type), val(strategy)
     path dataset, stageAs: 'dataset'
     path checkpoint, stageAs: 'pretrained/*'
+    val  resume_dir   // task-stable resume state (Seq2func.resumeBase), '' = off
 
     output:
     tuple val(cell_type), val(strategy), path("finetune/${cell_type}/${strategy}/model.pt"), emit: checkpoint
@@ -24,6 +25,7 @@ process FINETUNE {
         --target-fraction ${params.target_fraction as double} \\
         --outdir ${Seq2func.q("finetune/${cell_type}/${strategy}")} \\
         ${Seq2func.trainArgs(params)} \\
+        ${resume_dir ? "--resume-dir ${Seq2func.q(resume_dir)}" : ''} \\
         --progress log
     python3 -m seq2func.versions ${task.process} > versions.yml
     """

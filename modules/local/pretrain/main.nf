@@ -6,6 +6,7 @@ process PRETRAIN {
     path dataset, stageAs: 'dataset'
     val  model_name
     path model_json, stageAs: 'model_config/*'
+    val  resume_dir   // task-stable resume state (Seq2func.resumeBase), '' = off
 
     output:
     path 'pretrain/model.pt',     emit: checkpoint
@@ -22,6 +23,7 @@ process PRETRAIN {
         --model ${Seq2func.q(model)} \\
         --outdir pretrain \\
         ${Seq2func.trainArgs(params)} \\
+        ${resume_dir ? "--resume-dir ${Seq2func.q(resume_dir)}" : ''} \\
         --progress log
     python3 -m seq2func.versions ${task.process} > versions.yml
     """

@@ -18,7 +18,9 @@ What one epoch does, in order:
 ``checkpoint_every_steps`` also writes ``last.pt`` inside an epoch (with the batch position), so a
 long epoch resumes where it stopped. Resuming (the default when ``<outdir>/last.pt`` exists)
 restores every piece of state, so on the CPU an interrupted-and-resumed run ends with
-bit-identical weights to an uninterrupted one.
+bit-identical weights to an uninterrupted one. With ``resume_dir`` the resume checkpoint lives in
+a task-stable directory instead (:mod:`seq2func.train.resume`), so a retry in a fresh output
+directory (a killed Nextflow task) resumes too.
 
 Determinism: python/numpy/torch are seeded, ``torch.use_deterministic_algorithms`` is on (warn
 only), the data order depends only on ``(seed, epoch)``, augmentation only on
@@ -33,6 +35,7 @@ import logging
 import math
 import os
 import random
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -45,6 +48,7 @@ from torch.utils.data import DataLoader
 
 from seq2func.errors import InputError
 from seq2func.train import ddp
+from seq2func.train import resume as resume_state
 from seq2func.train.checkpoint import (
     capture_rng,
     dataset_info,
@@ -55,6 +59,7 @@ from seq2func.train.checkpoint import (
     to_plain,
     track_rows,
     unwrap,
+    versions,
 )
 from seq2func.train.device import autocast, resolve_device, seed_everything, set_deterministic
 from seq2func.train.schedule import make_scheduler
@@ -444,6 +449,7 @@ def fit(
     callbacks: Sequence[Callable[[dict], None]] = (),
     device: torch.device | None = None,
     fold: int | None = None,
+    resume_dir: str | os.PathLike | None = None,
 ) -> FitResult:
     """Train ``model`` on the dataset columns ``tracks`` and write ``outdir``/{model.pt,last.pt,metrics.json,history.tsv}.
 
@@ -454,6 +460,10 @@ def fit(
     ``outdir/last.pt`` when it exists, a path resumes from that file, ``False`` starts afresh.
     ``callbacks`` get a dict (``epoch``, ``step``, ``batch``, ``loss``, ``grad_norm``, ``model``)
     after every optimizer step. ``fold``: k-fold datasets, the fold whose train/valid roles to use.
+    ``resume_dir``: keep ``last.pt`` in a task-stable ``resume_dir/<key>/`` (see
+    :mod:`seq2func.train.resume`) and resume from it when it belongs to this training, whatever
+    ``outdir`` is (a retried Nextflow task runs in a fresh directory); when training has finished,
+    ``last.pt`` moves to ``outdir`` and the state directory is deleted.
     """
     params = params.check()
     outdir = Path(outdir)
@@ -531,10 +541,34 @@ def fit(
     best_epoch, bad_epochs, stopped_early, completed = -1, 0, False, False
     history: list[dict] = []
     epoch_acc: dict = {}
+    last_path, best_path = outdir / "last.pt", outdir / "model.pt"
+    state = None
     resume_path = (outdir / "last.pt") if resume is True else (Path(resume) if resume else None)
+    ck = None
+    if resume_dir is not None:
+        identity = resume_state.training_identity(
+            meta.get("kind", "pretrain"), pdict, ds_info, dict(getattr(base, "config", {}) or {}),
+            ddp.weights_digest(base), meta.get("strategy"), versions(), RESUME_FREE)
+        label = resume_state.run_label(meta.get("kind", "pretrain"), meta.get("strategy"))
+        if main:  # create it, or validate what a killed attempt left there
+            resume_state.ResumeState.open(resume_dir, label, identity, fresh=resume is not True)
+        ddp.barrier()
+        state = resume_state.ResumeState.locate(resume_dir, label, identity)
+        last_path, best_path = state.last, state.best
+        if resume is True and state.last.is_file():
+            try:  # the state matched this training's fingerprint: anything unusable in it means start afresh
+                ck = load_checkpoint(state.last)
+                _check_resume(state.last, ck, pdict, ds_info)
+                resume_path = state.last
+            except InputError as err:
+                if main:
+                    state.discard(f"ignoring resume state {state.path}: {err}; starting afresh")
+                ck = None
+            ddp.barrier()
     if resume_path is not None and resume_path.is_file():
-        ck = load_checkpoint(resume_path)
-        _check_resume(resume_path, ck, pdict, ds_info)
+        if ck is None:
+            ck = load_checkpoint(resume_path)
+            _check_resume(resume_path, ck, pdict, ds_info)
         prog = ck["progress"]
         for e in range(int(prog["epoch"]) + (1 if prog["batch_in_epoch"] else 0)):
             _call_schedule(unfreeze_schedule, e)  # replay the unfreezing up to the resumed epoch
@@ -550,13 +584,17 @@ def fit(
         stopped_early, completed = bool(prog["stopped_early"]), bool(prog["completed"])
         history = list(prog["history"])
         epoch_acc = dict(prog.get("epoch_acc") or {})
+        if main and state is not None and resume_path != state.last and (outdir / "model.pt").is_file():
+            shutil.copyfile(outdir / "model.pt", best_path)  # resumed from <outdir>/last.pt: its best so far too
         if main:
-            log.info("resuming %s: epoch %d, step %d%s", resume_path, start_epoch, step,
-                     f", batch {batch_pos} of the epoch" if batch_pos else "")
+            log.info("resumed from %s at epoch %d step %d%s", resume_path, start_epoch, step,
+                     f" (batch {batch_pos} of the epoch)" if batch_pos else "")
     elif main:  # a fresh start: outputs of an older run in this directory must not survive
         for name in ("model.pt", "last.pt", "metrics.json", "history.tsv"):
             (outdir / name).unlink(missing_ok=True)
+        best_path.unlink(missing_ok=True)
     ddp.barrier()
+    fresh_start = start_epoch == 0 and batch_pos == 0
     n_trainable, n_total = count_params(model)
 
     def ckpt_common() -> dict:
@@ -568,7 +606,7 @@ def fit(
         if not main:
             return
         save_checkpoint(
-            outdir / "last.pt", model, epoch=epoch_next, step=step, optimizer=optimizer.state_dict(),
+            last_path, model, epoch=epoch_next, step=step, optimizer=optimizer.state_dict(),
             scheduler=scheduler.state_dict(), rng=rngs,
             progress=dict(epoch=epoch_next, step=step, batch_in_epoch=batch_in_epoch, best=best, best_epoch=best_epoch,
                           bad_epochs=bad_epochs, stopped_early=stopped_early, completed=completed, history=history,
@@ -668,7 +706,7 @@ def fit(
         if improved:
             best, best_epoch, bad_epochs = value, epoch, 0
             if main:
-                save_checkpoint(outdir / "model.pt", model, epoch=epoch + 1, step=step,
+                save_checkpoint(best_path, model, epoch=epoch + 1, step=step,
                                 metrics=dict(best=best, best_epoch=best_epoch, metric=metric, **vres), **ckpt_common())
         else:
             bad_epochs += 1
@@ -696,6 +734,7 @@ def fit(
         if main:
             write_metrics(outdir, summary())
         ddp.barrier()
+        resume_state.maybe_test_kill(epoch, fresh_start)
         if stopped_early:
             break
 
@@ -709,11 +748,13 @@ def fit(
         if len(set(digests)) != 1:
             log.error("weights differ across ranks: %s", digests)
     if main:
-        if not (outdir / "model.pt").exists():
-            save_checkpoint(outdir / "model.pt", model, epoch=epoch, step=step,
+        if not best_path.exists():
+            save_checkpoint(best_path, model, epoch=epoch, step=step,
                             metrics=dict(best=best, best_epoch=best_epoch, metric=metric), **ckpt_common())
         write_metrics(outdir, summ)
     ddp.barrier()
+    if state is not None and main:
+        state.finish(outdir)
     return FitResult(outdir, best, best_epoch, len(history), step, stopped_early, history, summ)
 
 
@@ -828,10 +869,12 @@ def pretrain(
     resume: bool | str | os.PathLike = True,
     callbacks: Sequence[Callable[[dict], None]] = (),
     fold: int | None = None,
+    resume_dir: str | os.PathLike | None = None,
     **param_overrides,
 ) -> FitResult:
     """PRETRAIN: train ``model_config`` (a dict, a bundled config name or a JSON path) on the
-    compendium tracks (``role == "compendium"``, or the given ``tracks``) of ``dataset``."""
+    compendium tracks (``role == "compendium"``, or the given ``tracks``) of ``dataset``.
+    ``resume_dir``: task-stable resume state, see :func:`fit`."""
     params = replace(params or TrainParams(), **param_overrides).check()
     info = ddp.env_dist()
     device = resolve_device(params.device, params.require_gpu, info.local_rank if info.enabled else None)
@@ -846,7 +889,7 @@ def pretrain(
     seed_everything(params.seed)
     model = build_model(config)
     return fit(model, ds, outdir, params, tracks=cols, meta={"kind": "pretrain"}, resume=resume,
-               callbacks=callbacks, device=device, fold=fold)
+               callbacks=callbacks, device=device, fold=fold, resume_dir=resume_dir)
 
 
 def fit_config_to_dataset(config: dict, ds, n_tracks: int) -> dict:
@@ -892,6 +935,7 @@ def finetune(
     resume: bool | str | os.PathLike = True,
     callbacks: Sequence[Callable[[dict], None]] = (),
     fold: int | None = None,
+    resume_dir: str | os.PathLike | None = None,
     **param_overrides,
 ) -> FitResult:
     """FINETUNE: the target cell type's tracks (``role == "target"``), a new head, a strategy.
@@ -899,6 +943,7 @@ def finetune(
     ``strategy``: ``head_only`` | ``full`` | ``gradual_unfreeze`` | ``lora`` | ``scratch`` (same
     architecture re-initialised, same budget). The training windows are subsampled to
     ``target_fraction`` (seeded by ``params.seed``); valid/test windows are untouched.
+    ``resume_dir``: task-stable resume state, see :func:`fit`.
     """
     params = replace(params or TrainParams(), **param_overrides).check()
     if strategy not in STRATEGIES:
@@ -936,4 +981,4 @@ def finetune(
                                "strategy_kwargs": to_plain(skw)},
     }
     return fit(model, ds, outdir, params, tracks=cols, train_indices=train_idx, meta=meta, unfreeze_schedule=unfreeze,
-               resume=resume, callbacks=callbacks, device=device, fold=fold)
+               resume=resume, callbacks=callbacks, device=device, fold=fold, resume_dir=resume_dir)
