@@ -48,7 +48,12 @@ class Seq2func {
         'covariates', 'pretrained', 'simulate', 'seq_length', 'bin_size', 'stride', 'crop_bp', 'max_n_frac',
         'test_chroms', 'valid_chroms', 'chrom_fractions', 'folds', 'strict']
 
-    /** Training options shared by PRETRAIN and FINETUNE (numbers only, nothing from a samplesheet). */
+    /**
+     * Training options shared by PRETRAIN and FINETUNE (numbers only, nothing from a samplesheet).
+     * Called once in the TRAIN subworkflow and passed to the processes as a `val` input: a task script
+     * that referenced `params` itself would put the whole parameter map into the task hash, and any
+     * parameter (--outdir, --personal_*) would then re-run the trainings under -resume.
+     */
     static String trainArgs(Map params) {
         def a = ["--epochs ${params.epochs as int}", "--batch-size ${params.batch_size as int}",
                  "--lr ${params.lr as double}", "--patience ${params.patience as int}", "--seed ${params.train_seed as int}"]
@@ -79,7 +84,20 @@ class Seq2func {
         return fusion ? "/fusion/${uri.scheme}/${uri.authority}${uri.path ?: ''}".toString().replaceAll('/+$', '') : ''
     }
 
-    /** Options shared by the PERSONAL processes. */
+    /**
+     * resumeBase of this run (--resume_dir, the work directory, Fusion), for PRETRAIN/FINETUNE scripts.
+     * Deliberately no task input: where the resume state lives never changes what a training computes
+     * (the state is keyed by a fingerprint of the training itself), so moving it (--resume_dir) must
+     * not re-run trainings under -resume. Nextflow hashes a task's inputs and the variables its script
+     * references, not what a static method returns.
+     */
+    static String runResumeBase() {
+        def session = (nextflow.Session) nextflow.Global.session
+        def wf = session.workflowMetadata
+        return resumeBase(session.params.resume_dir, wf.workDir, wf.fusion?.enabled ? true : false)
+    }
+
+    /** Options shared by the PERSONAL processes (a `val` input of theirs, like trainArgs: see there). */
     static String personalArgs(Map params) {
         def a = ["--window ${params.personal_window as int}", "--combine ${params.personal_combine}",
                  "--unphased ${params.unphased}", "--seed ${params.train_seed as int}"]

@@ -185,6 +185,57 @@ def _trace_rows(results: Path) -> list[dict]:
     return list(csv.DictReader(open(trace), delimiter="\t"))
 
 
+def _statuses(results: Path) -> dict[str, set[str]]:
+    """{process (last name): the statuses of its tasks} from the one trace of a run's outdir."""
+    got: dict[str, set[str]] = {}
+    for r in _trace_rows(results):
+        got.setdefault(r["process"].split(":")[-1], set()).add(r["status"])
+    return got
+
+
+def test_resume_reruns_only_tasks_whose_inputs_changed(test_profile_run):
+    """-resume re-runs a task only when something it uses changes. No task script references the whole
+    `params` map (Nextflow hashes every variable a script references, so any parameter re-ran the
+    trainings and PERSONAL): the training/PERSONAL options reach the tasks as values, the resume-state
+    location is no task input. Runs in the fixture's launch and work directory, each into its own
+    outdir (the fixture's results and its trace stay as the other tests expect them)."""
+    tmp, _ = test_profile_run
+    personal = {"PERSONAL_CHUNK", "PERSONAL_MERGE", "PERSONAL_FINETUNE"}
+
+    # 1. output-only parameters: every compute task cached (the parameter check itself runs again and
+    #    records the new values); the cached results are published in the new place and mode
+    moved = tmp / "results_moved"
+    res = _run(tmp, *_profile(tmp), "--outdir", str(moved), "--publish_dir_mode", "symlink", "--monochrome_logs",
+               "--resume_dir", str(tmp / "resume_elsewhere"), "-resume")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    status = _statuses(moved)
+    assert {"SIMULATE", "PREPARE_CHROM", "PRETRAIN", "FINETUNE", "EVALUATE"} | personal <= set(status), status
+    assert {p for p, s in status.items() if s != {"CACHED"}} <= {"VALIDATE_PARAMS"}, status
+    assert (moved / "pretrain/model.pt").is_symlink() and (moved / "personal/summary.json").is_symlink()
+    assert json.loads((moved / "pipeline_info/params.json").read_text())["outdir"] == str(moved)
+
+    # 2. a PERSONAL-only parameter: PERSONAL runs again, PREPARE/PRETRAIN/FINETUNE/EVALUATE stay cached
+    draws = tmp / "results_null_draws"
+    res = _run(tmp, *_profile(tmp), "--outdir", str(draws), "--personal_null_draws", "7", "-resume")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    status = _statuses(draws)
+    assert all("CACHED" not in status[p] for p in personal), status
+    assert {p for p, s in status.items() if s != {"CACHED"}} == personal | {"VALIDATE_PARAMS"}, status
+
+    # 3. a training parameter (one fine-tuning, no PERSONAL, for time): PRETRAIN and what follows run
+    #    again, the data preparation stays cached
+    lr = tmp / "results_lr"
+    res = _run(tmp, *_profile(tmp), "--outdir", str(lr), "--lr", "0.002", "--skip_personal", "--finetune_strategies",
+               "full", "--finetune_cell_types", "neuron", "-resume")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    status = _statuses(lr)
+    rerun = {"VALIDATE_PARAMS", "PRETRAIN", "FINETUNE", "EVALUATE", "EVALUATE_SUMMARY"}
+    assert all(status[p] == {"COMPLETED"} for p in rerun - {"VALIDATE_PARAMS"}), status
+    assert {p for p, s in status.items() if s != {"CACHED"}} == rerun, status
+    assert {"SIMULATE", "VALIDATE", "PREPARE_SPLIT", "PREPARE_CHROM", "PREPARE_MERGE"} <= set(status), status
+    assert json.loads((lr / "pretrain/metrics.json").read_text())["train_params"]["lr"] == 0.002
+
+
 def _replay(workdir: Path, dest: Path, resume_dir: Path) -> None:
     """Run a task's .command.sh again, uninterrupted, in a fresh directory with the same staged inputs
     (the task's symlinks) and its own resume dir: the reference a resumed task must equal."""

@@ -71,6 +71,19 @@ def test_every_module_has_a_publish_rule_and_label():
         assert f"withName: '{name}'" in conf, name
 
 
+def test_module_scripts_reference_single_parameters_only():
+    """Nextflow hashes every variable a task script references: a bare `params` (e.g. a helper called
+    with the whole map) puts every parameter, --outdir included, into the hash and -resume re-runs the
+    task on any change. Scripts use `params.<name>`, or get computed options as a `val` input."""
+    interpolated = re.compile(r"\$\{((?:[^{}]|\{[^{}]*\})*)\}")  # ${...}, one level of nested braces
+    for m in sorted((REPO / "modules/local").glob("*/main.nf")):
+        # the Groovy code: outside the script strings, and what is interpolated into them (not the bash)
+        code = re.sub(r'"""(.*?)"""', lambda s: " ".join(interpolated.findall(s.group(1))), m.read_text(), flags=re.S)
+        code = "\n".join(l.split("//")[0] for l in code.splitlines())
+        bare = re.findall(r"\bparams\b(?!\s*\.\s*\w)", code)
+        assert not bare, f"{m.relative_to(REPO)}: the whole params map in a task script"
+
+
 def test_bin_scripts_are_thin_and_executable():
     for script in (REPO / "bin").glob("*.py"):
         assert script.stat().st_mode & 0o111, f"{script} is not executable"

@@ -273,7 +273,10 @@ def test_resume_dir_survives_sigkill(ds_path, pretrained, tmp_path, caplog):
     cfg = tmp_path / "model.json"
     cfg.write_text(json.dumps(small_config()))
     rdir = tmp_path / "resume"
-    code = ("import json, sys; from seq2func.train import pretrain; "
+    # same intra-op thread count as this process (other test modules set it at import): float sums
+    # in another order would make the killed epoch differ from the fixture's in the last bits
+    code = (f"import json, sys, torch; torch.set_num_threads({torch.get_num_threads()}); "
+            "from seq2func.train import pretrain; "
             "pretrain(sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], resume_dir=sys.argv[4], **json.loads(sys.argv[5]))")
     res = subprocess.run([sys.executable, "-c", code, str(ds_path), str(cfg), str(tmp_path / "killed"), str(rdir), json.dumps(FAST)],
                          capture_output=True, text=True, timeout=300,

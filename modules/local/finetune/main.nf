@@ -6,7 +6,7 @@ process FINETUNE {
     tuple val(cell_type), val(strategy)
     path dataset, stageAs: 'dataset'
     path checkpoint, stageAs: 'pretrained/*'
-    val  resume_dir   // task-stable resume state (Seq2func.resumeBase), '' = off
+    val  train_args   // Seq2func.trainArgs(params), computed by TRAIN (only the training options enter the task hash)
 
     output:
     tuple val(cell_type), val(strategy), path("finetune/${cell_type}/${strategy}/model.pt"), emit: checkpoint
@@ -15,6 +15,8 @@ process FINETUNE {
     path 'versions.yml',                                    emit: versions
 
     script:
+    // task-stable resume state, '' = off; not a task input, so --resume_dir keeps the task cached
+    def resumeDir = Seq2func.runResumeBase()
     """
     export OMP_NUM_THREADS=${task.cpus}
     train.py finetune \\
@@ -24,8 +26,8 @@ process FINETUNE {
         --strategy ${Seq2func.q(strategy)} \\
         --target-fraction ${params.target_fraction as double} \\
         --outdir ${Seq2func.q("finetune/${cell_type}/${strategy}")} \\
-        ${Seq2func.trainArgs(params)} \\
-        ${resume_dir ? "--resume-dir ${Seq2func.q(resume_dir)}" : ''} \\
+        ${train_args} \\
+        ${resumeDir ? "--resume-dir ${Seq2func.q(resumeDir)}" : ''} \\
         --progress log
     python3 -m seq2func.versions ${task.process} > versions.yml
     """

@@ -3,6 +3,7 @@ process PERSONAL_FINETUNE {
 
     input:
     tuple path(checkpoint, stageAs: 'checkpoint/*'), path(vcf, stageAs: 'cohort/*'), path(fasta, stageAs: 'ref/*'), path(tss, stageAs: 'annotation/*'), path(expression, stageAs: 'expression/*')
+    val  personal_args   // Seq2func.personalArgs(params), computed by PERSONAL (only those options enter the task hash)
 
     output:
     path 'personal_finetune/*', emit: files
@@ -19,7 +20,7 @@ process PERSONAL_FINETUNE {
         --vcf ${Seq2func.q(v)} --fasta ${Seq2func.q(fa)} \\
         --tss ${Seq2func.q(tss)} --expression ${Seq2func.q(expression)} \\
         --out personal_finetune \\
-        ${Seq2func.personalArgs(params)} \\
+        ${personal_args} \\
         --null-draws ${params.personal_null_draws as int} \\
         --epochs ${params.personal_finetune_epochs as int} ${steps} \\
         --lr ${params.personal_finetune_lr as double} \\

@@ -6,7 +6,7 @@ process PRETRAIN {
     path dataset, stageAs: 'dataset'
     val  model_name
     path model_json, stageAs: 'model_config/*'
-    val  resume_dir   // task-stable resume state (Seq2func.resumeBase), '' = off
+    val  train_args   // Seq2func.trainArgs(params), computed by TRAIN (only the training options enter the task hash)
 
     output:
     path 'pretrain/model.pt',     emit: checkpoint
@@ -16,14 +16,16 @@ process PRETRAIN {
 
     script:
     def model = model_json.toString().endsWith('NO_FILE') ? model_name : model_json
+    // task-stable resume state, '' = off; not a task input, so --resume_dir keeps the task cached
+    def resumeDir = Seq2func.runResumeBase()
     """
     export OMP_NUM_THREADS=${task.cpus}
     train.py pretrain \\
         --dataset dataset \\
         --model ${Seq2func.q(model)} \\
         --outdir pretrain \\
-        ${Seq2func.trainArgs(params)} \\
-        ${resume_dir ? "--resume-dir ${Seq2func.q(resume_dir)}" : ''} \\
+        ${train_args} \\
+        ${resumeDir ? "--resume-dir ${Seq2func.q(resumeDir)}" : ''} \\
         --progress log
     python3 -m seq2func.versions ${task.process} > versions.yml
     """

@@ -20,6 +20,8 @@ workflow PERSONAL {
 
     main:
     ch_versions = Channel.empty()
+    // the shared options, as a value: the tasks' hashes then hold these and no other parameter
+    def personalArgs = Seq2func.personalArgs(params)
     ch_inputs = ch_checkpoint
         .combine(ch_vcf.map { [it] })
         .combine(ch_fasta.map { [it] })
@@ -27,14 +29,14 @@ workflow PERSONAL {
         .combine(ch_expression)
         .first()
 
-    PERSONAL_CHUNK(ch_chroms.combine(ch_inputs).combine(ch_predictdb))
+    PERSONAL_CHUNK(ch_chroms.combine(ch_inputs).combine(ch_predictdb), personalArgs)
     ch_versions = ch_versions.mix(PERSONAL_CHUNK.out.versions.first())
 
     PERSONAL_MERGE(PERSONAL_CHUNK.out.chunk.collect())
     ch_versions = ch_versions.mix(PERSONAL_MERGE.out.versions)
 
     if (params.personal_finetune) {
-        PERSONAL_FINETUNE(ch_inputs)
+        PERSONAL_FINETUNE(ch_inputs, personalArgs)
         ch_versions = ch_versions.mix(PERSONAL_FINETUNE.out.versions)
     }
 

@@ -21,18 +21,22 @@ workflow TRAIN {
     ch_versions = Channel.empty()
 
     // task-stable resume state: a retried (killed) PRETRAIN/FINETUNE resumes from its last checkpoint
-    def resumeBase = Seq2func.resumeBase(params.resume_dir, workflow.workDir, workflow.fusion?.enabled ? true : false)
+    // (the scripts ask Seq2func.runResumeBase() themselves: the location is no task input, see there)
+    def resumeBase = Seq2func.runResumeBase()
     if (!resumeBase) {
         log.warn "--resume_dir: ${params.resume_dir ?: workflow.workDir} is object storage and Fusion is off: a killed " +
                  "PRETRAIN/FINETUNE restarts from epoch 0 (set --resume_dir to a path every task can write to)"
     }
+
+    // the training options, as a value: the tasks' hashes then hold these and no other parameter
+    def trainArgs = Seq2func.trainArgs(params)
 
     if (params.pretrained) {
         ch_pretrained = Channel.value(file(params.pretrained, checkIfExists: true))
     } else {
         def userModel = params.model && (params.model.toString().contains('/') || params.model.toString().endsWith('.json'))
         ch_model_name = ch_mode.map { mode -> params.model ?: (mode == 'peak' ? 'resnet_peak' : 'basenji_131k') }
-        PRETRAIN(ch_dataset, ch_model_name, userModel ? file(params.model, checkIfExists: true) : no_file, resumeBase)
+        PRETRAIN(ch_dataset, ch_model_name, userModel ? file(params.model, checkIfExists: true) : no_file, trainArgs)
         ch_pretrained = PRETRAIN.out.checkpoint
         ch_versions = ch_versions.mix(PRETRAIN.out.versions)
     }
@@ -48,7 +52,7 @@ workflow TRAIN {
         .combine(ch_cell_types.map { [it] })
         .flatMap { strategy, cts -> cts.collect { ct -> [ct, strategy] } }
 
-    FINETUNE(ch_jobs, ch_dataset, ch_pretrained, resumeBase)
+    FINETUNE(ch_jobs, ch_dataset, ch_pretrained, trainArgs)
     ch_versions = ch_versions.mix(FINETUNE.out.versions.first())
 
     ch_checkpoints = ch_pretrained.map { ['pretrain', it] }
