@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import shutil
@@ -144,3 +145,18 @@ def test_gpu_flags_only_on_gpu_labelled_processes():
         assert f"{engine}.enabled = true" in text
     cpu = _nextflow_config("docker")
     assert "containerOptions" not in cpu and "accelerator" not in cpu
+
+
+def test_ci_turns_skips_into_failures(tmp_path):
+    """tests/conftest.py: under CI=true a skipped test fails (CI must run every test)."""
+    import shutil as _sh
+    import sys
+
+    _sh.copy(REPO / "tests" / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "test_skipper.py").write_text("import pytest\n\ndef test_skipper():\n    pytest.skip('no data')\n")
+    base = {k: v for k, v in os.environ.items() if k != "CI"}
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)]
+    ci = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env={**base, "CI": "true"}, timeout=120)
+    assert ci.returncode == 1 and "skipped under CI, which must run every test: Skipped: no data" in ci.stdout, ci.stdout
+    local = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=base, timeout=120)
+    assert local.returncode == 0 and "1 skipped" in local.stdout, local.stdout
