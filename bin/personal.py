@@ -54,6 +54,7 @@ def run(
     null_draws: int = typer.Option(50, "--null-draws", help="random-weight null draws per gene"),
     seed: int = typer.Option(1, "--seed"),
     unphased: str = typer.Option("error", "--unphased", help="unphased heterozygous GT: error | reference | random"),
+    ref_n: str = typer.Option("error", "--ref-n", help="VCF records whose REF meets FASTA N (other bases matching): error | skip"),
     missing_samples: str = typer.Option("error", "--missing-samples", help="expression individuals absent from the VCF: error | drop"),
     predixcan: bool = typer.Option(True, "--predixcan/--no-predixcan", help="elastic-net baseline on the window's SNVs"),
     predixcan_min_maf: float = typer.Option(0.01, "--predixcan-min-maf"),
@@ -78,7 +79,7 @@ def run(
     from seq2func.personal.predict import load_predictor
 
     genes, chroms = _genes_and_chroms(genes_chunk, chrom)
-    params = RunParams(window=window, combine=combine, null_draws=null_draws, seed=seed, unphased=unphased,
+    params = RunParams(window=window, combine=combine, null_draws=null_draws, seed=seed, unphased=unphased, ref_n=ref_n,
                        missing_samples=missing_samples, predixcan=predixcan, predixcan_min_maf=predixcan_min_maf,
                        predixcan_outer_k=predixcan_outer_k, predixcan_inner_k=predixcan_inner_k,
                        predixcan_n_alphas=predixcan_n_alphas, ism=ism, ism_min_abs_r=ism_min_abs_r,
@@ -142,6 +143,7 @@ def finetune(
     scale_lr: float = typer.Option(1e-2, "--scale-lr", help="learning rate of the pairwise loss's shared prediction scale"),
     null_draws: int = typer.Option(50, "--null-draws"),
     unphased: str = typer.Option("error", "--unphased"),
+    ref_n: str = typer.Option("error", "--ref-n", help="VCF records whose REF meets FASTA N (other bases matching): error | skip"),
     missing_samples: str = typer.Option("error", "--missing-samples"),
     batch_size: int = typer.Option(16, "--batch-size"),
     save_model: bool = typer.Option(True, "--save-model/--no-save-model", help="write the fine-tuned model.pt"),
@@ -154,7 +156,8 @@ def finetune(
                             holdout_individuals=holdout_individuals, holdout_genes=holdout_genes, epochs=epochs,
                             steps_per_epoch=steps_per_epoch, individuals_per_step=individuals_per_step, lr=lr,
                             weight_decay=weight_decay, mse_weight=mse_weight, pairwise_weight=pairwise_weight,
-                            scale_lr=scale_lr, null_draws=null_draws, unphased=unphased, missing_samples=missing_samples,
+                            scale_lr=scale_lr, null_draws=null_draws, unphased=unphased, ref_n=ref_n,
+                            missing_samples=missing_samples,
                             batch_size=batch_size)
     res = personal_finetune(checkpoint, vcf=vcf, fasta=fasta, tss=tss, expression=expression, out=out, genes=genes,
                             chroms=chroms, track=track, cell_type=cell_type, device=device, params=params,

@@ -16,7 +16,7 @@ import typer
 
 import seq2func.cli
 from seq2func.errors import InputError
-from seq2func.personal.haplotypes import UNPHASED_POLICIES, HaplotypeBuilder, parse_region
+from seq2func.personal.haplotypes import REF_N_POLICIES, UNPHASED_POLICIES, HaplotypeBuilder, parse_region
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -30,12 +30,15 @@ def main(
     samples: Optional[str] = typer.Option(None, "--samples", help="comma-separated sample IDs (default: all)"),
     unphased: str = typer.Option("error", "--unphased", help="unphased heterozygous GT: error|reference|random"),
     seed: int = typer.Option(0, "--seed", help="seed of --unphased random"),
+    ref_n: str = typer.Option("error", "--ref-n", help="records whose REF meets FASTA N (other bases matching): error|skip"),
     line_width: int = typer.Option(60, "--line-width", min=1, help="bases per FASTA line"),
 ) -> None:
     if unphased not in UNPHASED_POLICIES:
         raise InputError("--unphased", "", f"{unphased!r} is not one of {', '.join(UNPHASED_POLICIES)}")
+    if ref_n not in REF_N_POLICIES:
+        raise InputError("--ref-n", "", f"{ref_n!r} is not one of {', '.join(REF_N_POLICIES)}")
     chrom, start, end = parse_region(region)
-    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=unphased, seed=seed) as builder:
+    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=unphased, seed=seed, ref_n=ref_n) as builder:
         haps = builder.build(chrom, start, end)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
@@ -48,7 +51,8 @@ def main(
         raise
     typer.echo(
         f"{len(haps.samples)} individuals, {haps.n_unique} distinct of {2 * len(haps.samples)} haplotypes, "
-        f"{len(haps.variants)} records in {haps.chrom}:{haps.start}-{haps.end}",
+        f"{len(haps.variants)} records in {haps.chrom}:{haps.start}-{haps.end}"
+        + (f" ({haps.n_ref_n_skipped} on FASTA N skipped)" if haps.n_ref_n_skipped else ""),
         err=True,
     )
 

@@ -100,7 +100,7 @@ class Seq2func {
     /** Options shared by the PERSONAL processes (a `val` input of theirs, like trainArgs: see there). */
     static String personalArgs(Map params) {
         def a = ["--window ${params.personal_window as int}", "--combine ${params.personal_combine}",
-                 "--unphased ${params.unphased}", "--seed ${params.train_seed as int}"]
+                 "--unphased ${params.unphased}", "--ref-n ${params.personal_ref_n}", "--seed ${params.train_seed as int}"]
         if (params.personal_cell_type) a << "--cell-type ${q(params.personal_cell_type)}"
         a << (params.use_gpu ? '--device cuda' : '--device auto')
         return a.join(' ')

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pysam
 import pytest
 
 from seq2func.errors import InputError
@@ -519,6 +521,7 @@ def test_cli_writes_fasta_like_bcftools(tmp_path):
         (["--samples", "S1,NOPE"], "1 of 2 sample(s) not in the VCF"),
         (["--region", "chr1:300-200"], "need 1 <= start <= end"),
         (["--unphased", "maybe"], "'maybe' is not one of"),
+        (["--ref-n", "maybe"], "'maybe' is not one of error, skip"),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, extra, needle):
@@ -550,3 +553,124 @@ def test_cli_unphased_vcf_error(tmp_path):
     ok = _cli("--vcf", str(vcf), "--fasta", str(fa), "--region", "chr1:1-100", "--out", str(tmp_path / "o.fa"),
               "--unphased", "reference")
     assert ok.returncode == 0, ok.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# --ref-n: records whose REF lies entirely on FASTA N (hard-masked / partial references)
+# ------------------------------------------------------------------------------------------
+def _n_genome(tmp: Path) -> tuple[Path, str]:
+    """The 400-bp test genome with 121-140 hard-masked (N) and 141-144 soft-masked (n)."""
+    fa, seq = _genome(tmp)
+    seq = seq[:120] + "N" * 20 + "n" * 4 + seq[144:]
+    fa.write_text(">chr1\n" + "\n".join(seq[i : i + 70] for i in range(0, len(seq), 70)) + "\n")
+    Path(str(fa) + ".fai").unlink()
+    subprocess.run(["samtools", "faidx", str(fa)], check=True)
+    return fa, seq
+
+
+def _drop_all_n_records(vcf: Path, fasta: Path, out: Path, rename: dict[str, str] | None = None) -> tuple[Path, int]:
+    """Oracle filter, independent of the builder: pysam reads each record's REF span from the FASTA
+    and drops the record when the span has an N and the REF equals the FASTA at every other base
+    (plain string comparison); bgzip + tabix the rest."""
+    rename = rename or {}
+    fa = pysam.FastaFile(str(fasta))
+    kept, dropped = [], 0
+    with pysam.VariantFile(str(vcf)) as vf:
+        header = str(vf.header)
+        for rec in vf:
+            span = fa.fetch(rename.get(rec.chrom, rec.chrom), rec.pos - 1, rec.pos - 1 + len(rec.ref)).upper()
+            if "N" in span and all(f == "N" or f == r for f, r in zip(span, rec.ref.upper(), strict=True)):
+                dropped += 1
+            else:
+                kept.append(str(rec))
+    for old, new in rename.items():
+        header = header.replace(f"##contig=<ID={old},", f"##contig=<ID={new},")
+        kept = [new + line[len(old):] if line.startswith(old + "\t") else line for line in kept]
+    out.write_text(header + "".join(kept))
+    subprocess.run(["bgzip", "-f", str(out)], check=True)
+    gz = Path(str(out) + ".gz")
+    subprocess.run(["tabix", "-f", "-p", "vcf", str(gz)], check=True)
+    return gz, dropped
+
+
+def test_ref_n_skip_policy(tmp_path, caplog):
+    fa, seq = _n_genome(tmp_path)
+    samples = ["A", "B", "C"]
+    recs = [
+        (50, seq[49], _other(seq[49]), ["0|1", "1|1", "0|0"]),  # real base: applied
+        (117, seq[116:120].upper() + "AC", seq[116].upper(), ["0|0", "0|1", "0|0"]),  # real bases, then N: skipped
+        (121, "A", "G", ["1|0", "0|1", "0|0"]),  # on N: error / skipped
+        (125, "CAGT", "C", ["1|1", "0|0", "0|1"]),  # deletion entirely on N: skipped
+        (139, "ACGTT", "A", ["0|1", "0|0", "0|0"]),  # N N n n n: entirely N (any case), skipped
+        (143, "T", "TTT", ["1|0", "0|0", "1|1"]),  # insertion on soft-masked n: skipped
+        (160, seq[159], seq[159] + "GA", ["0|1", "1|0", "0|0"]),  # real base: applied
+        (199, seq[198:202], seq[198], ["1|1", "0|1", "0|0"]),  # runs past the window end (200): trimmed
+    ]
+    vcf = _write_vcf(tmp_path / "n.vcf", "chr1", len(seq), samples, recs)
+    with pytest.raises(InputError) as err:
+        build_haplotypes(vcf, fa, "chr1", 1, 200)
+    assert re.fullmatch(rf"{re.escape(str(vcf))}: chr1:\d+: REF '[ACGT]+' != FASTA '[ACGT]*N+'", str(err.value))
+    with pytest.raises(InputError, match="'maybe' is not one of error, skip"):
+        build_haplotypes(vcf, fa, "chr1", 1, 200, ref_n="maybe")
+    with caplog.at_level("WARNING"):
+        haps = build_haplotypes(vcf, fa, "chr1", 1, 200, ref_n="skip")
+    assert haps.n_ref_n_skipped == 5
+    assert "5 record(s) whose REF lies on FASTA N skipped (--ref-n skip)" in caplog.text
+    assert haps.variants["pos"].tolist() == [50, 160, 199]
+    assert haps.alt_dosage.shape == (3, 1)
+    oracle, dropped = _drop_all_n_records(vcf, fa, tmp_path / "oracle.vcf")
+    assert dropped == 5
+    _assert_same_as_bcftools(vcf, fa, "chr1:1-200", samples, haps, tmp_path, oracle_vcf=oracle)
+    assert all(h[120:144] == seq[120:144] for h in haps.sequences)  # the reference N (and n) kept
+
+    # a REF that differs from a real (non-N) base is checked as usual, so a real mismatch still stops
+    bad_ref = _other(seq[117]) + seq[118:120].upper() + "A"
+    part = _write_vcf(tmp_path / "p.vcf", "chr1", len(seq), samples, [(118, bad_ref, bad_ref[0], ["0|1", "0|0", "0|0"])])
+    with pytest.raises(InputError, match=f"chr1:118: REF '{bad_ref}' != FASTA"):
+        build_haplotypes(part, fa, "chr1", 1, 200, ref_n="skip")
+    wrong = _other(seq[49])
+    mism = _write_vcf(tmp_path / "m.vcf", "chr1", len(seq), samples, [(50, wrong, "A" if wrong != "A" else "C", ["0|1", "0|0", "0|0"])])
+    with pytest.raises(InputError, match=f"chr1:50: REF '{wrong}' != FASTA"):
+        build_haplotypes(mism, fa, "chr1", 1, 200, ref_n="skip")
+
+
+def test_ref_n_skip_whole_ref_span_past_the_window(tmp_path):
+    """The span checked is the record's whole REF in the FASTA, not its part inside the window."""
+    fa, seq = _n_genome(tmp_path)
+    # window 101-138 ends inside the N run (121-144); both REFs reach the real base 145 past the
+    # window end: 137's differs from it (kept, trimmed to N N at the window end, which bcftools
+    # applies), 138's equals it (skipped)
+    recs = [(137, "N" * 8 + _other(seq[144]), "G", ["1|0"]), (138, "N" * 7 + seq[144].upper(), "T", ["0|1"])]
+    vcf = _write_vcf(tmp_path / "w.vcf", "chr1", len(seq), ["A"], recs)
+    haps = build_haplotypes(vcf, fa, "chr1", 101, 138, ref_n="skip")
+    assert haps.n_ref_n_skipped == 1 and haps.variants["pos"].tolist() == [137]
+    oracle, dropped = _drop_all_n_records(vcf, fa, tmp_path / "oracle.vcf")
+    assert dropped == 1
+    _assert_same_as_bcftools(vcf, fa, "chr1:101-138", ["A"], haps, tmp_path, oracle_vcf=oracle)
+
+
+@pytest.mark.realdata
+def test_realdata_chr22_ref_n_skip_matches_bcftools_on_filtered_vcf(tmp_path):
+    """The real 1000G VCF (contig '22') lies partly where the partial hg19 chr22 FASTA is N: the
+    default stops at the first such record, 'skip' equals bcftools consensus on the VCF without
+    the records whose REF span is all N (filtered and renamed '22' -> 'chr22' by the oracle)."""
+    vcf = REALDATA / "variants" / "1000G_phase1_5samples_chr22.vcf.gz"
+    fasta = REALDATA / "genome" / "hg19_chr22_partial.fa.gz"
+    assert vcf.exists() and fasta.exists(), "../shared/realdata missing"
+    region = "chr22:50300001-50500000"
+    with pytest.raises(InputError) as err:
+        build_haplotypes(vcf, fasta, *parse_region(region))
+    assert str(err.value) == f"{vcf}: 22:50300078: REF 'A' != FASTA 'N'"
+    oracle, dropped = _drop_all_n_records(vcf, fasta, tmp_path / "filtered.vcf", rename={"22": "chr22"})
+    with pysam.VariantFile(str(vcf)) as vf:  # records starting in the window, and those on N
+        fa = pysam.FastaFile(str(fasta))
+        in_win = [r for r in vf.fetch("22", 50300000, 50500000) if r.pos >= 50300001]
+        spans = [(fa.fetch("chr22", r.pos - 1, r.pos - 1 + len(r.ref)).upper(), r.ref.upper()) for r in in_win]
+        on_n = sum("N" in f and all(a == "N" or a == b for a, b in zip(f, r)) for f, r in spans)
+    with HaplotypeBuilder(vcf, fasta, ref_n="skip") as builder:
+        haps = builder.build(*parse_region(region))
+    assert 0 < on_n < len(in_win) and dropped > on_n
+    assert haps.n_ref_n_skipped == on_n == builder.n_ref_n_skipped
+    assert len(haps.variants) == len(in_win) - on_n
+    assert haps.n_unique > 1 and haps.variants["is_indel"].any()
+    _assert_same_as_bcftools(vcf, fasta, region, haps.samples, haps, tmp_path, oracle_vcf=oracle)

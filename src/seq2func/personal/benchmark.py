@@ -78,6 +78,7 @@ class RunParams:
     null_draws: int = 50
     seed: int = 1
     unphased: str = "error"
+    ref_n: str = "error"  # VCF records whose REF meets FASTA N (other bases matching): error | skip
     missing_samples: str = "error"
     predixcan: bool = True
     predixcan_min_maf: float = 0.01
@@ -95,7 +96,7 @@ class RunParams:
     predictdb_drop_ambiguous: bool = False
 
     def check(self) -> None:
-        from seq2func.personal.haplotypes import UNPHASED_POLICIES
+        from seq2func.personal.haplotypes import REF_N_POLICIES, UNPHASED_POLICIES
         from seq2func.personal.predict import COMBINE_MODES
 
         if self.window < 1:
@@ -106,6 +107,8 @@ class RunParams:
             raise InputError("--null-draws", str(self.null_draws), "must be >= 2")
         if self.unphased not in UNPHASED_POLICIES:
             raise InputError("--unphased", self.unphased, f"must be one of {', '.join(UNPHASED_POLICIES)}")
+        if self.ref_n not in REF_N_POLICIES:
+            raise InputError("--ref-n", self.ref_n, f"must be one of {', '.join(REF_N_POLICIES)}")
         if self.missing_samples not in ("error", "drop"):
             raise InputError("--missing-samples", self.missing_samples, "must be error or drop")
         if self.ism not in ("none", "reference", "personal"):
@@ -256,6 +259,14 @@ def run_chunk(
     samples = [vcf_samples[i] for i in idx]
     if len(samples) < 3:
         raise InputError(expr_path or "--expression", "samples", f"only {len(samples)} individual(s) shared with the VCF")
+    if p.predixcan:  # nested CV: the smallest outer training fold must hold the inner folds
+        n_train = len(samples) - math.ceil(len(samples) / p.predixcan_outer_k)
+        if len(samples) < p.predixcan_outer_k or n_train < p.predixcan_inner_k:
+            raise InputError(
+                "--predixcan-inner-k", str(p.predixcan_inner_k),
+                f"{len(samples)} individuals give outer training folds of {n_train} (--predixcan-outer-k "
+                f"{p.predixcan_outer_k}), fewer than the inner folds; lower the fold counts or use --no-predixcan",
+            )
     expr = expr[samples]
 
     lengths = contig_lengths(fasta)
@@ -282,7 +293,7 @@ def run_chunk(
         pdb = predictdb_for_genes(p.predictdb, vcf, sel, samples, expression=expr,
                                   drop_ambiguous=p.predictdb_drop_ambiguous, db_name=os.fspath(p.predictdb))
         timing["predictdb"] = time.time() - t0
-    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=p.unphased, seed=p.seed) as builder:
+    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=p.unphased, seed=p.seed, ref_n=p.ref_n) as builder:
         for g in sel.itertuples(index=False):
             gid = str(g.gene_id)
             fa_chrom = fa_of[g.chrom]
@@ -392,6 +403,9 @@ def run_chunk(
         for c in PREDICTDB_COLUMNS:
             gs[c] = gs["gene_id"].map(pt[c]).astype(pt[c].dtype)
     gs[PREDICTDB_INT_COLUMNS] = gs[PREDICTDB_INT_COLUMNS].astype("Int64")
+    if builder.n_ref_n_skipped:
+        log.warning("%d VCF record(s) whose REF lies on FASTA N skipped over %d gene window(s) (--ref-n skip)",
+                    builder.n_ref_n_skipped, len(sel))
     nd = pd.DataFrame(null_rows, columns=["gene_id"] + [f"null_{k + 1}" for k in range(p.null_draws)])
     pr = pd.DataFrame(pred_rows, columns=["gene_id", "reference", *samples])
     sn = pd.concat(snv_frames, ignore_index=True) if snv_frames else pd.DataFrame(columns=SNV_COLUMNS)
@@ -411,6 +425,7 @@ def run_chunk(
             "model_inputs": predictor.n_model_inputs - inputs_before,
             "requests": predictor.n_requests - requests_before,
             "drivers": len(dr),
+            "ref_n_skipped": builder.n_ref_n_skipped,
         },
         "seconds": {**{k: round(v, 3) for k, v in timing.items()}, "total": round(time.time() - t_start, 3)},
         "predictdb": pdb.info if pdb is not None else None,

@@ -93,12 +93,16 @@ class FinetuneParams:
     scale_lr: float = 1e-2
     null_draws: int = 50
     unphased: str = "error"
+    ref_n: str = "error"  # VCF records whose REF meets FASTA N (other bases matching): error | skip
     missing_samples: str = "error"
     batch_size: int = 16
 
     def check(self) -> None:
+        from seq2func.personal.haplotypes import REF_N_POLICIES
         from seq2func.personal.predict import COMBINE_MODES
 
+        if self.ref_n not in REF_N_POLICIES:
+            raise InputError("--ref-n", self.ref_n, f"must be one of {', '.join(REF_N_POLICIES)}")
         if self.combine not in COMBINE_MODES:
             raise InputError("--combine", self.combine, f"must be one of {', '.join(COMBINE_MODES)}")
         for name in ("holdout_individuals", "holdout_genes"):
@@ -284,10 +288,14 @@ def personal_finetune(
 
     t0 = time.time()
     data: list[GeneData] = []
-    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=p.unphased, seed=p.seed) as builder:
+    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=p.unphased, seed=p.seed, ref_n=p.ref_n) as builder:
         for g in sel.itertuples(index=False):
             fc = fa_of[g.chrom]
             data.append(_gene_data(predictor, builder, g, fc, lengths[fc], expr.loc[g.gene_id].to_numpy(float), p.window))
+    n_ref_n_skipped = builder.n_ref_n_skipped
+    if n_ref_n_skipped:
+        log.warning("%d VCF record(s) whose REF lies on FASTA N skipped over %d gene window(s) (--ref-n skip)",
+                    n_ref_n_skipped, len(sel))
     t_data = time.time() - t0
     gene_ids = [gd.gene_id for gd in data]
     obs = np.vstack([gd.y for gd in data])
@@ -392,6 +400,7 @@ def personal_finetune(
         "model": info,
         "n_individuals": len(samples),
         "n_genes": len(gene_ids),
+        "ref_n_skipped": n_ref_n_skipped,
         "split": {
             "train_individuals": [samples[i] for i in ind_train.tolist()],
             "heldout_individuals": [samples[i] for i in ind_test.tolist()],

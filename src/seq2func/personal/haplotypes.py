@@ -44,6 +44,16 @@ Policies that bcftools does not have (``-H 1`` simply takes the first allele wha
   variants, or stop on other symbolic alleles).
 * A REF mismatch stops the whole window (bcftools, run per sample, stops only for the samples
   that carry the variant).
+* Records whose REF meets FASTA ``N`` (hard-masked or partial references): ``ref_n='error'``
+  (default) treats them like any REF mismatch (bcftools stops the same way); ``ref_n='skip'``
+  drops every record whose REF span in the FASTA (the whole span, also past the window end)
+  contains at least one ``N``/``n`` and equals the REF (case-insensitively) at all its other
+  bases -- spans entirely N, and spans cut by the edge of an N run (``AACAG`` on ``NNcag``). They
+  are dropped before anything else, as if they were not in the VCF (no haplotype applies them,
+  they are not in :attr:`Haplotypes.variants` nor in ``alt_dosage``), so the haplotypes keep the
+  reference ``N`` there; their number is a warning and :attr:`Haplotypes.n_ref_n_skipped`. A REF
+  that differs from a non-N FASTA base is kept and stops as usual (a real mismatch). The result
+  equals bcftools consensus on the VCF without those records.
 
 Vectorisation: the records of the window are read once, as raw tabix lines; their genotypes are
 decoded from the bytes (when every cell is ``a|b`` with one-digit alleles, by two subtractions on
@@ -79,6 +89,7 @@ from seq2func.errors import InputError
 log = logging.getLogger(__name__)
 
 UNPHASED_POLICIES = ("error", "reference", "random")
+REF_N_POLICIES = ("error", "skip")
 _PLAIN_ALLELE = re.compile(r"[A-Za-z]+")
 _REGION = re.compile(r"^\s*([^:\s]+):([0-9,]+)-([0-9,]+)\s*$")
 _MISSING = -1  # '.' allele
@@ -181,6 +192,7 @@ class Haplotypes:
     alt_dosage: np.ndarray  #: (n_samples, n_snvs) int8 non-REF allele count, from the raw GT
     snv_columns: np.ndarray  #: rows of ``variants`` that are SNVs (the columns of alt_dosage)
     warnings: list[str] = field(default_factory=list)
+    n_ref_n_skipped: int = 0  #: records dropped by ``ref_n='skip'`` (REF span all N in the FASTA)
     # splice description of each unique haplotype, for coordinate mapping
     _cluster_start: np.ndarray = field(default=None, repr=False)  # window offsets, inclusive
     _cluster_end: np.ndarray = field(default=None, repr=False)  # window offsets, exclusive
@@ -665,7 +677,8 @@ class HaplotypeBuilder:
     """Open a VCF and a FASTA once, then :meth:`build` any number of windows.
 
     ``samples``: IDs (list or comma-separated string) in output order, checked with
-    :func:`match_samples`; ``None`` = every sample of the VCF. ``unphased``: see the module doc.
+    :func:`match_samples`; ``None`` = every sample of the VCF. ``unphased``, ``ref_n``: see the
+    module doc.
     """
 
     def __init__(
@@ -675,9 +688,14 @@ class HaplotypeBuilder:
         samples: Sequence[str] | str | None = None,
         unphased: str = "error",
         seed: int = 0,
+        ref_n: str = "error",
     ) -> None:
         if unphased not in UNPHASED_POLICIES:
             raise InputError("--unphased", "", f"{unphased!r} is not one of {', '.join(UNPHASED_POLICIES)}")
+        if ref_n not in REF_N_POLICIES:
+            raise InputError("--ref-n", "", f"{ref_n!r} is not one of {', '.join(REF_N_POLICIES)}")
+        self.ref_n = ref_n
+        self.n_ref_n_skipped = 0  #: records dropped by ref_n='skip', summed over every build
         self.vcf_path = os.fspath(vcf)
         self.fasta_path = os.fspath(fasta)
         self.unphased = unphased
@@ -766,7 +784,37 @@ class HaplotypeBuilder:
             out.append(line)
         return out
 
-    def _read_window(self, vcf_chrom: str, start0: int, end0: int) -> tuple[_Window, int]:
+    def _ref_n_keep(self, fa_chrom: str, reference: str, start0: int, pos0: list[int], refs: list[str]) -> np.ndarray:
+        """False for the records (0-based POS >= start0) whose REF span in the FASTA has an N and whose
+        REF equals the FASTA (case-insensitively) at every other base of the span."""
+        lens = np.fromiter(map(len, refs), dtype=np.int64, count=len(refs))
+        keep = np.ones(len(refs), dtype=bool)
+        ok = np.flatnonzero(lens > 0)
+        if ok.size == 0:
+            return keep
+        p = np.asarray(pos0, dtype=np.int64)[ok] - start0
+        n = lens[ok]
+        top = int((p + n).max())
+        seq = reference
+        if top > len(reference):  # a REF that runs past the window end: its whole span
+            seq = reference + self._fasta.fetch(fa_chrom, start0 + len(reference), start0 + top)
+        fa = np.zeros(top, dtype=np.uint8)  # past the contig end: 0, never N, never equal
+        got = min(top, len(seq))
+        fa[:got] = np.frombuffer(seq[:got].encode("ascii"), dtype=np.uint8)
+        fa &= 0xDF  # upper case (letters)
+        ref = np.frombuffer("".join(refs[k] for k in ok.tolist()).encode("ascii", "replace"), dtype=np.uint8) & 0xDF
+        first = np.zeros(ok.size, dtype=np.int64)
+        np.cumsum(n[:-1], out=first[1:])
+        at = np.repeat(p - first, n) + np.arange(int(n.sum()), dtype=np.int64)  # FASTA offset of each REF base
+        on_n = fa[at] == 78
+        any_n = np.add.reduceat(on_n, first) > 0
+        bad = np.add.reduceat(~on_n & (fa[at] != ref), first) > 0
+        keep[ok] = ~(any_n & ~bad)
+        return keep
+
+    def _read_window(
+        self, vcf_chrom: str, start0: int, end0: int, fa_chrom: str = "", reference: str = ""
+    ) -> tuple[_Window, int, int]:
         recs: list[list] = []  # the fields of the records applied in the window, POS as 0-based int
         n_before = 0
         need_samples = len(self._sel) > 0
@@ -784,6 +832,12 @@ class HaplotypeBuilder:
                 raise InputError(self.vcf_path, f"{vcf_chrom}:{p + 1}", "record has no sample columns")
             f[1] = p
             recs.append(f)
+        n_skip = 0
+        if self.ref_n == "skip" and recs:
+            keep = self._ref_n_keep(fa_chrom, reference, start0, [f[1] for f in recs], [f[3] for f in recs])
+            n_skip = int(keep.size - np.count_nonzero(keep))
+            if n_skip:
+                recs = [f for f, k in zip(recs, keep.tolist()) if k]
         pos0 = [f[1] for f in recs]
         ids = [f[2] for f in recs]
         refs = [f[3] for f in recs]
@@ -798,7 +852,7 @@ class HaplotypeBuilder:
         del recs
         where = _Where(self.vcf_path, vcf_chrom, pos0)
         a1, a2, phased = _parse_genotypes(texts, has_gt, len(self.vcf_samples), self._sel, where)
-        return _Window(pos0, ids, refs, alleles, [len(r) for r in refs], plain, snv, a1, a2, phased), n_before
+        return _Window(pos0, ids, refs, alleles, [len(r) for r in refs], plain, snv, a1, a2, phased), n_before, n_skip
 
     # -- the work --------------------------------------------------------------------------
     def build(self, chrom: str, start: int, end: int) -> Haplotypes:
@@ -822,9 +876,12 @@ class HaplotypeBuilder:
             win = _Window(
                 [], [], [], [], [], [], [], *(np.zeros((0, len(self._sel)), dtype=t) for t in (np.int16, np.int16, bool))
             )
-            n_before = 0
+            n_before = n_skip = 0
         else:
-            win, n_before = self._read_window(vcf_chrom, start0, end0)
+            win, n_before, n_skip = self._read_window(vcf_chrom, start0, end0, fa_chrom, reference)
+            if n_skip:
+                self.n_ref_n_skipped += n_skip
+                warnings.append(f"{n_skip} record(s) whose REF lies on FASTA N skipped (--ref-n skip)")
         ns, nv = len(self.samples), len(win.pos0)
         vname = vcf_chrom or fa_chrom
 
@@ -1040,6 +1097,7 @@ class HaplotypeBuilder:
             alt_dosage=alt_dosage,
             snv_columns=snv_columns,
             warnings=warnings,
+            n_ref_n_skipped=n_skip,
             _cluster_start=cl_start,
             _cluster_end=cl_end,
             _pieces=pieces,
@@ -1057,11 +1115,12 @@ def build_haplotypes(
     samples: Sequence[str] | str | None = None,
     unphased: str = "error",
     seed: int = 0,
+    ref_n: str = "error",
 ) -> Haplotypes:
     """Haplotype 1 and 2 of every requested individual over ``chrom:start-end`` (1-based, inclusive).
 
     See the module docstring for the bcftools semantics matched and the policies. For many windows
     keep one :class:`HaplotypeBuilder` open instead.
     """
-    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=unphased, seed=seed) as builder:
+    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=unphased, seed=seed, ref_n=ref_n) as builder:
         return builder.build(chrom, start, end)
