@@ -75,6 +75,9 @@ def tss_from_bed(path: str | os.PathLike) -> pd.DataFrame:
             if s < 0:
                 raise InputError(path, f"line {ln}", "negative start")
             strand = f[5] if len(f) > 5 else "."
+            if strand not in ("+", "-", "."):
+                raise InputError(path, f"line {ln}", f"strand (column 6) {strand!r} is not +, - or . "
+                                 "(a BED6 of TSSs is expected; an expression BED is not one)")
             rows.append((f[0], s, f[3], strand))
     if not rows:
         raise InputError(path, None, "no TSS records")

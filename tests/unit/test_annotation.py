@@ -34,3 +34,14 @@ def test_bad_gtf_names_line(tmp_path):
     gtf.write_text('chr1\tx\tgene\t101\t200\t.\t*\t.\tgene_id "A";\n')
     with pytest.raises(InputError, match=r"bad.gtf: line 1: strand"):
         read_tss(gtf)
+
+
+def test_bed_strand_must_be_a_strand(tmp_path):
+    """An expression BED (#chr start end gene_id sample...) passed as TSSs is refused, naming the line."""
+    bed = tmp_path / "expr.bed"
+    bed.write_text("#Chr\tstart\tend\tTargetID\tS1\tS2\n22\t17517459\t17517460\tENSG1\t-0.38\t0.2\n")
+    with pytest.raises(InputError, match=r"expr.bed: line 2: strand \(column 6\) '0.2' is not"):
+        read_tss(bed)
+    ok = tmp_path / "tss.bed"
+    ok.write_text("chr1\t10\t11\tA\t0\t+\nchr1\t20\t21\tB\t0\t-\nchr1\t30\t31\tC\t0\t.\nchr1\t40\t41\tD\n")
+    assert list(read_tss(ok)["strand"]) == ["+", "-", ".", "."]
