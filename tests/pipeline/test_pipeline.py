@@ -236,6 +236,68 @@ def test_resume_reruns_only_tasks_whose_inputs_changed(test_profile_run):
     assert json.loads((lr / "pretrain/metrics.json").read_text())["train_params"]["lr"] == 0.002
 
 
+
+def test_resume_keeps_prepare_when_only_the_expression_changes(test_profile_run):
+    """A new expression matrix (or cohort VCF, covariates, checkpoint) is validated again, but PREPARE
+    reads only the validated samplesheet's content, which does not change: PREPARE and the trainings
+    stay cached, what uses the expression (EVALUATE, PERSONAL) runs again. The world's files as user
+    inputs (PREPARE differs from the test profile's there: other track paths), in the fixture's
+    launch and work directory, each run into its own outdir."""
+    tmp, _ = test_profile_run
+    world = tmp / "results" / "simulate"
+    personal = {"PERSONAL_CHUNK", "PERSONAL_MERGE", "PERSONAL_FINETUNE"}
+    lines = (world / "expression.tsv").read_text().splitlines(keepends=True)
+    exprs = {}
+    for name, text in [("a", "".join(lines)), ("b", "".join(lines)), ("c", None)]:
+        if text is None:  # one value changed
+            fields = lines[1].rstrip("\n").split("\t")
+            fields[1] = str(float(fields[1]) + 1.5)
+            text = "".join([lines[0], "\t".join(fields) + "\n", *lines[2:]])
+        exprs[name] = tmp / f"expr_{name}" / "expression.tsv"
+        exprs[name].parent.mkdir(exist_ok=True)
+        exprs[name].write_text(text)
+    assert exprs["c"].read_text() != exprs["a"].read_text()
+
+    def run(name: str) -> dict[str, set[str]]:
+        out = tmp / f"results_expr_{name}"
+        res = _run(tmp, *_profile(tmp), "--simulate", "false", "--input", str(world / "samplesheet.csv"),
+                   "--fasta", str(world / "genome.fa"), "--gtf", str(world / "genes.gtf"), "--tss_bed",
+                   str(world / "tss.bed"), "--blacklist", str(world / "blacklist.bed"), "--cohort_vcf",
+                   str(world / "cohort.vcf.gz"), "--expression", str(exprs[name]), "--finetune_strategies", "full",
+                   "--finetune_cell_types", "neuron", "--outdir", str(out), "-resume")
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+        return _statuses(out)
+
+    kept = {"PREPARE_SPLIT", "PREPARE_CHROM", "PREPARE_MERGE", "PRETRAIN", "FINETUNE"}
+    rerun = {"VALIDATE", "EVALUATE", "EVALUATE_SUMMARY"} | personal
+    status = run("a")  # the baseline: user inputs, so PREPARE runs here
+    assert "SIMULATE" not in status and "COMPLETED" in status["PREPARE_CHROM"], status
+    for name in ["b", "c"]:  # the same content at another path; one value changed
+        status = run(name)
+        assert all(status[p] == {"CACHED"} for p in kept), (name, status)
+        assert all(status[p] == {"COMPLETED"} for p in rerun), (name, status)
+    summary = json.loads((tmp / "results_expr_c/personal/summary.json").read_text())
+    assert summary, summary
+
+
+def test_bad_expression_stops_at_validate_before_prepare(test_profile_run, tmp_path):
+    """Every input is validated before any compute: a malformed expression matrix stops the run at
+    VALIDATE with one line naming it, and nothing is prepared or published but pipeline_info."""
+    world = test_profile_run[0] / "results" / "simulate"
+    lines = (world / "expression.tsv").read_text().splitlines(keepends=True)
+    bad = tmp_path / "bad_expression.tsv"
+    fields = lines[1].rstrip("\n").split("\t")
+    fields[1] = "not-a-number"
+    bad.write_text("".join([lines[0], "\t".join(fields) + "\n", *lines[2:]]))
+    res = _run(tmp_path, "--input", str(world / "samplesheet.csv"), "--fasta", str(world / "genome.fa"),
+               "--gtf", str(world / "genes.gtf"), "--cohort_vcf", str(world / "cohort.vcf.gz"),
+               "--expression", str(bad), "--outdir", str(tmp_path / "results"), "--seq_length", "16384")
+    assert res.returncode != 0
+    lines = _error_lines(res)
+    assert len(lines) == 1 and "bad_expression.tsv" in lines[0], lines
+    assert {p.name for p in (tmp_path / "results").iterdir()} == {"pipeline_info"}
+    assert not any("prepare_" in f.read_text() for f in (tmp_path / "work").glob("*/*/.command.sh"))
+
 def _replay(workdir: Path, dest: Path, resume_dir: Path) -> None:
     """Run a task's .command.sh again, uninterrupted, in a fresh directory with the same staged inputs
     (the task's symlinks) and its own resume dir: the reference a resumed task must equal."""

@@ -3,7 +3,10 @@ process PREPARE_CHROM {
     tag "${chrom}"
 
     input:
-    tuple val(chrom), val(mode), path(samplesheet), path(split), path(fasta, stageAs: 'ref/*'), path(blacklist, stageAs: 'blacklist/*')
+    // the validated samplesheet as text, not as VALIDATE's file: its content (not the VALIDATE task
+    // directory it sits in) enters the task hash, so re-validation after a change to an input PREPARE
+    // does not use (--expression, --cohort_vcf, ...) keeps PREPARE cached under -resume
+    tuple val(chrom), val(mode), val(samplesheet_csv), path(split), path(fasta, stageAs: 'ref/*'), path(blacklist, stageAs: 'blacklist/*')
     path tracks, stageAs: 'tracks/????/*'
 
     output:
@@ -15,9 +18,11 @@ process PREPARE_CHROM {
     def bl = !blacklist.toString().endsWith('NO_FILE') ? "--blacklist ${Seq2func.q(blacklist)}" : ''
     def stride = params.stride ? "--stride ${params.stride as int}" : ''
     """
+    cat > samplesheet.valid.csv <<'__SEQ2FUNC_CSV_END__'
+${samplesheet_csv.endsWith('\n') ? samplesheet_csv : samplesheet_csv + '\n'}__SEQ2FUNC_CSV_END__
     prepare_chrom.py \\
         --fasta ${Seq2func.q(fa)} \\
-        --samplesheet ${Seq2func.q(samplesheet)} \\
+        --samplesheet samplesheet.valid.csv \\
         --chrom ${Seq2func.q(chrom)} \\
         --out ${Seq2func.q(chrom + '.part')} \\
         --split-json ${Seq2func.q(split)} \\

@@ -24,9 +24,10 @@ workflow PREPARE {
 
     ch_chroms = PREPARE_SPLIT.out.chroms.splitText().map { it.trim() }.filter { it }
 
+    // PREPARE_CHROM gets the samplesheet's content (see there): same content, same task hash
     ch_jobs = ch_chroms
         .combine(ch_mode)
-        .combine(ch_samplesheet)
+        .combine(ch_samplesheet.map { it.text })
         .combine(PREPARE_SPLIT.out.split)
         .combine(ch_fasta.map { [it] })
         .combine(ch_blacklist)
