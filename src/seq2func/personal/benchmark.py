@@ -201,6 +201,51 @@ def sort_genes(df: pd.DataFrame) -> pd.DataFrame:
     return df.iloc[order].reset_index(drop=True)
 
 
+def load_cohort(
+    vcf: str | os.PathLike,
+    tss: str | os.PathLike | pd.DataFrame,
+    expression: str | os.PathLike | pd.DataFrame,
+    *,
+    genes: Sequence[str] | None = None,
+    chroms: Sequence[str] | None = None,
+    missing_samples: str = "error",
+    gene_source: str = "--genes-chunk",
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], str | os.PathLike]:
+    """The selected genes, the expression of the individuals shared with the VCF (in VCF order),
+    those individuals, and how to name the expression input in errors. Used by the benchmark
+    chunks and personal fine-tuning alike."""
+    import pysam
+
+    from seq2func.personal.haplotypes import match_samples
+    from seq2func.personal.predict import read_expression_matrix, read_tss
+
+    tss_df = tss if isinstance(tss, pd.DataFrame) else read_tss(tss)
+    expr_label = "--expression" if isinstance(expression, pd.DataFrame) else expression
+    expr = expression if isinstance(expression, pd.DataFrame) else read_expression_matrix(expression)
+    sel = select_genes(tss_df, genes=genes, chroms=chroms, gene_source=gene_source)
+    try:
+        vcf_samples = list(pysam.VariantFile(str(vcf)).header.samples)
+    except (OSError, ValueError) as err:
+        raise InputError(vcf, None, f"cannot open VCF: {err}") from None
+    idx = match_samples(vcf_samples, list(expr.columns), path=expr_label, missing=missing_samples)
+    samples = [vcf_samples[i] for i in idx]
+    return sel, expr[samples], samples, expr_label
+
+
+def fasta_contigs(fasta: str | os.PathLike, chroms: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
+    """FASTA contig lengths and, per TSS chromosome, its FASTA name (``chr1`` <-> ``1``); one error
+    naming the FASTA when a chromosome is absent."""
+    from seq2func.personal.predict import contig_lengths
+
+    chroms = list(dict.fromkeys(chroms))
+    lengths = contig_lengths(fasta)
+    fa_of = alias_map(list(lengths), chroms)
+    absent = sorted(set(chroms) - set(fa_of))
+    if absent:
+        raise InputError(fasta, None, f"TSS chromosome(s) not in the FASTA: {', '.join(absent[:5])}")
+    return lengths, fa_of
+
+
 # --------------------------------------------------------------------------------------------
 # one chunk
 # --------------------------------------------------------------------------------------------
@@ -231,34 +276,17 @@ def run_chunk(
         supported,
         tss_distance,
     )
-    from seq2func.personal.haplotypes import HaplotypeBuilder, match_samples
-    from seq2func.personal.predict import (
-        contig_lengths,
-        gene_window,
-        predict_gene,
-        read_expression_matrix,
-        read_tss,
-    )
+    from seq2func.personal.haplotypes import HaplotypeBuilder
+    from seq2func.personal.predict import gene_window, predict_gene
     from seq2func.predixcan import elastic_net_cv
 
     p = params or RunParams()
     p.check()
     t_start = time.time()
-    tss_df = tss if isinstance(tss, pd.DataFrame) else read_tss(tss)
-    expr_path = None if isinstance(expression, pd.DataFrame) else expression
-    expr = expression if isinstance(expression, pd.DataFrame) else read_expression_matrix(expression)
-    sel = select_genes(tss_df, genes=genes, chroms=chroms, gene_source=gene_source)
-
-    import pysam
-
-    try:
-        vcf_samples = list(pysam.VariantFile(str(vcf)).header.samples)
-    except (OSError, ValueError) as err:
-        raise InputError(vcf, None, f"cannot open VCF: {err}") from None
-    idx = match_samples(vcf_samples, list(expr.columns), path=expr_path or "--expression", missing=p.missing_samples)
-    samples = [vcf_samples[i] for i in idx]
+    sel, expr, samples, expr_label = load_cohort(vcf, tss, expression, genes=genes, chroms=chroms,
+                                                 missing_samples=p.missing_samples, gene_source=gene_source)
     if len(samples) < 3:
-        raise InputError(expr_path or "--expression", "samples", f"only {len(samples)} individual(s) shared with the VCF")
+        raise InputError(expr_label, "samples", f"only {len(samples)} individual(s) shared with the VCF")
     if p.predixcan:  # nested CV: the smallest outer training fold must hold the inner folds
         n_train = len(samples) - math.ceil(len(samples) / p.predixcan_outer_k)
         if len(samples) < p.predixcan_outer_k or n_train < p.predixcan_inner_k:
@@ -267,13 +295,8 @@ def run_chunk(
                 f"{len(samples)} individuals give outer training folds of {n_train} (--predixcan-outer-k "
                 f"{p.predixcan_outer_k}), fewer than the inner folds; lower the fold counts or use --no-predixcan",
             )
-    expr = expr[samples]
 
-    lengths = contig_lengths(fasta)
-    fa_of = alias_map(list(lengths), sel["chrom"].unique())
-    absent_chroms = sorted(set(sel["chrom"]) - set(fa_of))
-    if absent_chroms:
-        raise InputError(fasta, None, f"TSS chromosome(s) not in the FASTA: {', '.join(absent_chroms[:5])}")
+    lengths, fa_of = fasta_contigs(fasta, sel["chrom"])
     in_expr = sel["gene_id"].isin(expr.index)
     skipped = sel.loc[~in_expr, "gene_id"].tolist()
     if skipped:

@@ -240,18 +240,9 @@ def personal_finetune(
 ) -> dict:
     """Fine-tune on personal genomes and evaluate; writes ``out/finetune.json``, ``out/genes.tsv``
     and (``save_model``, from a checkpoint) ``out/model.pt``. Returns the JSON content."""
-    import pysam
-
-    from seq2func.chroms import alias_map
-    from seq2func.personal.benchmark import atomic_dir, select_genes, write_json
-    from seq2func.personal.haplotypes import HaplotypeBuilder, match_samples
-    from seq2func.personal.predict import (
-        combine_haplotypes,
-        contig_lengths,
-        load_predictor,
-        read_expression_matrix,
-        read_tss,
-    )
+    from seq2func.personal.benchmark import atomic_dir, fasta_contigs, load_cohort, write_json
+    from seq2func.personal.haplotypes import HaplotypeBuilder
+    from seq2func.personal.predict import combine_haplotypes, load_predictor
 
     p = params or FinetuneParams()
     p.check()
@@ -260,27 +251,14 @@ def personal_finetune(
     predictor, info = load_predictor(checkpoint, model=model, track=track, cell_type=cell_type, tracks=tracks,
                                      device=device, tss_bins=p.tss_bins, batch_size=p.batch_size)
     ckpt = getattr(predictor, "ckpt", None) or {}
-    tss_df = tss if isinstance(tss, pd.DataFrame) else read_tss(tss)
-    expr_path = None if isinstance(expression, pd.DataFrame) else expression
-    expr = expression if isinstance(expression, pd.DataFrame) else read_expression_matrix(expression)
-    try:
-        vcf_samples = list(pysam.VariantFile(str(vcf)).header.samples)
-    except (OSError, ValueError) as err:
-        raise InputError(vcf, None, f"cannot open VCF: {err}") from None
-    idx = match_samples(vcf_samples, list(expr.columns), path=expr_path or "--expression", missing=p.missing_samples)
-    samples = [vcf_samples[i] for i in idx]
-    expr = expr[samples]
-    sel = select_genes(tss_df, genes=genes, chroms=chroms)
+    sel, expr, samples, expr_label = load_cohort(vcf, tss, expression, genes=genes, chroms=chroms,
+                                                 missing_samples=p.missing_samples)
     sel = sel[sel["gene_id"].isin(expr.index)].reset_index(drop=True)
     if len(sel) < 1:
-        raise InputError(expr_path or "--expression", None, "no gene of the selection has expression")
+        raise InputError(expr_label, None, "no gene of the selection has expression")
     if len(samples) < 6:
-        raise InputError(expr_path or "--expression", "samples", f"{len(samples)} individuals: too few to hold some out")
-    lengths = contig_lengths(fasta)
-    fa_of = alias_map(list(lengths), sel["chrom"].unique())
-    absent = sorted(set(sel["chrom"]) - set(fa_of))
-    if absent:
-        raise InputError(fasta, None, f"TSS chromosome(s) not in the FASTA: {', '.join(absent[:5])}")
+        raise InputError(expr_label, "samples", f"{len(samples)} individuals: too few to hold some out")
+    lengths, fa_of = fasta_contigs(fasta, sel["chrom"])
 
     rng = np.random.default_rng([p.seed, 20231])
     ind_train, ind_test = split_indices(len(samples), p.holdout_individuals, rng)
