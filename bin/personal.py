@@ -38,8 +38,10 @@ def run(
     checkpoint: Path = typer.Option(..., "--checkpoint", help="trained model (seq2func checkpoint)"),
     vcf: Path = typer.Option(..., "--vcf", help="phased multi-sample VCF (bgzip + tabix)"),
     fasta: Path = typer.Option(..., "--fasta", help="reference FASTA"),
-    tss: Path = typer.Option(..., "--tss", help="TSS BED6 (chrom, tss, tss+1, gene_id, score, strand) or GTF"),
-    expression: Path = typer.Option(..., "--expression", help="TSV: gene_id then one column per individual"),
+    tss: Optional[Path] = typer.Option(None, "--tss", help="TSS BED6 (chrom, tss, tss+1, gene_id, score, strand) or GTF; "
+                                       "optional with a phenotype-BED --expression (its start column is the TSS)"),
+    expression: Path = typer.Option(..., "--expression", help="genes x individuals: TSV (gene_id, individuals...) or "
+                                    "tensorQTL/fastQTL phenotype BED (#chr start end id individuals..., bgzipped or not)"),
     out: Path = typer.Option(..., "--out", help="chunk output directory"),
     genes_chunk: Optional[Path] = typer.Option(None, "--genes-chunk", help="gene IDs, one per line"),
     chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="chromosome(s) (repeatable or comma-separated)"),
@@ -119,8 +121,8 @@ def finetune(
     checkpoint: Path = typer.Option(..., "--checkpoint", help="trained model to start from"),
     vcf: Path = typer.Option(..., "--vcf"),
     fasta: Path = typer.Option(..., "--fasta"),
-    tss: Path = typer.Option(..., "--tss"),
-    expression: Path = typer.Option(..., "--expression"),
+    tss: Optional[Path] = typer.Option(None, "--tss", help="TSS BED6 or GTF (optional with a phenotype-BED --expression)"),
+    expression: Path = typer.Option(..., "--expression", help="TSV (gene_id, individuals...) or phenotype BED"),
     out: Path = typer.Option(..., "--out", help="output directory (finetune.json, genes.tsv, model.pt)"),
     genes_chunk: Optional[Path] = typer.Option(None, "--genes-chunk"),
     chrom: Optional[List[str]] = typer.Option(None, "--chrom"),

@@ -3,11 +3,13 @@
 
   validate_inputs.py params --params params.input.json [--schema nextflow_schema.json] --out params.json
   validate_inputs.py inputs [--params params.json] --samplesheet S [--staged-dir tracks] --fasta F ...
-      --out samplesheet.valid.csv --report validation.json
+      --out samplesheet.valid.csv --report validation.json [--genes-out genes.bed]
 
 Bad input: one line `ERROR: <file>: <record>: <message>` on stderr, exit code 2, nothing written.
 On success `inputs` writes the validated samplesheet (`file` rewritten to the staged layout
-tracks/<iiii>/<basename>) and validation.json; `params` writes the resolved parameters.
+tracks/<iiii>/<basename>), validation.json (with the `decisions` later stages follow: track mode,
+cell types, contigs holding data, split mode, expression layout and individuals, contig aliases)
+and the run's genes (`--genes-out`); `params` writes the resolved parameters.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from typing import Optional
 import typer
 
 import seq2func.cli
+from seq2func.io.annotation import gene_table_bed
 from seq2func.validate import (
     DEFAULT_MAX_VCF_RECORDS,
     Inputs,
     Warnings,
     load_params,
     run_params,
-    run_validation,
+    validate_all,
     write_json,
     write_outputs,
 )
@@ -66,6 +69,9 @@ def inputs_cmd(
     max_vcf_records: int = typer.Option(DEFAULT_MAX_VCF_RECORDS, "--max-vcf-records", help="REF-check at most this many records per VCF."),
     out: Path = typer.Option(Path("samplesheet.valid.csv"), "--out", help="Validated samplesheet."),
     report: Path = typer.Option(Path("validation.json"), "--report", help="Validation report (JSON)."),
+    genes_out: Optional[Path] = typer.Option(None, "--genes-out", help="The run's genes as BED6 (TSS from the annotation, else "
+                                             "the expression BED's start; IDs as in the expression file): written when there is "
+                                             "an annotation or an expression BED."),
 ) -> None:
     """Check the samplesheet and every input file (and the parameters, when given)."""
     files = {
@@ -82,8 +88,10 @@ def inputs_cmd(
         work_dir=work_dir,
         max_vcf_records=max_vcf_records,
     )
-    tracks, rep = run_validation(inp)
-    write_outputs(tracks, rep, out, report)
+    v = validate_all(inp)
+    tracks, rep = v.tracks, v.report
+    extra = {genes_out: gene_table_bed(v.genes)} if genes_out is not None and v.genes is not None else None
+    write_outputs(tracks, rep, out, report, extra)
     for w in rep["warnings"]:
         typer.echo(f"WARNING: {w}", err=True)
     mode = rep.get("samplesheet", {}).get("mode", "-")

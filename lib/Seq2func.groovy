@@ -32,6 +32,16 @@ class Seq2func {
         }
     }
 
+    /**
+     * The `decisions` of VALIDATE's validation.json: track mode, cell types per role, contigs holding
+     * data, split mode, expression layout and individuals, contig aliases (see docs/output.md).
+     * Processes get these as values, so -resume keys on what was decided, not on VALIDATE's task path.
+     */
+    static Map decisions(Path report) {
+        def json = new groovy.json.JsonSlurper().parse(report.toFile())
+        return (json.decisions ?: [:]) as Map
+    }
+
     /** A file parameter, or the NO_FILE placeholder when unset. */
     static Object optionalFile(Object value, Path noFile) {
         return value ? nextflow.Nextflow.file(value.toString(), checkIfExists: false) : noFile
@@ -46,7 +56,7 @@ class Seq2func {
     /** The parameters VALIDATE looks at: changing anything else (--outdir, training options) keeps it cached. */
     static final List VALIDATE_KEYS = ['input', 'fasta', 'gtf', 'tss_bed', 'blacklist', 'vcf', 'cohort_vcf', 'expression',
         'covariates', 'pretrained', 'simulate', 'seq_length', 'bin_size', 'stride', 'crop_bp', 'max_n_frac',
-        'test_chroms', 'valid_chroms', 'chrom_fractions', 'folds', 'strict']
+        'test_chroms', 'valid_chroms', 'chrom_fractions', 'folds', 'strict', 'missing_samples', 'split_by']
 
     /**
      * Training options shared by PRETRAIN and FINETUNE (numbers only, nothing from a samplesheet).
@@ -102,6 +112,8 @@ class Seq2func {
         def a = ["--window ${params.personal_window as int}", "--combine ${params.personal_combine}",
                  "--unphased ${params.unphased}", "--ref-n ${params.personal_ref_n}", "--seed ${params.train_seed as int}"]
         if (params.personal_cell_type) a << "--cell-type ${q(params.personal_cell_type)}"
+        if (params.personal_track) a << "--track ${q(params.personal_track)}"
+        a << "--missing-samples ${params.missing_samples}"
         a << (params.use_gpu ? '--device cuda' : '--device auto')
         return a.join(' ')
     }

@@ -73,11 +73,17 @@ workflow SEQ2FUNC {
     )
     ch_versions = ch_versions.mix(VALIDATE.out.versions)
 
+    // what VALIDATE decided (validation.json `decisions`): later stages follow it, never re-derive it
+    ch_decisions = VALIDATE.out.report.map { Seq2func.decisions(it) }
+    // the run's genes (TSS from the annotation, else the expression BED's start; expression IDs)
+    ch_genes = VALIDATE.out.genes.ifEmpty(noFile)
+
     // 3. PREPARE: windows, binned targets, chromosome split -> results/prepare/<profile|peak>/
     ch_dataset = Channel.empty()
     if (!params.validate_only) {
         PREPARE(
             VALIDATE.out.samplesheet,
+            ch_decisions,
             ch_inputs.map { it[1] },
             // fasta and blacklist only once VALIDATE has passed
             VALIDATE.out.samplesheet.combine(ch_inputs.map { [it[2]] }).map { ss, fa -> fa },
@@ -87,10 +93,10 @@ workflow SEQ2FUNC {
         ch_dataset = PREPARE.out.dataset
 
         // 4. TRAIN: pretrain -> fine-tune per target cell type x strategy -> evaluate on test chromosomes
-        ch_tss = ch_inputs.map { it[4].toString().endsWith('NO_FILE') ? it[3] : it[4] }   // TSS BED, else the GTF
+        ch_tss = ch_genes
         TRAIN(
             ch_dataset,
-            VALIDATE.out.samplesheet,
+            ch_decisions.map { it.cell_types?.target ?: [] },
             PREPARE.out.mode,
             ch_tss,
             ch_inputs.map { it[8] },
@@ -106,7 +112,8 @@ workflow SEQ2FUNC {
                 .mix(TRAIN.out.finetuned
                     .filter { ct, strategy, ckpt -> ct == params.personal_cell_type && strategy == params.personal_strategy }
                     .map { ct, strategy, ckpt -> [0, ckpt] })
-            ch_personal_ckpt = ch_candidates.toSortedList { a, b -> a[0] <=> b[0] }.map { it[0][1] }
+            // (no candidate when training failed: the run then ends with that task's error alone)
+            ch_personal_ckpt = ch_candidates.toSortedList { a, b -> a[0] <=> b[0] }.filter { it }.map { it[0][1] }
                 .combine(ch_has_cohort).filter { ckpt, ok -> ok }.map { ckpt, ok -> ckpt }
             PERSONAL(
                 ch_personal_ckpt,

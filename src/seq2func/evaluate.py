@@ -35,6 +35,8 @@ import torch
 
 from seq2func.chroms import alias_map
 from seq2func.errors import InputError
+from seq2func.io.annotation import read_tss, resolve_genes
+from seq2func.io.expression import read_expression as read_expression_file
 
 log = logging.getLogger(__name__)
 
@@ -156,21 +158,13 @@ def track_metrics(pred: np.ndarray, obs: np.ndarray, tracks: Sequence[dict], cla
 
 def read_tss_bed(path: str | os.PathLike) -> pd.DataFrame:
     """TSS file (BED6, or a GTF by its name) -> DataFrame(chrom, tss, gene_id, strand); errors as :class:`InputError`."""
-    from seq2func.annotation import read_tss
-
     return read_tss(path)
 
 
 def read_expression(path: str | os.PathLike) -> pd.Series:
-    """Population-average expression per gene: mean across the individual columns of a TSV (``gene_id`` first)."""
-    try:
-        df = pd.read_csv(path, sep="\t")
-    except (OSError, ValueError) as err:
-        raise InputError(path, None, f"cannot read expression TSV: {err}") from None
-    if df.shape[1] < 2 or df.columns[0] != "gene_id":
-        raise InputError(path, "header", "expected 'gene_id' then one column per individual")
-    vals = df.iloc[:, 1:].apply(pd.to_numeric, errors="coerce")
-    return pd.Series(vals.mean(axis=1, skipna=True).to_numpy(), index=df["gene_id"].astype(str), name="observed")
+    """Population-average expression per gene (mean across individuals, NaN skipped) of an
+    expression TSV or phenotype BED (:func:`seq2func.io.expression.read_expression`)."""
+    return read_expression_file(path).population_mean()
 
 
 def tss_windows(regions: pd.DataFrame, tss: pd.DataFrame, crop_bp: int, bin_size: int, n_bins: int,
@@ -353,8 +347,9 @@ def evaluate(
         raise InputError("--tss-bins", str(tss_bins), "must be >= 0")
     dev = resolve_device(device, require_gpu)
     ds = dataset if isinstance(dataset, PreparedDataset) else open_dataset(dataset)
-    tss = read_tss_bed(tss_bed) if tss_bed else None
-    expr = read_expression(expression) if expression else None
+    expr_file = read_expression_file(expression) if expression else None
+    tss = resolve_genes(tss_bed, expr_file)  # genes.bed, an annotation, or the expression BED's starts
+    expr = expr_file.population_mean() if expr_file is not None else None
     model, ck = model_from_checkpoint(checkpoint, device=dev)
     tracks = list(ck["tracks"])
     model.seq2func_tracks = tracks

@@ -5,7 +5,7 @@ Checks, in order (cheap first):
 1. the run's parameters (``params.json`` written by Nextflow) against ``nextflow_schema.json``
    (nf-core layout: ``definitions`` groups joined by ``allOf``) plus the cross-field rules a JSON
    schema cannot express (:func:`check_param_rules`);
-2. the samplesheet (:mod:`seq2func.samplesheet`);
+2. the samplesheet (:mod:`seq2func.io.samplesheet`);
 3. the FASTA: a ``>`` header first, unique non-empty records, IUPAC characters only (the whole
    file is scanned in large blocks), and a ``.fai`` (``.gzi``) index, built when missing;
 4. every track: bigWigs open with pyBigWig, BED/narrowPeak intervals parse, and one samplesheet is
@@ -24,15 +24,11 @@ validated samplesheet and ``validation.json`` atomically, only after everything 
 from __future__ import annotations
 
 import difflib
-import gzip
 import json
 import logging
 import math
 import os
 import re
-import sys
-import tempfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -40,19 +36,22 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from seq2func import __version__
 from seq2func.chroms import alias_map
 from seq2func.errors import InputError
-from seq2func.samplesheet import Track, load_row_schema, read_samplesheet, to_csv
+from seq2func.io.atomic import write_files, write_json  # noqa: F401  (write_json: bin/validate_inputs.py)
+from seq2func.io.project import INPUT_SCHEMA as INPUT_SCHEMA_NAME
+from seq2func.io.project import PARAMS_SCHEMA as SCHEMA_NAME
+from seq2func.io.annotation import gene_key, gene_table, read_tss, summarise_genes
+from seq2func.io.expression import read_expression
+from seq2func.io.fasta import Genome, check_fasta
+from seq2func.io.project import find_project_file
+from seq2func.io.samplesheet import Track, load_row_schema, read_samplesheet, to_csv
+from seq2func.io.text import CStderr, iter_text_lines
+from seq2func.io.tracks import BIGWIG_MAGIC, track_kind
+from seq2func.io.vcf import open_vcf
 
 log = logging.getLogger(__name__)
 
-SCHEMA_NAME = "nextflow_schema.json"
-INPUT_SCHEMA_NAME = "assets/schema_input.json"
 FILE_PARAMS = ("input", "fasta", "gtf", "tss_bed", "blacklist", "vcf", "cohort_vcf", "expression", "covariates", "pretrained")
 DEFAULT_MAX_VCF_RECORDS = 10_000
-IUPAC = b"ACGTNRYKMSWBDHVacgtnrykmswbdhv"
-BIGWIG_MAGIC = (0x888FFC26).to_bytes(4, "little")
-BIGBED_MAGIC = (0x8789F2EB).to_bytes(4, "little")
-BIGWIG_SUFFIXES = (".bw", ".bigwig")
-PEAK_SUFFIXES = (".bed", ".narrowpeak", ".broadpeak", ".bed.gz", ".narrowpeak.gz", ".broadpeak.gz")
 
 # Parameters that Nextflow itself, nf-core configs or institutional profiles put into `params`.
 NEXTFLOW_INTERNAL_PARAMS = frozenset(
@@ -82,102 +81,6 @@ def preview(items: Iterable[object], n: int = 3) -> str:
     items = list(items)
     head = ", ".join(repr(str(i)) for i in items[:n])
     return head if len(items) <= n else f"{head} ... ({len(items)} in all)"
-
-
-class CStderr:
-    """Capture what C libraries (htslib, libBigWig) print on file descriptor 2."""
-
-    def __init__(self) -> None:
-        self.text = ""
-
-    def __enter__(self) -> "CStderr":
-        sys.stderr.flush()
-        self._buf = tempfile.TemporaryFile()
-        self._saved = os.dup(2)
-        os.dup2(self._buf.fileno(), 2)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            sys.stderr.flush()
-        except Exception:  # pragma: no cover
-            pass
-        os.dup2(self._saved, 2)
-        os.close(self._saved)
-        self._buf.seek(0)
-        self.text += self._buf.read().decode("utf-8", "replace")
-        self._buf.close()
-
-    def messages(self, levels: str = "EW") -> list[str]:
-        """htslib-style ``[E::func] message`` lines, prefix stripped; other non-empty lines too."""
-        out = []
-        for line in self.text.splitlines():
-            m = re.match(r"^\[([EW])::[^\]]*\]\s*(.*)$", line)
-            if m:
-                if m.group(1) in levels:
-                    out.append(m.group(2).strip())
-            elif line.strip() and not line.startswith("[W::"):
-                out.append(re.sub(r"^\[[^\]]*\]\s*", "", line.strip()))
-        return out
-
-
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
-
-
-def _is_bgzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        head = fh.read(18)
-    # gzip member with FEXTRA and the 'BC' subfield
-    return len(head) >= 18 and head[:2] == b"\x1f\x8b" and head[3] & 4 and head[12:14] == b"BC"
-
-
-def _open_bytes(path: Path):
-    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
-
-
-_GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
-
-
-def iter_text_lines(path: Path, display: str, what: str) -> Iterator[tuple[int, str]]:
-    """(line number, line without newline) of a plain or gzipped text file; errors name the line."""
-    line_no = 0
-    try:
-        with _open_bytes(path) as fh:
-            for line_no, raw in enumerate(fh, start=1):
-                try:
-                    yield line_no, raw.decode("utf-8").rstrip("\r\n")
-                except UnicodeDecodeError:
-                    raise InputError(display, f"line {line_no}", f"not a {what} text file (binary data)") from None
-    except _GZIP_ERRORS as err:
-        raise InputError(display, f"line {line_no + 1}", f"corrupt or truncated gzip data: {err}") from None
-    except OSError as err:
-        raise InputError(display, None, f"cannot read: {err.strerror or err}") from None
-
-
-def _dir_writable(d: Path) -> bool:
-    try:
-        fd, name = tempfile.mkstemp(dir=d, prefix=".s2f_write_test")
-    except OSError:
-        return False
-    os.close(fd)
-    os.unlink(name)
-    return True
-
-
-def find_project_file(rel: str) -> Path:
-    """A file of the pipeline checkout (the schemas): next to ``bin/`` or above the package."""
-    candidates = []
-    if os.environ.get("SEQ2FUNC_PROJECT_DIR"):
-        candidates.append(Path(os.environ["SEQ2FUNC_PROJECT_DIR"]) / rel)
-    if sys.argv and sys.argv[0]:
-        candidates.append(Path(sys.argv[0]).resolve().parent.parent / rel)
-    candidates.append(Path(__file__).resolve().parents[2] / rel)
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise InputError(rel, None, "pipeline file not found (pass it explicitly, e.g. --schema)")
 
 
 class Warnings:
@@ -376,190 +279,6 @@ def check_param_rules(p: Mapping[str, Any], warnings: Warnings | None = None) ->
 # 3. FASTA
 
 
-@dataclass
-class Genome:
-    display: str
-    path: Path
-    names: list[str]
-    lengths: dict[str, int]
-    fai: Path
-    gzi: Path | None
-    built_index: bool = False
-    _fa: Any = None
-
-    def fasta(self):
-        """An open ``pysam.FastaFile`` (cached)."""
-        if self._fa is None:
-            import pysam
-
-            cap = CStderr()
-            try:
-                with cap:
-                    self._fa = pysam.FastaFile(
-                        str(self.path),
-                        filepath_index=str(self.fai),
-                        filepath_index_compressed=str(self.gzi) if self.gzi else None,
-                    )
-            except (OSError, ValueError) as err:
-                raise InputError(self.display, None, f"cannot open: {'; '.join(cap.messages()) or err}") from None
-        return self._fa
-
-    def fetch(self, chrom: str, start: int, end: int) -> str:
-        return self.fasta().fetch(chrom, start, end)
-
-
-def _scan_fasta(path: Path, display: str) -> list[str]:
-    """Scan the whole FASTA in blocks: '>' first, unique non-empty names, IUPAC bases only."""
-    names: dict[str, int] = {}
-    order: list[str] = []
-    cur: str | None = None
-    cur_line = 0
-    cur_has_seq = False
-    lineno = 1  # line number at the start of the current block
-    buf = b""
-    delete_ok = IUPAC + b"\r\n"
-
-    def check_segment(seg: bytes, seg_start_line: int) -> None:
-        nonlocal cur_has_seq
-        if not seg:
-            return
-        if cur is None and seg.strip():
-            first = len(seg) - len(seg.lstrip())
-            line = seg_start_line + seg.count(b"\n", 0, first)
-            raise InputError(display, f"line {line}", "not a FASTA file: text before the first '>' header")
-        bad = seg.translate(None, delete_ok)
-        if bad:
-            c = bad[:1]
-            idx = seg.find(c)
-            line = seg_start_line + seg.count(b"\n", 0, idx)
-            ch = c.decode("latin-1")
-            raise InputError(
-                display,
-                f"line {line} (record '{cur}')",
-                f"invalid sequence character {ch!r}; allowed: IUPAC nucleotide codes ACGTN RYKMSWBDHV (either case)",
-            )
-        if len(seg) > seg.count(b"\n") + seg.count(b"\r"):
-            cur_has_seq = True
-
-    try:
-        with _open_bytes(path) as fh:
-            while True:
-                chunk = fh.read(1 << 24)
-                eof = not chunk
-                data = buf + chunk
-                if not eof:
-                    cut = data.rfind(b"\n")
-                    if cut < 0:
-                        buf = data
-                        continue
-                    block, buf = data[: cut + 1], data[cut + 1 :]
-                else:
-                    block, buf = data, b""
-                pos = 0
-                counted_pos, counted_lines = 0, 0
-                while pos <= len(block):
-                    if block.startswith(b">", pos):
-                        h = pos
-                    else:
-                        f = block.find(b"\n>", pos)
-                        h = -1 if f < 0 else f + 1
-                    seg_end = len(block) if h < 0 else h
-                    counted_lines += block.count(b"\n", counted_pos, pos)
-                    counted_pos = pos
-                    check_segment(block[pos:seg_end], lineno + counted_lines)
-                    if h < 0:
-                        break
-                    counted_lines += block.count(b"\n", counted_pos, h)
-                    counted_pos = h
-                    hline = lineno + counted_lines
-                    e = block.find(b"\n", h)
-                    e = len(block) if e < 0 else e
-                    header = block[h + 1 : e].decode("utf-8", "replace").strip()
-                    if cur is not None and not cur_has_seq:
-                        raise InputError(display, f"line {cur_line} (record '{cur}')", "empty sequence")
-                    name = header.split()[0] if header.split() else ""
-                    if not name:
-                        raise InputError(display, f"line {hline}", "header '>' without a sequence name")
-                    if name in names:
-                        raise InputError(display, f"line {hline} (record '{name}')", f"duplicate sequence name (first at line {names[name]})")
-                    names[name] = hline
-                    order.append(name)
-                    cur, cur_line, cur_has_seq = name, hline, False
-                    pos = e + 1
-                lineno += block.count(b"\n")
-                if eof:
-                    break
-    except _GZIP_ERRORS as err:
-        raise InputError(display, None, f"corrupt or truncated gzip data: {err}") from None
-    except OSError as err:
-        raise InputError(display, None, f"cannot read: {err.strerror or err}") from None
-    if cur is None:
-        raise InputError(display, None, "not a FASTA file: no '>' header" if lineno > 1 or buf else "empty file")
-    if not cur_has_seq:
-        raise InputError(display, f"line {cur_line} (record '{cur}')", "empty sequence")
-    return order
-
-
-def _read_fai(fai: Path, display: str) -> dict[str, int]:
-    lengths: dict[str, int] = {}
-    with open(fai, encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            f = line.rstrip("\n").split("\t")
-            if len(f) < 5 or not f[1].isdigit():
-                raise InputError(str(fai), f"line {n}", "malformed .fai index (delete it to rebuild)")
-            if f[0] in lengths:
-                raise InputError(display, f"record '{f[0]}'", "duplicate sequence name in the .fai index")
-            lengths[f[0]] = int(f[1])
-    return lengths
-
-
-def check_fasta(path: str | os.PathLike, display: str | None = None, work_dir: str | os.PathLike = ".") -> Genome:
-    """Validate a FASTA and make sure it is indexed (next to it, else in ``work_dir``)."""
-    import pysam
-
-    path = Path(path)
-    display = display or str(path)
-    if not path.exists():
-        raise InputError(display, None, "FASTA not found")
-    if path.is_dir():
-        raise InputError(display, None, "is a directory, expected a FASTA file")
-    gz = _is_gzip(path)
-    if gz and not _is_bgzip(path):
-        raise InputError(display, None, f"compressed with gzip, not bgzip: decompress it, or recompress with 'gunzip {path.name} && bgzip {path.stem}'")
-    names = _scan_fasta(path, display)
-
-    fai = Path(str(path) + ".fai")
-    gzi = Path(str(path) + ".gzi") if gz else None
-    built = False
-    if not fai.exists() or (gzi is not None and not gzi.exists()):
-        if not _dir_writable(path.parent):
-            wd = Path(work_dir).resolve()
-            fai = wd / (path.name + ".fai")
-            gzi = wd / (path.name + ".gzi") if gz else None
-        args = [str(path), "--fai-idx", str(fai)] + (["--gzi-idx", str(gzi)] if gzi else [])
-        cap = CStderr()
-        try:
-            with cap:
-                pysam.faidx(*args)
-        except (pysam.utils.SamtoolsError, OSError) as err:
-            msgs = [m for m in cap.messages("E")] or [str(err)]
-            text = "; ".join(msgs)
-            m = re.search(r"at line (\d+)", text)
-            record = f"line {m.group(1)}" if m else None
-            if "different line length" in text.lower() or "unexpected" in text.lower():
-                text += " (lines of a record must all have the same length except the last)"
-            raise InputError(display, record, f"cannot index FASTA: {text}") from None
-        built = True
-    lengths = _read_fai(fai, display)
-    if list(lengths) != names:
-        missing = [n for n in names if n not in lengths]
-        raise InputError(display, f"record '{missing[0]}'" if missing else None, "the .fai index does not match the FASTA records (stale index? delete it to rebuild)")
-    for name, ln in lengths.items():
-        if ln == 0:
-            raise InputError(display, f"record '{name}'", "empty sequence")
-    return Genome(display=display, path=path, names=names, lengths=lengths, fai=fai, gzi=gzi, built_index=built)
-
-
 # --------------------------------------------------------------------------------------------
 # 6. chromosome names
 
@@ -640,20 +359,6 @@ def _check_ends(genome: Genome, display: str, amap: Mapping[str, str], max_end: 
 
 # --------------------------------------------------------------------------------------------
 # 4. tracks
-
-
-def track_kind(path: Path, file_value: str) -> str:
-    """'bigwig' or 'peaks', from the file's magic number and name."""
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    low = file_value.lower()
-    if head == BIGWIG_MAGIC:
-        return "bigwig"
-    if head == BIGBED_MAGIC:
-        return "bigbed"
-    if low.endswith(BIGWIG_SUFFIXES):
-        return "bigwig"
-    return "peaks"
 
 
 def check_bigwig(track: Track, genome: Genome | None, warnings: Warnings, seq_length: int | None = None) -> dict[str, Any]:
@@ -828,21 +533,7 @@ def check_gtf(path: Path, display: str, genome: Genome | None, warnings: Warning
 
 
 def _open_vcf(path: Path, display: str):
-    import pysam
-
-    if _is_gzip(path) and not _is_bgzip(path):
-        raise InputError(display, None, f"compressed with gzip, not bgzip: recompress with 'gunzip {path.name} && bgzip {path.stem} && tabix -p vcf {path.stem}.gz'")
-    cap = CStderr()
-    try:
-        with cap:
-            vf = pysam.VariantFile(str(path))
-    except (OSError, ValueError) as err:
-        msgs = [m for m in cap.messages("E") if not m.startswith("Failed to open file")]
-        detail = "; ".join(msgs) or str(err)
-        if "invalid file" in detail or "format error" in detail.lower() or not msgs:
-            detail = "not a VCF/BCF file (it must start with a '##fileformat=VCF' header line) or corrupt"
-        raise InputError(display, None, f"cannot open as VCF/BCF: {detail}") from None
-    return vf
+    return open_vcf(path, display)
 
 
 def check_vcf(
@@ -965,6 +656,9 @@ def _read_table_header(path: Path, display: str, what: str) -> tuple[int, list[s
     raise InputError(display, None, f"empty {what} file")
 
 
+MISSING_SAMPLE_POLICIES = ("error", "drop")
+
+
 def check_expression(
     path: Path,
     display: str,
@@ -974,53 +668,19 @@ def check_expression(
     vcf_samples: Sequence[str] | None = None,
     vcf_display: str = "the cohort VCF",
     gene_ids: set[str] | None = None,
+    missing_samples: str = "drop",
 ) -> dict[str, Any]:
-    """Genes x individuals: 'gene_id<TAB>samples...' or BED '#chr start end gene_id samples...'."""
-    header_line, header = _read_table_header(path, display, "expression")
-    header = [h.strip() for h in header]
-    bed = header[0].startswith("#") or (len(header) >= 4 and header[1].lower() == "start" and header[2].lower() == "end")
-    first_sample = 4 if bed else 1
-    samples = header[first_sample:]
-    if len(header) < first_sample + 1:
-        raise InputError(display, f"line {header_line}", "header has no sample columns (expected gene_id then one column per individual, or '#chr start end gene_id' then individuals)")
-    dup = sorted({s for s in samples if samples.count(s) > 1})
-    if dup:
-        raise InputError(display, f"line {header_line}", f"duplicate sample IDs {preview(dup)}")
-    genes: dict[str, int] = {}
-    max_end: dict[str, tuple[int, int]] = {}
-    ncol = len(header)
-    for line_no, line in iter_text_lines(path, display, "expression"):
-        if line_no <= header_line or not line.strip():
-            continue
-        f = line.split("\t")
-        if len(f) != ncol:
-            raise InputError(display, f"line {line_no}", f"expected {ncol} tab-separated columns (as in the header), got {len(f)}")
-        gid = f[first_sample - 1].strip()
-        if not gid:
-            raise InputError(display, f"line {line_no}", "empty gene ID")
-        if gid in genes:
-            raise InputError(display, f"line {line_no}", f"duplicate gene ID '{gid}' (first at line {genes[gid]})")
-        genes[gid] = line_no
-        if bed:
-            try:
-                s, e = int(f[1]), int(f[2])
-            except ValueError:
-                raise InputError(display, f"line {line_no}", f"coordinates must be integers, got {f[1]!r}, {f[2]!r}") from None
-            if e < s:
-                raise InputError(display, f"line {line_no}", f"end {e} < start {s}")
-            if f[0] not in max_end or e > max_end[f[0]][0]:
-                max_end[f[0]] = (e, line_no)
-        for j in range(first_sample, ncol):
-            v = f[j].strip()
-            try:
-                float(v)
-            except ValueError:
-                if v.upper() not in ("", "NA", "NAN", "NULL", "."):
-                    raise InputError(display, f"line {line_no}", f"value {v!r} for sample '{header[j]}' is not a number") from None
-    if not genes:
-        raise InputError(display, None, "no genes (header only)")
-    info: dict[str, Any] = {"kind": "expression", "layout": "bed" if bed else "tsv", "genes": len(genes), "samples": len(samples)}
+    """Genes x individuals, read by :func:`seq2func.io.expression.read_expression` (the reader every
+    stage uses): a TSV (``gene_id`` then individuals) or a phenotype BED (``#chr start end id``
+    then individuals). Against the cohort VCF's samples: none shared is an error; some absent is an
+    error under ``missing_samples='error'`` (the stages' default, so VALIDATE refuses what PERSONAL
+    would) and a warning under ``drop``."""
+    expr = read_expression(path, display)
+    header_line, samples, genes = expr.header_line, expr.samples, expr.genes
+    info: dict[str, Any] = {"kind": "expression", "layout": expr.layout, "genes": len(genes), "samples": len(samples)}
     if vcf_samples is not None:
+        if missing_samples not in MISSING_SAMPLE_POLICIES:
+            raise InputError("--missing_samples", None, f"must be one of {', '.join(MISSING_SAMPLE_POLICIES)}, got {missing_samples!r}")
         vs = set(vcf_samples)
         shared = [s for s in samples if s in vs]
         no_geno = [s for s in samples if s not in vs]
@@ -1032,19 +692,31 @@ def check_expression(
                 f"is among the {len(vs)} VCF samples ({preview(list(vcf_samples))})",
             )
         if no_geno:
-            warnings.add(display, f"line {header_line}", f"{len(no_geno)} of {len(samples)} expression samples have no genotypes in {vcf_display} and will be ignored: {preview(no_geno)}")
+            msg = f"{len(no_geno)} of {len(samples)} expression samples have no genotypes in {vcf_display}"
+            if missing_samples == "error":
+                raise InputError(display, f"line {header_line}", f"{msg}: {preview(no_geno)} (--missing_samples drop leaves them out)")
+            warnings.add(display, f"line {header_line}", f"{msg} and will be ignored: {preview(no_geno)}")
         info["samples_shared_with_vcf"] = len(shared)
+        info["samples_used"] = shared
+        info["samples_dropped"] = len(no_geno)
     if gene_ids is not None:
-        stripped = {x.split(".")[0] for x in gene_ids}
-        found = sum(1 for g in genes if g in gene_ids or g.split(".")[0] in stripped)
+        stripped = {gene_key(x) for x in gene_ids}
+        found = sum(1 for g in genes if g in gene_ids or gene_key(g) in stripped)
         info["genes_in_annotation"] = found
-        if found == 0:
+        if found == 0 and expr.layout != "bed":
             warnings.add(display, None, f"none of its gene IDs ({preview(genes)}) is a gene_id/gene_name of the annotation")
-    if bed and genome is not None:
+    if expr.positions is not None and genome is not None:
+        pos = expr.positions
+        max_end: dict[str, tuple[int, int]] = {}
+        for i, (c, e) in enumerate(zip(pos["chrom"], pos["end"])):
+            if c not in max_end or e > max_end[c][0]:
+                max_end[c] = (int(e), i)
+        lines = {c: expr.header_line + 1 + i for c, (e, i) in max_end.items()}  # approximate: blank lines not counted
         c = check_contigs(genome, display, {k: None for k in max_end}, kind="expression BED", warnings=warnings)
-        _check_ends(genome, display, c["alias_map"], max_end)
+        _check_ends(genome, display, c["alias_map"], {k: (v[0], lines[k]) for k, v in max_end.items()})
         info.update(c)
     info["_samples"] = samples
+    info["_expression"] = expr
     return info
 
 
@@ -1127,8 +799,26 @@ def run_params(raw: Mapping[str, Any], schema: str | os.PathLike | None = None, 
     return check_param_rules(params, warnings)
 
 
+@dataclass
+class Validation:
+    """What VALIDATE produces: the tracks (the validated samplesheet), the report
+    (``validation.json``, with the ``decisions`` later stages read) and the run's gene table
+    (``genes.bed``; None without annotation and expression)."""
+
+    tracks: list[Track]
+    report: dict[str, Any]
+    genes: Any = None  # pandas.DataFrame (seq2func.io.annotation.gene_table) or None
+
+
 def run_validation(inp: Inputs) -> tuple[list[Track], dict[str, Any]]:
     """Validate everything; returns the tracks and the report. Raises :class:`InputError`."""
+    v = validate_all(inp)
+    return v.tracks, v.report
+
+
+def validate_all(inp: Inputs) -> Validation:
+    """Validate everything and record the decisions later stages follow (see :class:`Validation`).
+    Raises :class:`InputError`."""
     raw = dict(inp.params)
     warnings = Warnings(strict=False)
     schema_path = inp.schema or find_project_file(SCHEMA_NAME)
@@ -1162,7 +852,9 @@ def run_validation(inp: Inputs) -> tuple[list[Track], dict[str, Any]]:
         if path.is_dir() and name != "pretrained":
             raise InputError(disp[name], None, f"is a directory, expected a file (--{name})")
 
-    report: dict[str, Any] = {"seq2func_version": __version__, "status": "ok", "params": params, "files": [], "warnings": warnings.items}
+    decisions: dict[str, Any] = {}
+    report: dict[str, Any] = {"seq2func_version": __version__, "status": "ok", "params": params, "decisions": decisions,
+                              "files": [], "warnings": warnings.items}
 
     # 2. samplesheet (cheap, before the genome scan)
     tracks: list[Track] = []
@@ -1214,6 +906,12 @@ def run_validation(inp: Inputs) -> tuple[list[Track], dict[str, Any]]:
         }
         for tr in track_reports:
             report["files"].append({"param": "input", **tr})
+        decisions["mode"] = mode
+        decisions["cell_types"] = {r: sorted({t.cell_type for t in tracks if t.role == r}) for r in ("compendium", "target")}
+        if genome is not None:
+            seq = params.get("seq_length") or 0
+            held = {g for tr in track_reports for g in tr.get("alias_map", {}).values()}
+            decisions["data_contigs"] = [c for c in genome.names if c in held and genome.lengths[c] >= seq]
 
     # 5. annotation, variants, expression
     gene_ids: set[str] | None = None
@@ -1222,7 +920,7 @@ def run_validation(inp: Inputs) -> tuple[list[Track], dict[str, Any]]:
         gene_ids = info.pop("_gene_ids")
         report["files"].append({"param": "gtf", "path": disp["gtf"], **info})
     if "tss_bed" in files:
-        info = check_bed(files["tss_bed"], disp["tss_bed"], genome, warnings, what="TSS BED", min_cols=6, strand_col=5, strands="+-")
+        info = check_bed(files["tss_bed"], disp["tss_bed"], genome, warnings, what="TSS BED", min_cols=6, strand_col=5, strands="+-.")
         report["files"].append({"param": "tss_bed", "path": disp["tss_bed"], **info})
     if "blacklist" in files:
         info = check_bed(files["blacklist"], disp["blacklist"], genome, warnings, what="blacklist BED")
@@ -1237,13 +935,24 @@ def run_validation(inp: Inputs) -> tuple[list[Track], dict[str, Any]]:
         vcf_samples = info.pop("_samples")
         report["files"].append({"param": "cohort_vcf", "path": disp["cohort_vcf"], **info})
     expr_samples = None
+    expr = None
     if "expression" in files:
         info = check_expression(
             files["expression"], disp["expression"], genome, warnings,
             vcf_samples=vcf_samples, vcf_display=disp.get("cohort_vcf", "the cohort VCF"), gene_ids=gene_ids,
+            missing_samples=str(params.get("missing_samples") or "error"),
         )
         expr_samples = info.pop("_samples")
+        expr = info.pop("_expression")
+        used = info.pop("samples_used", None)
         report["files"].append({"param": "expression", "path": disp["expression"], **info})
+        decisions["expression"] = {
+            "layout": expr.layout, "genes": len(expr.genes), "individuals": len(expr_samples),
+            "missing_samples": str(params.get("missing_samples") or "error"),
+            "individuals_with_genotypes": len(used) if used is not None else None,
+            "individuals_dropped": info.get("samples_dropped"),
+            "individuals_used": used,
+        }
     if "covariates" in files:
         info = check_covariates(files["covariates"], disp["covariates"], expr_samples, disp.get("expression", "the expression file"))
         report["files"].append({"param": "covariates", "path": disp["covariates"], **info})
@@ -1254,44 +963,50 @@ def run_validation(inp: Inputs) -> tuple[list[Track], dict[str, Any]]:
         if not os.access(p, os.R_OK):
             raise InputError(disp["pretrained"], None, "pretrained checkpoint is not readable")
         report["files"].append({"param": "pretrained", "path": disp["pretrained"], "kind": "checkpoint", "bytes": p.stat().st_size if p.is_file() else None})
+    # the genes of the run (EVALUATE and PERSONAL read genes.bed, never the raw annotation)
+    genes = None
+    annotation_key = "tss_bed" if "tss_bed" in files else ("gtf" if "gtf" in files else None)
+    if annotation_key is not None or (expr is not None and expr.positions is not None):
+        annotation = read_tss(files[annotation_key]) if annotation_key else None
+        genes = gene_table(annotation, expr.genes if expr is not None else None, expr.positions if expr is not None else None)
+        if genome is not None and len(genes):
+            amap = alias_map(genome.names, genes["chrom"].unique())
+            genes = genes[genes["chrom"].isin(list(amap))].assign(chrom=lambda d: d["chrom"].map(amap))
+        decisions["genes"] = {"annotation": annotation_key, **summarise_genes(genes, len(expr.genes) if expr is not None else None)}
+        if expr is not None and annotation_key and len(genes) and not decisions["genes"].get("tss_from_annotation"):
+            warnings.add(disp[annotation_key], None, f"none of the {len(expr.genes)} genes of --expression is in --{annotation_key} "
+                         f"(IDs compared with and without version suffix, e.g. {preview(expr.genes)}): their TSSs come from the "
+                         "expression BED's start column", promote=False)
+        if expr is not None and len(genes) == 0:
+            what = f"--{annotation_key}" if annotation_key else "the expression BED"
+            raise InputError(disp["expression"], None, f"none of its {len(expr.genes)} genes ({preview(expr.genes)}) has a TSS in {what} "
+                             "(IDs compared with and without version suffix)")
+    if tracks and "data_contigs" in decisions:
+        from seq2func.data.split import resolve_split_by
+
+        explicit = bool(_split_chroms(params.get("test_chroms")) or _split_chroms(params.get("valid_chroms")))
+        decisions["split_by"] = resolve_split_by(str(params.get("split_by") or "auto"), len(decisions["data_contigs"]), explicit)
+    decisions["contig_aliases"] = {f["param"] if f["param"] != "input" else f"input:{f.get('track_id')}": f["renamed"]
+                                   for f in report["files"] if f.get("renamed")}
     report["counts"] = {
         "files_checked": len(report["files"]),
         "tracks": len(tracks),
         "warnings": len(warnings.items),
     }
-    return tracks, _strip_private(report)
+    return Validation(tracks, _strip_private(report), genes)
 
 
-def _atomic_write(path: Path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return Path(tmp)
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temp file in the same folder, then ``os.replace``)."""
-    tmp = _atomic_write(Path(path), json.dumps(data, indent=2) + "\n")
-    try:
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_outputs(tracks: Sequence[Track], report: Mapping[str, Any], out: Path | None, report_path: Path | None) -> None:
-    """Write the validated samplesheet and the report: temp files first, then ``os.replace``."""
-    pending: list[tuple[Path, Path]] = []
-    try:
-        if out is not None:
-            pending.append((_atomic_write(out, to_csv(tracks)), Path(out)))
-        if report_path is not None:
-            pending.append((_atomic_write(report_path, json.dumps(report, indent=2, sort_keys=False) + "\n"), Path(report_path)))
-        for tmp, final in pending:
-            os.replace(tmp, final)
-    finally:
-        for tmp, _ in pending:
-            if tmp.exists():
-                tmp.unlink()
+def write_outputs(tracks: Sequence[Track], report: Mapping[str, Any], out: Path | None, report_path: Path | None,
+                  extra: Mapping[str | os.PathLike, str] | None = None) -> None:
+    """Write the validated samplesheet, the report and ``extra`` files (path -> text) together:
+    temporary files first, then renamed into place, so either all appear or none."""
+    texts: dict[str | os.PathLike, str] = {}
+    for p in (out, report_path):
+        if p is not None:
+            Path(p).parent.mkdir(parents=True, exist_ok=True)
+    if out is not None:
+        texts[out] = to_csv(tracks)
+    if report_path is not None:
+        texts[report_path] = json.dumps(report, indent=2, sort_keys=False) + "\n"
+    texts.update(extra or {})
+    write_files(texts)

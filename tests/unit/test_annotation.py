@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seq2func.annotation import read_tss
+from seq2func.io.annotation import read_tss
 from seq2func.errors import InputError
 
 

@@ -55,12 +55,17 @@ def write_bigwig(path: Path, chroms: dict[str, int], seed: int, rename=lambda c:
     bw.close()
 
 
+SAMPLESHEET_DEFAULTS = {"cell_type": "cell", "assay": "ATAC", "role": "target"}
+
+
 def write_samplesheet(path: Path, rows: list[dict]) -> Path:
+    """A samplesheet as the docs describe it; required columns a row leaves out get
+    :data:`SAMPLESHEET_DEFAULTS` (the optional transform and strand stay empty = defaults)."""
     cols = ["track_id", "cell_type", "assay", "file", "role", "transform", "strand"]
     with open(path, "w") as fh:
         fh.write(",".join(cols) + "\n")
         for r in rows:
-            fh.write(",".join(str(r.get(c, "")) for c in cols) + "\n")
+            fh.write(",".join(str(r.get(c) or SAMPLESHEET_DEFAULTS.get(c, "")) for c in cols) + "\n")
     return path
 
 

@@ -413,3 +413,182 @@ def test_cli_fan_out_equals_in_process(world, tmp_path):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert r.stderr.startswith("ERROR: ") and "trunc.bw" in r.stderr
     assert not (tmp_path / "bad.part").exists()
+
+
+# ----------------------------------------------------------------------------- contig blocks
+from seq2func.data.split import load_split, make_split, split_blocks, split_digest  # noqa: E402
+
+ONE = {"chrOne": 400_000}
+ONE_RUNS = (("chrOne", 150_000, 170_000), ("chrOne", 300_000, 302_000))  # a 20 kb assembly gap, a 2 kb N run
+CONTIG_KW = dict(split_by="contig", block_size=50_000, min_gap=10_000, gap=6_000, seq_length=L)
+
+
+def _one_chrom_world(root: Path, n_runs=ONE_RUNS) -> dict:
+    root.mkdir(parents=True, exist_ok=True)
+    seqs = write_fasta(root / "g.fa", ONE, seed=5, n_runs=n_runs)
+    write_bigwig(root / "a.bw", ONE, seed=3)
+    write_samplesheet(root / "s.csv", [dict(track_id="atac", cell_type="c", assay="ATAC", file="a.bw", role="target", transform="sum", strand=".")])
+    return dict(root=root, fasta=root / "g.fa", samplesheet=root / "s.csv", seqs=seqs)
+
+
+def _expected_tiles(seq: str, blocks: list[dict], stride: int, max_n_frac: float) -> list[tuple[int, str]]:
+    out = []
+    for b in blocks:
+        for s in range(b["start"], b["end"] - L + 1, stride):
+            if seq[s : s + L].upper().count("N") / L <= max_n_frac:
+                out.append((s, b["split"]))
+    return out
+
+
+def _min_distance_between_splits(starts: np.ndarray, labels: np.ndarray, length: int) -> float:
+    best = np.inf
+    for lab in set(labels):
+        a = np.sort(starts[labels == lab])
+        b = np.sort(starts[labels != lab])
+        if a.size and b.size:
+            # windows [a, a+length) and [b, b+length): distance max(b - (a+length), a - (b+length))
+            d = np.maximum(b[None, :] - (a[:, None] + length), a[:, None] - (b[None, :] + length))
+            best = min(best, float(d.min()))
+    return best
+
+
+def test_contig_blocks_give_every_split_windows_on_one_chromosome(tmp_path):
+    w = _one_chrom_world(tmp_path / "w")
+    split = make_split(w["fasta"], fractions=(0.6, 0.2, 0.2), seed=0, **CONTIG_KW)
+    m = prepare_dataset(w["fasta"], w["samplesheet"], tmp_path / "ds", params=PARAMS, split=split)
+    ds = open_dataset(tmp_path / "ds")
+    r = ds.regions
+    assert set(r.split) == {"train", "valid", "test"}
+    blocks = split_blocks(split)
+    assert all(b["end"] <= 150_000 or b["start"] >= 170_000 for b in blocks)  # cut at the 20 kb gap
+    # windows: tiled from each block's start with the stride, wholly inside it, N filter as usual
+    want = _expected_tiles(w["seqs"]["chrOne"], blocks, STRIDE, 0.1)
+    assert list(zip(r.start.tolist(), r.split.tolist())) == want
+    starts, labels = r.start.to_numpy(), r.split.to_numpy()
+    for s, lab in zip(starts, labels):
+        holder = [b for b in blocks if b["start"] <= s and s + L <= b["end"]]
+        assert len(holder) == 1 and holder[0]["split"] == lab  # never across a block edge
+        others = [b for b in blocks if b["split"] != lab and b["start"] < s + L and s < b["end"]]
+        assert not others  # no window overlaps a block of another split
+    assert _min_distance_between_splits(starts, labels, L) >= split["gap"] == 6_000
+    # counts: per split in the part and the manifest; the chromosome's label is 'contigs'
+    c = m["counts"]
+    assert c["by_split"] == {k: int((labels == k).sum()) for k in ("test", "train", "valid")}
+    assert sum(c["by_split"].values()) == c["windows"] == len(ds)
+    assert c["by_chrom"]["chrOne"]["split"] == "contigs" and c["by_chrom"]["chrOne"]["by_split"] == c["by_split"]
+    cand = sum(len(range(b["start"], b["end"] - L + 1, STRIDE)) for b in blocks)
+    assert c["n_dropped"] == cand - len(ds) > 0 and sum(c["n_dropped_by_split"].values()) == c["n_dropped"]
+    assert m["split"]["split_by"] == "contig" and m["split"]["blocks"] == split["blocks"]
+    # sequences and targets are those of the FASTA / bigWig at the window
+    lut = {"A": 0, "C": 1, "G": 2, "T": 3}
+    for i in (0, len(ds) // 2, len(ds) - 1):
+        s = int(r.start[i])
+        assert ds.sequences[i].tolist() == [lut.get(ch.upper(), 4) for ch in w["seqs"]["chrOne"][s : s + L]]
+        np.testing.assert_allclose(ds.targets[i][:, 0].astype(np.float64), oracle_bin_sums(w["root"] / "a.bw", "chrOne", s), rtol=2e-3, atol=1e-3)
+    # the same split made inside prepare_dataset from its kwargs
+    prepare_dataset(w["fasta"], w["samplesheet"], tmp_path / "ds2", params=PARAMS, fractions=(0.6, 0.2, 0.2), seed=0, **CONTIG_KW)
+    assert _hash_tree(tmp_path / "ds2") == _hash_tree(tmp_path / "ds")
+    # chrom mode on the same genome: one chromosome, all train (no request for valid/test)
+    m1 = prepare_dataset(w["fasta"], w["samplesheet"], tmp_path / "ds3", params=PARAMS)
+    assert m1["counts"]["by_split"] == {"train": len(range(0, 400_000 - L + 1, STRIDE)) - m1["counts"]["n_dropped"]}
+
+
+def test_contig_blocks_k_folds(tmp_path):
+    w = _one_chrom_world(tmp_path / "w")
+    prepare_dataset(w["fasta"], w["samplesheet"], tmp_path / "ds", params=PARAMS, folds=3, seed=1, **CONTIG_KW)
+    ds = open_dataset(tmp_path / "ds")
+    assert sorted(set(ds.regions.split)) == ["fold0", "fold1", "fold2"]
+    starts = ds.regions.start.to_numpy()
+    for f in range(3):
+        idx = {n: ds.split(n, fold=f) for n in ("train", "valid", "test")}
+        np.testing.assert_array_equal(idx["test"], ds.split(f"fold{f}"))
+        np.testing.assert_array_equal(idx["valid"], ds.split(f"fold{(f + 1) % 3}"))
+        np.testing.assert_array_equal(np.sort(np.concatenate(list(idx.values()))), np.arange(len(ds)))
+        role = np.empty(len(ds), dtype=object)
+        for n, v in idx.items():
+            role[v] = n
+        assert _min_distance_between_splits(starts, role, L) >= 6_000
+    assert ds.split("test", fold=0).size > 0
+
+
+def test_merge_stops_when_a_requested_split_has_no_window(tmp_path):
+    # chrom mode: the test chromosome is all N
+    root = tmp_path / "c"
+    root.mkdir()
+    chroms = {"chr1": 30_000, "chr2": 30_000, "chr3": 30_000}
+    write_fasta(root / "g.fa", chroms, n_runs=(("chr3", 0, 30_000),))
+    write_bigwig(root / "a.bw", chroms, seed=1)
+    write_samplesheet(root / "s.csv", [dict(track_id="a", file="a.bw")])
+    with pytest.raises(InputError) as ei:
+        prepare_dataset(root / "g.fa", root / "s.csv", tmp_path / "ds", params=PARAMS, test_chroms="chr3", valid_chroms="chr2")
+    msg = str(ei.value)
+    assert "\n" not in msg and msg.startswith(f"{tmp_path / 'ds'}: test: empty split") and "chromosome" in msg, msg
+    assert not (tmp_path / "ds").exists()
+    m = prepare_dataset(root / "g.fa", root / "s.csv", tmp_path / "ds", params=PARAMS, test_chroms="chr3", valid_chroms="chr2", require=())
+    assert m["counts"]["by_split"]["test"] == 0
+    # contig mode: the test block is full of short N runs (no assembly gap, but every window fails the N filter)
+    dense = tuple(("chrOne", a, a + 900) for a in range(250_000, 300_000, 1000))
+    w = _one_chrom_world(tmp_path / "w", n_runs=dense)
+    split = make_split(w["fasta"], fractions=(0.6, 0.2, 0.2), **CONTIG_KW)
+    for b in split["blocks"]:
+        b["split"] = "test" if b["start"] >= 250_000 and b["end"] <= 300_000 else ("valid" if b["start"] >= 300_000 else "train")
+    split["digest"] = split_digest(split)
+    assert {b["split"] for b in split["blocks"]} == {"train", "valid", "test"}
+    with pytest.raises(InputError, match=r"test: empty split: its 1 block\(s\)") as ei:
+        prepare_dataset(w["fasta"], w["samplesheet"], tmp_path / "dc", params=PARAMS, split=split)
+    assert "\n" not in str(ei.value) and not (tmp_path / "dc").exists()
+
+
+def test_peak_mode_contig_blocks_keep_windows_inside_blocks(tmp_path):
+    _peak_world(tmp_path)
+    L1 = 1000
+    split = make_split(tmp_path / "g.fa", split_by="contig", block_size=5_000, gap=1_000, seq_length=L1, fractions=(0.5, 0.25, 0.25), seed=0)
+    blocks = split_blocks(split)
+    p = PrepareParams(mode="peak", seq_length=L1, bin_size=100, background_ratio=2.0, seed=7)
+    m = prepare_dataset(tmp_path / "g.fa", tmp_path / "s.csv", tmp_path / "ds", params=p, split=split, require=())
+    ds = open_dataset(tmp_path / "ds")
+    r = ds.regions
+    for s, lab in zip(r.start, r.split):
+        holder = [b for b in blocks if b["start"] <= s and s + L1 <= b["end"]]
+        assert len(holder) == 1 and holder[0]["split"] == lab
+    summit_windows = [4600, 4670, 11650, 14505, 14755]  # see test_peak_mode_labels_by_centre_overlap
+    inside = [s for s in summit_windows if any(b["start"] <= s and s + L1 <= b["end"] for b in blocks)]
+    c = m["counts"]["by_chrom"]["chrP"]
+    assert r[r.kind == "peak"].start.tolist() == inside
+    assert c["split_gap_dropped"] == len(summit_windows) - len(inside) > 0
+    assert c["background_kept"] == 2 * len(inside)
+
+
+def test_cli_prepare_split_contig_mode(tmp_path):
+    w = _one_chrom_world(tmp_path / "w")
+    b = REPO / "bin"
+    # one block of 1 Mb on one chromosome: nothing for valid/test -> one ERROR line, exit 2, nothing written
+    r = _run([b / "prepare_split.py", "--fasta", w["fasta"], "--split-by", "contig", "--block-size", 1_000_000,
+              "--seq-length", L, "--out", "split.json"], tmp_path)
+    assert r.returncode == 2, r.stderr
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("ERROR:")]
+    assert len(errors) == 1 and "valid: empty split" in errors[0] and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "split.json").exists()
+    # --require '' accepts it
+    r = _run([b / "prepare_split.py", "--fasta", w["fasta"], "--split-by", "contig", "--block-size", 1_000_000,
+              "--seq-length", L, "--out", "one.json", "--require", ""], tmp_path)
+    assert r.returncode == 0, r.stderr
+    # auto: told that 3 contigs hold data -> chrom mode -> one chromosome cannot fill valid/test
+    r = _run([b / "prepare_split.py", "--fasta", w["fasta"], "--split-by", "auto", "--data-contigs", "chrOne,chr2,chr3",
+              "--fractions", "0.8,0.1,0.1", "--out", "split.json"], tmp_path)
+    assert r.returncode == 2 and "chrom mode" in r.stderr, r.stderr
+    # auto on this one-chromosome FASTA -> contig blocks; then the per-chromosome fan-out
+    r = _run([b / "prepare_split.py", "--fasta", w["fasta"], "--split-by", "auto", "--block-size", 50_000, "--min-gap", 10_000,
+              "--gap", 6_000, "--seq-length", L, "--fractions", "0.6,0.2,0.2", "--out", "split.json", "--chroms-out", "chroms.txt"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "chroms.txt").read_text() == "chrOne\n"
+    split = load_split(tmp_path / "split.json")
+    assert split["split_by"] == "contig" and split == make_split(w["fasta"], fractions=(0.6, 0.2, 0.2), **CONTIG_KW)
+    common = ["--fasta", w["fasta"], "--samplesheet", w["samplesheet"], "--split-json", "split.json", "--seq-length", L,
+              "--bin-size", BIN, "--stride", STRIDE, "--crop-bp", CROP, "--max-n-frac", 0.1]
+    r = _run([b / "prepare_chrom.py", *common, "--chrom", "chrOne", "--out", "chrOne.part"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = _run([b / "prepare_merge.py", "chrOne.part", "--out", "dataset"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    prepare_dataset(w["fasta"], w["samplesheet"], tmp_path / "inproc", params=PARAMS, split=tmp_path / "split.json")
+    assert _hash_tree(tmp_path / "dataset") == _hash_tree(tmp_path / "inproc")

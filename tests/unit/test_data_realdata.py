@@ -12,6 +12,7 @@ import pysam
 import pytest
 
 from seq2func.data import PrepareParams, open_dataset, prepare_dataset
+from seq2func.data.split import check_nonempty, make_split, split_blocks, split_summary
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 RD = SHARED / "realdata" / "hg19_chr22"
@@ -81,3 +82,51 @@ def test_realdata_peak(tmp_path):
         summits.add(int(f[1]) + int(f[9]))
     starts = ds.regions.start.to_numpy()[kind == "peak"]
     assert all(int(s) + 500 in summits for s in starts)
+
+
+def test_realdata_contig_blocks(shared, tmp_path):
+    """One chromosome (hg19 chr22, 51.3 Mb of which 22 Mb real bases in fragments) cut into contig blocks at its
+    assembly gaps (N runs >= 50 kb, the default): windows in train, valid and test, never across a block edge
+    and never closer than ``gap`` to a window of another split."""
+    fasta = shared / "realdata" / "hg19_chr22" / "genome" / "hg19_chr22_partial.fa.gz"
+    bigwig = shared / "realdata" / "hg19_chr22" / "tracks" / "GM12878_STAT1_chr22_1-30Mb.bigWig"
+    L = 16384
+    t0 = time.perf_counter()
+    split = make_split(fasta, split_by="contig", seq_length=L, block_size=1_000_000, min_gap=50_000, seed=0)
+    check_nonempty(split)
+    t_split = time.perf_counter() - t0
+    p = PrepareParams(seq_length=L, stride=L, bin_size=128, max_n_frac=0.1)
+    m = prepare_dataset(fasta, _sheet(tmp_path / "s.csv", bigwig), tmp_path / "ds", params=p, split=split)
+    secs = time.perf_counter() - t0
+    ds = open_dataset(tmp_path / "ds")
+    summ = split_summary(split)
+    c = m["counts"]
+    print(f"\nrealdata contig blocks (min_gap 50 kb, block 1 Mb, L={L}, max_n_frac 0.1): "
+          + ", ".join(f"{k} {v['blocks']} blocks {v['bp'] / 1e6:.2f} Mb" for k, v in summ.items())
+          + f"; excluded blocks {sum(b['split'] == 'exclude' for b in split['blocks'])}; windows {c['by_split']}, "
+          f"N-dropped {c['n_dropped_by_split']}; split {t_split:.2f} s, total {secs:.2f} s")
+    assert set(summ) == {"train", "valid", "test"} and summ["train"]["bp"] > 5 * summ["test"]["bp"]
+    assert all(c["by_split"][k] > 10 for k in ("train", "valid", "test"))
+    blocks = split_blocks(split)
+    assert all(b["end"] - b["start"] <= 1_000_000 for b in blocks) and len(blocks) > 30
+    bs = np.array([b["start"] for b in blocks])
+    be = np.array([b["end"] for b in blocks])
+    blab = np.array([b["split"] for b in blocks], dtype=object)
+    starts, labels = ds.regions.start.to_numpy(), ds.regions.split.to_numpy()
+    k = np.searchsorted(bs, starts, side="right") - 1
+    assert (k >= 0).all() and (starts + L <= be[k]).all() and (blab[k] == labels).all()  # inside its own block
+    # blocks of different labels >= gap (= seq_length) apart, hence windows too
+    for a, b in zip(blocks, blocks[1:]):
+        if a["split"] != b["split"]:
+            assert b["start"] - a["end"] >= split["gap"] == L
+    # windows: every one passes the N filter (pysam oracle), and targets match pyBigWig in 1-30 Mb
+    fa = pysam.FastaFile(str(fasta))
+    bw = pyBigWig.open(str(bigwig))
+    rng = np.random.default_rng(0)
+    for lab in ("valid", "test"):
+        for i in rng.choice(ds.split(lab), size=3, replace=False):
+            s = int(ds.regions.start[i])
+            assert fa.fetch("chr22", s, s + L).upper().count("N") / L <= 0.1
+            if s + L <= 30_000_000:
+                want = [v or 0.0 for v in bw.stats("chr22", s, s + L, type="sum", nBins=L // 128, exact=True)]
+                np.testing.assert_allclose(ds.targets[int(i)][:, 0].astype(np.float64), want, rtol=2e-3, atol=1e-3)

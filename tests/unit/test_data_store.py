@@ -127,3 +127,20 @@ def test_one_hot_and_loader(ds):
     assert order1 == order2
     ld2 = make_loader(ds, split="valid", batch_size=8, num_workers=2)
     assert sum(b[0].shape[0] for b in ld2) == ds.split("valid").size
+
+
+def test_write_regions_takes_one_label_or_one_per_window(tmp_path):
+    from seq2func.data.store import write_regions
+
+    write_regions(tmp_path / "a.tsv", "chr1", np.array([0, 10]), 5, "train", ["tile", "tile"])
+    write_regions(tmp_path / "b.tsv", "chr1", np.array([0, 10]), 5, np.array(["train", "fold3"], dtype=object), ["tile", "peak"])
+    assert (tmp_path / "a.tsv").read_text().splitlines()[1:] == ["chr1\t0\t5\ttrain\ttile", "chr1\t10\t15\ttrain\ttile"]
+    assert (tmp_path / "b.tsv").read_text().splitlines()[1:] == ["chr1\t0\t5\ttrain\ttile", "chr1\t10\t15\tfold3\tpeak"]
+    with pytest.raises(ValueError):
+        write_regions(tmp_path / "c.tsv", "chr1", np.array([0, 10]), 5, ["train"], ["tile", "tile"])
+
+
+def test_fold_needs_a_k_fold_dataset(ds):
+    assert ds.manifest["split"]["split_by"] == "chrom"
+    with pytest.raises(ValueError, match="no folds"):
+        ds.split("test", fold=0)

@@ -14,11 +14,11 @@ import pysam
 import pytest
 
 from seq2func.errors import InputError
+from seq2func.io.vcf import match_samples
 from seq2func.personal.haplotypes import (
     HaplotypeBuilder,
     build_haplotypes,
     center_on,
-    match_samples,
     parse_region,
 )
 
@@ -175,6 +175,33 @@ def test_vcf_contig_alias(tmp_path):
     h_plain = build_haplotypes(vcf, fa, "1", 101, 200)  # region spelled the other way works too
     assert h_alias.sequences == h_plain.sequences
     assert h_plain.chrom == "chr1"
+
+
+@needs_tools
+def test_gt_not_first_in_format(tmp_path):
+    """GT after another FORMAT key (against the spec, but htslib finds it, so bcftools consensus
+    applies it): the same haplotypes as with GT first, and as bcftools'."""
+    vcf, fa, _, samples = _handbuilt(tmp_path)
+    text = subprocess.run(["bgzip", "-dc", str(vcf)], capture_output=True, text=True, check=True).stdout
+    out = []
+    for k, line in enumerate(text.splitlines()):
+        if line.startswith("##FORMAT"):
+            out.append('##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">')
+        if not line.startswith("#") and k % 2:
+            f = line.split("\t")
+            line = "\t".join(f[:8] + ["DP:GT"] + [f"{7 + j}:{c}" for j, c in enumerate(f[9:])])
+        out.append(line)
+    assert any("\tDP:GT\t" in x for x in out)
+    dpgt = tmp_path / "dpgt.vcf"
+    dpgt.write_text("\n".join(out) + "\n")
+    subprocess.run(["bgzip", "-f", str(dpgt)], check=True)
+    dpgt = Path(str(dpgt) + ".gz")
+    subprocess.run(["tabix", "-f", "-p", "vcf", str(dpgt)], check=True)
+    want = build_haplotypes(vcf, fa, "chr1", 101, 200)
+    got = build_haplotypes(dpgt, fa, "chr1", 101, 200)
+    assert got.sequences == want.sequences
+    assert got.alt_dosage.tolist() == want.alt_dosage.tolist()
+    _assert_same_as_bcftools(dpgt, fa, "chr1:101-200", samples, got, tmp_path)
 
 
 @needs_tools

@@ -226,3 +226,59 @@ def test_cli_bad_predictdb_is_one_error_line(world, tmp_path, kind):
     err = [l for l in r.stderr.splitlines() if "ERROR" in l]
     assert len(err) == 1 and err[0].startswith(f"ERROR: {path}: "), r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------------------------------
+# the VCF reader: genotypes through seq2func.io.vcf
+# ------------------------------------------------------------------------------------------
+def _reader_vcf(tmp_path, cells_200: list[str], indexed: bool = True) -> Path:
+    lines = [
+        "##fileformat=VCFv4.2",
+        "##contig=<ID=1,length=10000>",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\tC",
+        "1\t100\trs1\tA\tG\t.\tPASS\t.\tDP:GT\t3:0|1\t4:1/1\t5",  # GT not first; C stops before it
+        "1\t200\trs2\tC\tT,G\t.\tPASS\t.\tGT\t" + "\t".join(cells_200),
+    ]
+    vcf = tmp_path / "r.vcf"
+    vcf.write_text("\n".join(lines) + "\n")
+    if not indexed:
+        return vcf
+    subprocess.run(["bgzip", str(vcf)], check=True)
+    subprocess.run(["tabix", "-p", "vcf", str(vcf) + ".gz"], check=True)
+    return Path(str(vcf) + ".gz")
+
+
+@pytest.mark.parametrize("indexed", [True, False])
+def test_vcf_reader_genotypes(tmp_path, indexed):
+    """GT after other FORMAT keys is found (as htslib finds it); multi-digit, haploid and missing
+    alleles decode as in the haplotype builder; contigs alias (chr1 -> 1)."""
+    from seq2func.personal.predictdb import VcfReader
+
+    vcf = _reader_vcf(tmp_path, ["2|0", "1", "./."], indexed)
+    with VcfReader(vcf, ["C", "A", "B"]) as r:
+        assert r.contig("chr1") == "1"
+        at = r.at_positions("1", [100, 200, 300])
+        assert sorted(at) == [100, 200]
+        (v100,), (v200,) = at[100], at[200]
+        assert v100.ids == ("rs1",) and v200.alts == ("T", "G")
+        np.testing.assert_array_equal(v100.variants()[0][1], [np.nan, 1.0, 2.0])  # C: no GT in its cell
+        (id1, d1), (id2, d2) = v200.variants()
+        assert (id1, id2) == ("1:200:C:T", "1:200:C:G")
+        np.testing.assert_array_equal(d1, [np.nan, 0.0, 1.0])  # C ./. missing; A 2|0; B haploid 1
+        np.testing.assert_array_equal(d2, [np.nan, 1.0, 0.0])
+        assert list(r.with_ids("1", 0, 10000, {"rs2"})) == ["rs2"]
+
+
+def test_vcf_reader_malformed_gt_is_an_error(tmp_path):
+    """A malformed GT stops with one line naming the file and CHROM:POS, as in the haplotype builder
+    (it used to become a missing genotype here)."""
+    from seq2func.personal.predictdb import VcfReader
+
+    vcf = _reader_vcf(tmp_path, ["0|1", "x|1", "0|0"])
+    with VcfReader(vcf, ["A", "B"]) as r:
+        assert sorted(r.at_positions("1", [100])) == [100]
+        with pytest.raises(InputError) as err:
+            r.at_positions("1", [200])
+    assert str(err.value) == f"{vcf}: 1:200: bad GT allele 'x'"

@@ -312,7 +312,9 @@ def test_index_built_in_work_dir_when_fasta_dir_read_only(world, tmp_path, monke
     fa = tmp_path / "ro" / "genome.fa"
     fa.parent.mkdir()
     shutil.copy(world["fasta"], fa)
-    monkeypatch.setattr(V, "_dir_writable", lambda d: False)
+    import seq2func.io.fasta as io_fasta
+
+    monkeypatch.setattr(io_fasta, "_dir_writable", lambda d: False)
     wd = tmp_path / "work"
     wd.mkdir()
     g = V.check_fasta(fa, "genome.fa", wd)

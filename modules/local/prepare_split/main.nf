@@ -3,6 +3,7 @@ process PREPARE_SPLIT {
 
     input:
     path fasta, stageAs: 'ref/*'
+    tuple val(split_by), val(data_contigs)   // VALIDATE's decisions: chrom | contig, FASTA contigs holding data
 
     output:
     path 'split.json', emit: split
@@ -16,10 +17,16 @@ process PREPARE_SPLIT {
     if (params.valid_chroms)    args << "--valid-chroms ${Seq2func.q(params.valid_chroms)}"
     if (params.chrom_fractions) args << "--fractions ${Seq2func.q(params.chrom_fractions)}"
     if (params.folds)           args << "--folds ${params.folds as int}"
-    // nothing chosen: 80/10/10 by length, whole chromosomes
+    // nothing chosen: 80/10/10 by length (whole chromosomes or contig blocks)
     if (!args)                  args << "--fractions 0.8,0.1,0.1"
+    if (split_by == 'contig') {
+        args << "--block-size ${params.split_block_size as long} --min-gap ${params.split_min_gap as long}"
+        if (params.split_gap != null) args << "--gap ${params.split_gap as long}"
+    }
     """
-    prepare_split.py --fasta ${Seq2func.q(fa)} --out split.json --chroms-out chroms.txt ${args.join(' ')}
+    prepare_split.py --fasta ${Seq2func.q(fa)} --out split.json --chroms-out chroms.txt \\
+        --split-by ${split_by} --seq-length ${params.seq_length as long} ${data_contigs ? "--data-contigs ${Seq2func.q(data_contigs)}" : ''} \\
+        ${args.join(' ')}
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

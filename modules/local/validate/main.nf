@@ -18,6 +18,7 @@ process VALIDATE {
     output:
     path 'samplesheet.valid.csv', emit: samplesheet
     path 'validation.json',       emit: report
+    path 'genes.bed', optional: true, emit: genes
     path 'versions.yml',          emit: versions
 
     script:
@@ -43,7 +44,8 @@ __SEQ2FUNC_JSON_END__
         ${opt('cohort-vcf', cohort_vcf)} \\
         ${opt('expression', expression)} \\
         --out samplesheet.valid.csv \\
-        --report validation.json
+        --report validation.json \\
+        --genes-out genes.bed
     python3 -m seq2func.versions ${task.process} --tool bcftools > versions.yml
     """
 }

@@ -11,6 +11,16 @@ A part directory holds ``part.json`` (parameters, split, counts, checksums, warn
 ``sequences.npy``, ``targets.npy``, ``regions.tsv`` and ``tracks.tsv``. ``merge_parts``
 (``bin/prepare_merge.py``) checks that the parts agree, links their shards into the dataset
 layout described in :mod:`seq2func.data.store` and writes ``manifest.json``.
+
+Windows are tiled only inside the split's blocks (:func:`seq2func.data.split.chrom_blocks`): a
+whole-chromosome split gives one block ``[0, length)`` per chromosome, so windows start at ``0,
+stride, 2*stride, ...`` with the chromosome's label; a contig-block split
+(``split_by="contig"``) gives each window its block's label, and blocks of different labels lie at
+least the split's ``gap`` apart, so no window of one split reaches into a block of another.
+``part.json`` ``counts["by_split"]`` / ``counts["n_dropped_by_split"]`` (windows kept / dropped
+for N per label) add up to the manifest's ``counts.by_split`` / ``counts.n_dropped_by_split``;
+``merge_parts`` stops with one line when a requested validation or test split ends up without
+windows.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -32,7 +43,15 @@ from seq2func.chroms import alias_map
 from seq2func.data import peaks as peakmod
 from seq2func.data.bed import IntervalSet, read_bed
 from seq2func.data.genome import Fasta, genome_sha256, names_lengths_md5, scan_chrom
-from seq2func.data.split import EXCLUDE, load_split, make_split
+from seq2func.data.split import (
+    EXCLUDE,
+    chrom_blocks,
+    load_split,
+    make_split,
+    requested_labels,
+    split_blocks,
+    split_mode,
+)
 from seq2func.data.store import (
     DATASET_FORMAT,
     PART_FORMAT,
@@ -157,6 +176,42 @@ def _resolve_chrom(fa: Fasta, chrom: str) -> str:
     return amap[chrom]
 
 
+def _tile_blocks(blocks: list[tuple[int, int, str]], L: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Window starts tiled from each block's start with ``stride``, wholly inside it, and their labels."""
+    starts, labels = [], []
+    for b0, b1, lab in blocks:
+        if b1 - b0 >= L:
+            c = np.arange(b0, b1 - L + 1, stride, dtype=np.int64)
+            starts.append(c)
+            labels.append(np.full(c.size, lab, dtype=object))
+    if not starts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    return np.concatenate(starts), np.concatenate(labels)
+
+
+def _window_labels(starts: np.ndarray, L: int, blocks: list[tuple[int, int, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Label of the block holding each window ``[s, s + L)`` wholly, and whether there is one."""
+    starts = np.asarray(starts, dtype=np.int64)
+    labels = np.full(starts.size, "", dtype=object)
+    if not blocks or not starts.size:
+        return labels, np.zeros(starts.size, dtype=bool)
+    bs = np.array([b[0] for b in blocks], dtype=np.int64)
+    be = np.array([b[1] for b in blocks], dtype=np.int64)
+    bl = np.array([b[2] for b in blocks], dtype=object)
+    k = np.searchsorted(bs, starts, side="right") - 1
+    kk = np.maximum(k, 0)
+    inside = (k >= 0) & (starts + L <= be[kk])
+    labels[inside] = bl[kk[inside]]
+    return labels, inside
+
+
+def _label_counts(labels: np.ndarray, known: Sequence[str]) -> dict[str, int]:
+    out = {lab: 0 for lab in known}
+    for lab, k in Counter(np.asarray(labels, dtype=object).tolist()).items():
+        out[lab] = out.get(lab, 0) + k
+    return dict(sorted(out.items()))
+
+
 def _check_split(split: dict, fa: Fasta, split_src: str) -> None:
     lengths = split.get("lengths", {})
     bad = [c for c in fa.names if c in lengths and int(lengths[c]) != fa.lengths[c]]
@@ -178,7 +233,15 @@ def prepare_chrom(
     """Prepare one chromosome into the part directory ``out``; returns the part's ``part.json`` dict.
 
     ``split`` is a :func:`make_split` dict or the path of a ``split.json``; without it every contig
-    is ``train``.
+    is ``train``. Windows come from the split's blocks of ``chrom``: with a whole-chromosome split
+    one block ``[0, length)`` (windows at ``0, stride, 2*stride, ...``); with contig blocks,
+    windows are tiled from each block's start with ``stride`` and lie wholly inside the block, and
+    each window's ``split`` in ``regions.tsv`` is its block's label. In peak mode a peak or
+    background window keeps its block's label when it lies wholly inside a block and is dropped
+    otherwise (``counts["split_gap_dropped"]`` for peak windows; background candidates outside
+    blocks are never drawn into the GC matching). ``part.json``'s ``split_label`` is the
+    chromosome's label (``contigs`` for contig blocks); ``counts["by_split"]`` /
+    ``counts["n_dropped_by_split"]`` give kept / N-dropped windows per window label.
     """
     t0 = time.perf_counter()
     p = (params or PrepareParams()).check()
@@ -196,6 +259,7 @@ def prepare_chrom(
     label = split["chroms"][chrom]
     if label == EXCLUDE:
         raise InputError(split_src, chrom, "chromosome is excluded by the split; nothing to prepare")
+    blocks = chrom_blocks(split, chrom)
 
     tracks = read_samplesheet(samplesheet, p.mode)
     T = len(tracks)
@@ -229,15 +293,17 @@ def prepare_chrom(
             peak_recs.append(r)
 
     L, bin_size, n_bins = p.seq_length, p.bin_size, p.n_bins
-    counts: dict[str, int] = {}
+    counts: dict[str, object] = {}
     if p.mode == "profile":
-        cand = np.arange(0, clen - L + 1, p.stride, dtype=np.int64) if clen >= L else np.zeros(0, dtype=np.int64)
+        cand, cand_lab = _tile_blocks(blocks, L, p.stride)
         scan = scan_chrom(fa, chrom, np.concatenate([cand, cand + L]))
         nfrac = scan.n_count(cand, cand + L) / L
         keep = nfrac <= p.max_n_frac
         starts = cand[keep]
+        win_lab = cand_lab[keep]
         kinds = ["tile"] * starts.size
         counts.update(candidates=int(cand.size), n_dropped=int((~keep).sum()), kept=int(starts.size))
+        dropped_lab = cand_lab[~keep]
     else:
         pw, c = peakmod.summit_windows(peak_recs, chrom, clen, L)
         counts.update(c)
@@ -248,35 +314,46 @@ def prepare_chrom(
             pw = pw[~inbl]
         else:
             counts["blacklist_dropped"] = 0
+        pw_lab, inside = _window_labels(pw, L, blocks)
+        counts["split_gap_dropped"] = int((~inside).sum())
+        pw, pw_lab = pw[inside], pw_lab[inside]
         rng = peakmod.chrom_rng(p.seed, chrom)
         n_want_max = int(round(p.background_ratio * pw.size))
         avoid = [peakmod.union_intervals(peak_recs, chrom)] + ([bl] if bl is not None else [])
         bg = peakmod.background_candidates(rng, n_want_max, clen, L, bin_size, avoid)
+        bg_lab, inside = _window_labels(bg, L, blocks)
+        counts["split_gap_dropped_background"] = int((~inside).sum())
+        bg, bg_lab = bg[inside], bg_lab[inside]
         allw = np.concatenate([pw, bg])
         scan = scan_chrom(fa, chrom, np.concatenate([allw, allw + L]))
         n_pw = scan.n_count(pw, pw + L)
         keep = n_pw / L <= p.max_n_frac
         counts["n_dropped"] = int((~keep).sum())
-        pw, n_pw = pw[keep], n_pw[keep]
+        dropped_lab = pw_lab[~keep]
+        pw, n_pw, pw_lab = pw[keep], n_pw[keep], pw_lab[keep]
         counts["peak_kept"] = int(pw.size)
         n_bg = scan.n_count(bg, bg + L)
         okb = n_bg / L <= p.max_n_frac
-        bg, n_bg = bg[okb], n_bg[okb]
+        bg, n_bg, bg_lab = bg[okb], n_bg[okb], bg_lab[okb]
         gc_p = scan.gc_count(pw, pw + L) / np.maximum(L - n_pw, 1)
         gc_b = scan.gc_count(bg, bg + L) / np.maximum(L - n_bg, 1)
         idx, c = peakmod.gc_match(rng, gc_p, gc_b, p.background_ratio, p.gc_bins)
         counts.update(c)
-        bg = bg[idx]
+        bg, bg_lab = bg[idx], bg_lab[idx]
         counts["background_kept"] = int(bg.size)
         allw = np.concatenate([pw, bg])
         kind = np.array(["peak"] * pw.size + ["background"] * bg.size, dtype=object)
         order = np.argsort(allw, kind="stable")
         starts, kinds = allw[order], list(kind[order])
+        win_lab = np.concatenate([pw_lab, bg_lab])[order]
         counts["kept"] = int(starts.size)
         label_sets = peakmod.peak_sets(peak_recs, chrom)
         counts["gc_mean_peak"] = round(float(gc_p.mean()), 4) if gc_p.size else None
         counts["gc_mean_background"] = round(float(gc_b[idx].mean()), 4) if idx.size else None
 
+    block_labels = sorted({b[2] for b in blocks})
+    counts["by_split"] = _label_counts(win_lab, block_labels)
+    counts["n_dropped_by_split"] = _label_counts(dropped_lab, block_labels)
     n = int(starts.size)
     tmp = atomic_dir(out, "part.json")
     saturated = np.zeros(T, dtype=np.int64)
@@ -294,7 +371,7 @@ def prepare_chrom(
             tgt_w.write(tg)
         seq_w.close()
         tgt_w.close()
-        write_regions(tmp / "regions.tsv", chrom, starts, L, label, kinds)
+        write_regions(tmp / "regions.tsv", chrom, starts, L, win_lab, kinds)
         table = track_table(tracks)
         table.to_csv(tmp / "tracks.tsv", sep="\t", index=False, lineterminator="\n")
         tracks_sha = hashlib.sha256((tmp / "tracks.tsv").read_bytes()).hexdigest()
@@ -330,7 +407,8 @@ def prepare_chrom(
             s.close()
         fa.close()
     dt = time.perf_counter() - t0
-    log.info("%s: %d windows kept, %d dropped for N (%.1f s)", chrom, n, counts.get("n_dropped", 0), dt)
+    log.info("%s: %d windows kept (%s), %d dropped for N (%.1f s)", chrom, n,
+             ", ".join(f"{k} {v}" for k, v in counts["by_split"].items()), counts.get("n_dropped", 0), dt)
     return part
 
 
@@ -369,6 +447,7 @@ def merge_parts(
     out: str | os.PathLike,
     link: str = "hardlink",
     allow_missing: bool = False,
+    require: Sequence[str] = ("valid", "test"),
 ) -> dict:
     """Merge per-chromosome parts into a dataset directory; returns the manifest.
 
@@ -376,6 +455,14 @@ def merge_parts(
     appear once. Unless ``allow_missing``, every chromosome the split assigns (not ``exclude``)
     needs a part. ``link``: ``hardlink`` (default; copies across filesystems), ``copy``,
     ``symlink`` or ``move``.
+
+    ``require`` (default ``valid`` and ``test``): each of these splits that the split assigned
+    some chromosome or block to (for k folds: every fold) must end up with at least one window,
+    else a one-line :class:`InputError` names the dataset and the split (e.g. all its blocks were
+    dropped by the N filter). A split the split assigned nothing to is
+    :func:`seq2func.data.split.check_nonempty`'s business (``prepare_split.py --require``); with
+    ``allow_missing``, splits none of whose chromosomes has a part are not checked. The check runs
+    before anything is linked or moved. ``()`` turns it off.
     """
     if link not in ("hardlink", "copy", "symlink", "move"):
         raise InputError("--link", link, "must be hardlink, copy, symlink or move")
@@ -407,6 +494,8 @@ def merge_parts(
     if missing and not allow_missing:
         raise InputError("--parts", ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""), "no part for these chromosomes of the split")
     loaded.sort(key=lambda x: order.index(x[1]["chrom"]))
+    by_split, nd_split = _split_counts(loaded, split)
+    _check_windows(split, by_split, nd_split, loaded, out, require, ref["params"])
 
     tmp = atomic_dir(out, "manifest.json")
     try:
@@ -434,7 +523,7 @@ def merge_parts(
                 shards.append({"chrom": part["chrom"], "n": part["n"], "sequences": str(d / "sequences.npy"), "targets": str(d / "targets.npy")})
         (tmp / "tracks.tsv").write_bytes(ref_tracks)
         track_ids = [ln.split("\t")[1] for ln in ref_tracks.decode().splitlines()[1:]]
-        manifest = _manifest(loaded, shards, missing if allow_missing else [], track_ids)
+        manifest = _manifest(loaded, shards, missing if allow_missing else [], track_ids, by_split, nd_split)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         publish_dir(tmp, out)
     finally:
@@ -445,27 +534,55 @@ def merge_parts(
     return manifest
 
 
-def _manifest(loaded: list[tuple[Path, dict]], shards: list[dict], missing: list[str], track_ids: list[str]) -> dict:
-    ref = loaded[0][1]
-    split = ref["split"]
+def _split_counts(loaded: list[tuple[Path, dict]], split: dict) -> tuple[dict[str, int], dict[str, int]]:
+    """Kept and N-dropped windows per window label over all parts (every label of the split listed)."""
     by_split: dict[str, int] = {}
     nd_split: dict[str, int] = {}
+    for _, part in loaded:
+        c = part["counts"]
+        kept = c.get("by_split", {part["split_label"]: part["n"]})
+        dropped = c.get("n_dropped_by_split", {part["split_label"]: c.get("n_dropped", 0)})
+        for lab, k in kept.items():
+            by_split[lab] = by_split.get(lab, 0) + int(k)
+        for lab, k in dropped.items():
+            nd_split[lab] = nd_split.get(lab, 0) + int(k)
+    for lab in {b["split"] for b in split_blocks(split)}:
+        by_split.setdefault(lab, 0)
+        nd_split.setdefault(lab, 0)
+    return dict(sorted(by_split.items())), dict(sorted(nd_split.items()))
+
+
+def _check_windows(split: dict, by_split: dict[str, int], nd_split: dict[str, int], loaded: list[tuple[Path, dict]],
+                   out: Path, require: Sequence[str], params: dict) -> None:
+    """One-line error when a split the split asked for (see :func:`merge_parts`) has no window."""
+    blocks = split_blocks(split)
+    prepared = {part["chrom"] for _, part in loaded}
+    for lab in requested_labels(split, tuple(require)):
+        mine = [b for b in blocks if b["split"] == lab]
+        if not mine or by_split.get(lab, 0) > 0:
+            continue  # assigned nothing: prepare_split.py's check; or it has windows
+        if not any(b["chrom"] in prepared for b in mine):
+            continue  # none of its chromosomes was prepared (allow_missing)
+        what = "block(s)" if split_mode(split) == "contig" else "chromosome(s)"
+        bp = sum(int(b["end"]) - int(b["start"]) for b in mine)
+        raise InputError(out, lab, f"empty split: its {len(mine)} {what} ({bp} bp) gave no window "
+                                   f"({nd_split.get(lab, 0)} dropped for N > max_n_frac {params.get('max_n_frac')}, "
+                                   f"seq_length {params.get('seq_length')}); change the split or --max_n_frac")
+
+
+def _manifest(loaded: list[tuple[Path, dict]], shards: list[dict], missing: list[str], track_ids: list[str],
+              by_split: dict[str, int], nd_split: dict[str, int]) -> dict:
+    ref = loaded[0][1]
+    split = ref["split"]
     by_chrom = {}
     sat: dict[str, int] = {}
     warnings: list[str] = []
     for _, part in loaded:
-        lab = part["split_label"]
-        by_split[lab] = by_split.get(lab, 0) + part["n"]
-        nd_split[lab] = nd_split.get(lab, 0) + part["counts"].get("n_dropped", 0)
-        by_chrom[part["chrom"]] = {"split": lab, **part["counts"]}
+        by_chrom[part["chrom"]] = {"split": part["split_label"], **part["counts"]}
         for k, v in part["float16_saturated"].items():
             sat[k] = sat.get(k, 0) + v
         warnings.extend(part["warnings"])
     warnings.extend(f"no part for {c} (merged with --allow-missing)" for c in missing)
-    labels = sorted(set(split["chroms"].values()) - {EXCLUDE})
-    for lab in labels:
-        by_split.setdefault(lab, 0)
-        nd_split.setdefault(lab, 0)
     n_total = sum(s["n"] for s in shards)
     T = ref["n_tracks"]
     digests = [(part["chrom"], part["chrom_length"], part["genome"]["chrom_sha256"]) for _, part in loaded]
@@ -517,15 +634,21 @@ def prepare_dataset(
     split: dict | str | os.PathLike | None = None,
     blacklist: str | os.PathLike | None = None,
     chroms: Sequence[str] | None = None,
+    require: Sequence[str] = ("valid", "test"),
     **split_kwargs,
 ) -> dict:
     """Split + every chromosome + merge in one process (tests, benchmarks, small genomes).
 
     ``split`` is a split dict or ``split.json``; otherwise :func:`make_split` runs on the FASTA
-    with ``split_kwargs``. ``chroms`` limits the chromosomes prepared (merged with ``allow_missing``).
+    with ``split_kwargs`` (``test_chroms``, ``fractions``, ``folds``, ``split_by``,
+    ``block_size``, ``min_gap``, ``gap``, ...; in contig mode ``seq_length`` defaults to the
+    window length of ``params``). ``chroms`` limits the chromosomes prepared (merged with
+    ``allow_missing``). ``require`` is passed to :func:`merge_parts`.
     """
     out = Path(out)
     if split is None:
+        if str(split_kwargs.get("split_by", "chrom")).lower() != "chrom":
+            split_kwargs.setdefault("seq_length", (params or PrepareParams()).resolved().seq_length)
         split = make_split(fasta, **split_kwargs)
     elif not isinstance(split, dict):
         split = load_split(split)
@@ -543,6 +666,6 @@ def prepare_dataset(
             pp = work / f"{safe_name(c)}.part"
             prepare_chrom(fasta, samplesheet, c, pp, split=split, params=params, blacklist=blacklist)
             parts.append(pp)
-        return merge_parts(parts, out, link="move", allow_missing=chroms is not None)
+        return merge_parts(parts, out, link="move", allow_missing=chroms is not None, require=require)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -11,6 +11,10 @@ Layout of a dataset directory::
 
 Row ``i`` of ``regions.tsv`` is global window ``i``; shards follow in FASTA order with the counts
 listed in ``manifest.json["store"]["shards"]``. In ``blacklist_mode=mask`` blacklisted bins are NaN.
+The ``split`` column is each window's label: its chromosome's with a whole-chromosome split, its
+block's with a contig-block split (``split_by=contig``; one chromosome then holds windows of
+several splits, never closer than the split's ``gap``). ``PreparedDataset.split(name, fold=k)``
+maps these labels to train/valid/test for fold ``k``.
 
 Why plain ``.npy`` shards rather than zarr or HDF5:
 
@@ -42,7 +46,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from seq2func.data.split import fold_roles
+from seq2func.data.split import fold_roles, split_labels
 from seq2func.errors import InputError
 
 DATASET_FORMAT = "seq2func-dataset/1"
@@ -81,11 +85,33 @@ class NpyWriter:
         self._fh.close()
 
 
-def write_regions(path: Path, chrom: str, starts: np.ndarray, seq_length: int, split: str, kinds: Sequence[str]) -> None:
+def write_regions(path: Path, chrom: str, starts: np.ndarray, seq_length: int, split: str | Sequence[str] | np.ndarray, kinds: Sequence[str]) -> None:
+    """Write a part's ``regions.tsv``.
+
+    Parameters
+    ----------
+    path
+        File to write.
+    chrom
+        Chromosome of every window.
+    starts
+        Window starts (0-based).
+    seq_length
+        Window length.
+    split
+        One label for every window (chrom mode), or one label per window (contig mode: each
+        window's block label).
+    kinds
+        One kind per window (``tile``, ``peak``, ``background``).
+    """
+    starts = np.asarray(starts, dtype=np.int64).tolist()
+    labels = [split] * len(starts) if isinstance(split, str) else [str(x) for x in split]
+    if len(labels) != len(starts):
+        raise ValueError(f"{len(labels)} split labels for {len(starts)} windows")
     with open(path, "w") as fh:
         fh.write("\t".join(REGION_COLUMNS) + "\n")
-        for s, k in zip(np.asarray(starts, dtype=np.int64).tolist(), kinds):
-            fh.write(f"{chrom}\t{s}\t{s + seq_length}\t{split}\t{k}\n")
+        for s, lab, k in zip(starts, labels, kinds):
+            fh.write(f"{chrom}\t{s}\t{s + seq_length}\t{lab}\t{k}\n")
 
 
 def atomic_dir(out: Path, marker: str) -> Path:
@@ -273,14 +299,15 @@ class PreparedDataset:
         """Window indices (int64, ascending) of split ``name``.
 
         ``name`` is a label in ``regions.split`` (``train``/``valid``/``test`` or ``fold<k>``). For
-        a k-fold dataset, ``split("train", fold=k)`` (and ``valid``/``test``) uses
-        :func:`seq2func.data.split.fold_roles`.
+        a k-fold dataset, ``split("train", fold=k)`` (and ``valid``/``test``) maps each window's
+        label to its role with :func:`seq2func.data.split.fold_roles` (``by="label"``), so k folds
+        work for whole-chromosome and contig-block splits alike.
         """
         if fold is not None:
-            roles = fold_roles(self.manifest["split"], int(fold))
-            lab = self.regions["chrom"].map(roles)
+            roles = fold_roles(self.manifest["split"], int(fold), by="label")
+            lab = self.regions["split"].map(lambda x: roles.get(x, x))
             return np.flatnonzero((lab == name).to_numpy())
-        known = set(self.regions["split"]) | set(self.manifest["split"]["chroms"].values())
+        known = set(self.regions["split"]) | set(self.manifest["split"]["chroms"].values()) | set(split_labels(self.manifest["split"]))
         if name not in known:
             raise KeyError(f"unknown split {name!r}; known: {', '.join(sorted(known))}")
         return np.flatnonzero((self.regions["split"] == name).to_numpy())

@@ -5,9 +5,9 @@ from seq2func.personal.haplotypes import (
     Haplotypes,
     build_haplotypes,
     center_on,
-    match_samples,
     parse_region,
 )
+from seq2func.io.vcf import match_samples
 
 __all__ = [
     "HaplotypeBuilder",

@@ -203,7 +203,7 @@ def sort_genes(df: pd.DataFrame) -> pd.DataFrame:
 
 def load_cohort(
     vcf: str | os.PathLike,
-    tss: str | os.PathLike | pd.DataFrame,
+    tss: str | os.PathLike | pd.DataFrame | None,
     expression: str | os.PathLike | pd.DataFrame,
     *,
     genes: Sequence[str] | None = None,
@@ -213,20 +213,31 @@ def load_cohort(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], str | os.PathLike]:
     """The selected genes, the expression of the individuals shared with the VCF (in VCF order),
     those individuals, and how to name the expression input in errors. Used by the benchmark
-    chunks and personal fine-tuning alike."""
-    import pysam
+    chunks and personal fine-tuning alike.
 
-    from seq2func.personal.haplotypes import match_samples
-    from seq2func.personal.predict import read_expression_matrix, read_tss
+    Genes are placed by :func:`seq2func.io.annotation.place_genes`: the annotation's TSSs under the
+    expression file's gene IDs (matched with or without version suffix), and for a phenotype BED
+    its own start column for the genes the annotation lacks (``tss`` may then be None)."""
+    from seq2func.io.annotation import place_genes
+    from seq2func.io.expression import read_expression
+    from seq2func.io.vcf import match_samples
+    from seq2func.io.vcf import vcf_samples as read_vcf_samples
+    from seq2func.personal.predict import read_tss
 
-    tss_df = tss if isinstance(tss, pd.DataFrame) else read_tss(tss)
     expr_label = "--expression" if isinstance(expression, pd.DataFrame) else expression
-    expr = expression if isinstance(expression, pd.DataFrame) else read_expression_matrix(expression)
+    positions = None
+    if isinstance(expression, pd.DataFrame):
+        expr = expression
+    else:
+        ef = read_expression(expression)
+        expr, positions = ef.values, ef.positions
+    annotation = tss if isinstance(tss, pd.DataFrame) or tss is None else read_tss(tss)
+    if annotation is None and positions is None:
+        raise InputError("--tss", None, f"required: {expr_label} is a gene_id TSV without positions (give a TSS BED6 "
+                         "or GTF, or the expression as a phenotype BED '#chr start end id ...')")
+    tss_df = place_genes(annotation, [str(g) for g in expr.index], positions)
     sel = select_genes(tss_df, genes=genes, chroms=chroms, gene_source=gene_source)
-    try:
-        vcf_samples = list(pysam.VariantFile(str(vcf)).header.samples)
-    except (OSError, ValueError) as err:
-        raise InputError(vcf, None, f"cannot open VCF: {err}") from None
+    vcf_samples = read_vcf_samples(vcf)  # a bad VCF: one InputError line, nothing from htslib
     idx = match_samples(vcf_samples, list(expr.columns), path=expr_label, missing=missing_samples)
     samples = [vcf_samples[i] for i in idx]
     return sel, expr[samples], samples, expr_label
@@ -254,7 +265,7 @@ def run_chunk(
     *,
     vcf: str | os.PathLike,
     fasta: str | os.PathLike,
-    tss: str | os.PathLike | pd.DataFrame,
+    tss: str | os.PathLike | pd.DataFrame | None,
     expression: str | os.PathLike | pd.DataFrame,
     out: str | os.PathLike,
     genes: Sequence[str] | None = None,

@@ -226,7 +226,7 @@ def personal_finetune(
     model: torch.nn.Module | None = None,
     vcf: str | os.PathLike,
     fasta: str | os.PathLike,
-    tss: str | os.PathLike | pd.DataFrame,
+    tss: str | os.PathLike | pd.DataFrame | None,
     expression: str | os.PathLike | pd.DataFrame,
     out: str | os.PathLike,
     genes: Sequence[str] | None = None,

@@ -71,13 +71,12 @@ piece lengths behind :meth:`Haplotypes.offset_shift`) is computed on first use.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -85,6 +84,16 @@ import pysam
 
 from seq2func.chroms import alias_map
 from seq2func.errors import InputError
+from seq2func.io.text import CStderr
+from seq2func.io.vcf import (
+    ABSENT,
+    MISSING,
+    VcfText,
+    Where,
+    genotype_texts,
+    match_samples,
+    parse_genotypes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +101,6 @@ UNPHASED_POLICIES = ("error", "reference", "random")
 REF_N_POLICIES = ("error", "skip")
 _PLAIN_ALLELE = re.compile(r"[A-Za-z]+")
 _REGION = re.compile(r"^\s*([^:\s]+):([0-9,]+)-([0-9,]+)\s*$")
-_MISSING = -1  # '.' allele
-_ABSENT = -2  # second allele of a haploid genotype
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,43 +117,6 @@ def parse_region(text: str, *, param: str = "--region") -> tuple[str, int, int]:
     if start < 1 or end < start:
         raise InputError(param, str(text), "need 1 <= start <= end")
     return chrom, start, end
-
-
-def match_samples(
-    vcf_samples: Sequence[str],
-    wanted: Iterable[str],
-    *,
-    path: str | os.PathLike | None = None,
-    missing: str = "error",
-) -> list[int]:
-    """Indices into ``vcf_samples`` of the ``wanted`` sample IDs, in ``wanted`` order.
-
-    ``missing='error'`` raises one :class:`InputError` (file = ``path``) listing the wanted IDs
-    absent from the VCF (first 5, then a count); ``missing='drop'`` leaves them out with a warning.
-    Duplicated wanted IDs are an error.
-    """
-    if missing not in ("error", "drop"):
-        raise ValueError(f"missing must be 'error' or 'drop', not {missing!r}")
-    index = {s: i for i, s in enumerate(vcf_samples)}
-    wanted = list(wanted)
-    dups = sorted({w for w in wanted if wanted.count(w) > 1}) if len(set(wanted)) != len(wanted) else []
-    if dups:
-        raise InputError(path, "samples", f"duplicated sample ID(s): {_first5(dups)}")
-    absent = [w for w in wanted if w not in index]
-    if absent:
-        msg = (
-            f"{len(absent)} of {len(wanted)} sample(s) not in the VCF ({len(index)} samples there): "
-            f"{_first5(absent)}"
-        )
-        if missing == "error":
-            raise InputError(path, "samples", msg)
-        log.warning("%s: %s; leaving them out", path or "VCF", msg)
-    return [index[w] for w in wanted if w in index]
-
-
-def _first5(items: Sequence[str]) -> str:
-    shown = ", ".join(items[:5])
-    return shown + (f" (+{len(items) - 5} more)" if len(items) > 5 else "")
 
 
 def center_on(seq: str, center: int, length: int, pad: str = "N") -> str:
@@ -338,140 +308,11 @@ def _variant_type(ref: str, alt: str) -> tuple[bool, int]:
 
 def _gt_text(a1: int, a2: int, phased: bool) -> str:
     def one(a: int) -> str:
-        return "." if a == _MISSING else str(a)
+        return "." if a == MISSING else str(a)
 
-    if a2 == _ABSENT:
+    if a2 == ABSENT:
         return one(a1)
     return one(a1) + ("|" if phased else "/") + one(a2)
-
-
-def _parse_allele(text: str, where: tuple) -> int:
-    if text == ".":
-        return _MISSING
-    if not text.isdigit():
-        raise InputError(where[0], where[1], f"bad GT allele {text!r}")
-    value = int(text)
-    if value > 32000:
-        raise InputError(where[0], where[1], f"GT allele index {value} too large")
-    return value
-
-
-def _parse_gt_slow(field_text: str, where: tuple) -> tuple[int, int, bool]:
-    gt = field_text.split(":", 1)[0]
-    if gt in ("", "."):
-        return _MISSING, _ABSENT, True
-    parts = re.split(r"[|/]", gt)
-    seps = re.findall(r"[|/]", gt)
-    if gt.startswith(("|", "/")):  # VCF 4.4 explicit phasing of the first allele
-        parts = parts[1:]
-        seps = seps[1:]
-    a1 = _parse_allele(parts[0], where)
-    a2 = _parse_allele(parts[1], where) if len(parts) > 1 else _ABSENT
-    return a1, a2, all(s == "|" for s in seps)
-
-
-class _Where:
-    """``where[i]`` -> ``(file, "chrom:pos")`` of record ``i``, built only when an error needs it."""
-
-    def __init__(self, path: str, chrom: str, pos0: list[int]) -> None:
-        self.path, self.chrom, self.pos0 = path, chrom, pos0
-
-    def __getitem__(self, i: int) -> tuple[str, str]:
-        return self.path, f"{self.chrom}:{self.pos0[i] + 1}"
-
-
-def _parse_genotypes(
-    texts: list[str],
-    has_gt: np.ndarray,
-    n_all: int,
-    sel: np.ndarray,
-    where,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """GT of the selected sample columns of every record, vectorised over the raw text.
-
-    ``texts[i]`` holds the sample columns of record ``i`` (tab-separated, FORMAT removed). Fast
-    path: one-digit diploid (``a|b``, ``a/b``) and haploid genotypes straight from the bytes;
-    anything else (multi-digit alleles, polyploid, VCF 4.4 prefixes) through a slow per-cell parse.
-    When every cell is three bytes the fields sit at fixed offsets and no delimiter scan is needed;
-    when moreover every genotype is phased with one-digit alleles (``0|1``), two subtractions decode
-    the whole matrix.
-    """
-    n, ns = len(texts), len(sel)
-    if n == 0 or ns == 0:
-        return (
-            np.full((n, ns), _MISSING, dtype=np.int16),
-            np.full((n, ns), _ABSENT, dtype=np.int16),
-            np.ones((n, ns), dtype=bool),
-        )
-    blob = "\n".join(itertools.chain(texts, ("",))).encode("ascii", errors="replace")
-    size = len(blob)
-    everyone = ns == n_all and bool((sel == np.arange(n_all)).all())
-    arr = np.frombuffer(blob, dtype=np.uint8)
-    # fixed layout: every fourth byte a delimiter (tab or newline, the only bytes <= 10 in VCF
-    # text), no other byte one, and each record's last cell followed by its newline
-    fixed = (
-        size == 4 * n * n_all
-        and bool((arr[4 * n_all - 1 :: 4 * n_all] == 10).all())
-        and bool((arr.view("<u4") < 0x0B000000).all())
-        and int(np.count_nonzero(arr <= 10)) == n * n_all
-    )
-    if fixed:
-        pairs = arr.view("<u2").reshape(n, n_all, 2)  # (c0 | c1 << 8, c2 | c3 << 8) of each cell
-        if not everyone:
-            pairs = pairs[:, sel]
-        with np.errstate(over="ignore"):
-            x1 = pairs[..., 0] - np.uint16(0x7C30)  # < 10 iff "d|": c0 a digit, c1 '|'
-            x2 = (pairs[..., 1] & np.uint16(0xFF)) - np.uint16(0x30)  # < 10 iff c2 a digit
-        if bool((x1 < 10).all()) and bool((x2 < 10).all()):
-            a1, a2, phased = x1.view(np.int16), x2.view(np.int16), np.ones((n, ns), dtype=bool)
-            if not has_gt.all():  # no GT in FORMAT: bcftools keeps the reference
-                a1[~has_gt] = _MISSING
-                a2[~has_gt] = _ABSENT
-            return a1, a2, phased
-        v = arr.reshape(n, n_all, 4)
-        if not everyone:
-            v = v[:, sel]
-        c0, c1, c2, c3 = v[..., 0], v[..., 1], v[..., 2], v[..., 3]
-    else:
-        arr = np.frombuffer(blob + b"\n\n\n\n", dtype=np.uint8)
-        delim = np.flatnonzero(arr[:size] <= 10)
-        if delim.size != n * n_all:
-            counts = [t.count("\t") + 1 for t in texts]
-            bad = next(i for i, c in enumerate(counts) if c != n_all)
-            raise InputError(*where[bad], f"{counts[bad]} sample columns, header has {n_all}")
-        flat_starts = np.empty_like(delim)
-        flat_starts[0] = 0
-        flat_starts[1:] = delim[:-1] + 1
-        starts = flat_starts.reshape(n, n_all)
-        s = starts if everyone else starts[:, sel]
-        c0, c1, c2, c3 = arr[s], arr[s + 1], arr[s + 2], arr[s + 3]
-
-    def is_term(c):
-        return (c == 58) | (c == 9) | (c == 10)
-
-    dig0, dot0 = (c0 >= 48) & (c0 <= 57), c0 == 46
-    dig2, dot2 = (c2 >= 48) & (c2 <= 57), c2 == 46
-    ok0 = dig0 | dot0
-    dip = ok0 & ((c1 == 124) | (c1 == 47)) & (dig2 | dot2) & is_term(c3)
-    hap = ok0 & is_term(c1)
-    a1 = np.where(dot0, _MISSING, c0.astype(np.int16) - 48).astype(np.int16, copy=False)
-    a2 = np.where(dip, np.where(dot2, _MISSING, c2.astype(np.int16) - 48), _ABSENT).astype(np.int16, copy=False)
-    phased = ~dip | (c1 == 124)
-    slow = ~(dip | hap) & has_gt[:, None]
-    if slow.any():
-        if fixed:
-            s = 4 * (np.arange(n, dtype=np.int64)[:, None] * n_all + sel[None, :])
-            e = s + 3
-        else:
-            e = delim.reshape(n, n_all)[:, sel]
-        for i, j in zip(*np.nonzero(slow)):
-            cell = blob[s[i, j] : e[i, j]].decode("ascii", errors="replace")
-            a1[i, j], a2[i, j], phased[i, j] = _parse_gt_slow(cell, where[i])
-    if not has_gt.all():  # no GT in FORMAT: bcftools keeps the reference
-        a1[~has_gt] = _MISSING
-        a2[~has_gt] = _ABSENT
-        phased[~has_gt] = True
-    return a1, a2, phased
 
 
 def _splitmix_coin(seed: int, sample_cols: np.ndarray, pos0: np.ndarray, rank: np.ndarray) -> np.ndarray:
@@ -703,51 +544,35 @@ class HaplotypeBuilder:
         for p in (self.vcf_path, self.fasta_path):
             if not Path(p).exists():
                 raise InputError(p, "", "file not found")
+        cap = CStderr()
         try:
-            self._fasta = pysam.FastaFile(self.fasta_path)
+            with cap:
+                self._fasta = pysam.FastaFile(self.fasta_path)
         except (OSError, ValueError) as err:
-            raise InputError(self.fasta_path, "", f"cannot open FASTA (plain or bgzip with .fai): {err}") from None
+            detail = "; ".join(m for m in cap.messages("E") if not m.startswith("Failed to open")) or str(err)
+            raise InputError(self.fasta_path, "", f"cannot open FASTA (plain or bgzip with .fai): {detail}") from None
         try:
-            self._vf = pysam.VariantFile(self.vcf_path)
-        except (OSError, ValueError) as err:
-            raise InputError(self.vcf_path, "", f"cannot open VCF: {err}") from None
-        self.vcf_samples = list(self._vf.header.samples)
+            self._vcf = VcfText(self.vcf_path)  # htslib's stderr captured; unindexed: read whole
+        except BaseException:
+            self._fasta.close()
+            raise
+        self.vcf_samples = self._vcf.samples
         if isinstance(samples, str):
             samples = [s for s in samples.split(",") if s]
         if samples is None:
             self._sel = np.arange(len(self.vcf_samples))
         else:
-            self._sel = np.asarray(match_samples(self.vcf_samples, samples, path=self.vcf_path), dtype=np.int64)
-        self.samples = [self.vcf_samples[i] for i in self._sel.tolist()]
-        self._tabix = None
-        self._indexed = self._vf.index is not None
-        if self._indexed and not self._vf.is_bcf:
             try:
-                self._tabix = pysam.TabixFile(self.vcf_path)  # raw lines: no parse + re-format
-            except (OSError, ValueError):
-                self._tabix = None
-        self._plain_cache: dict[str, list[str]] | None = None
-        vcf_contigs = list(self._vf.header.contigs)
-        if self._tabix is not None:
-            vcf_contigs += [c for c in self._tabix.contigs if c not in set(vcf_contigs)]
-        if not self._indexed:
-            log.warning("%s has no index: reading it whole (bgzip + tabix it for speed)", self.vcf_path)
-            cache: dict[str, list[str]] = {}
-            for r in self._vf:
-                cache.setdefault(r.chrom, []).append(str(r).rstrip("\n"))
-            self._plain_cache = cache
-            vcf_contigs += [c for c in cache if c not in set(vcf_contigs)]
-        self._vcf_contigs = vcf_contigs
-        self._fasta_to_vcf: dict[str, str] = {}
-        for v, f in alias_map(self._fasta.references, vcf_contigs).items():
-            if f not in self._fasta_to_vcf or v == f:  # an exact spelling wins
-                self._fasta_to_vcf[f] = v
+                self._sel = np.asarray(match_samples(self.vcf_samples, samples, path=self.vcf_path), dtype=np.int64)
+            except BaseException:
+                self.close()
+                raise
+        self.samples = [self.vcf_samples[i] for i in self._sel.tolist()]
 
     # -- plumbing --------------------------------------------------------------------------
     def close(self) -> None:
-        for h in (self._tabix, self._vf, self._fasta):
-            if h is not None:
-                h.close()
+        self._vcf.close()
+        self._fasta.close()
 
     def __enter__(self) -> "HaplotypeBuilder":
         return self
@@ -763,26 +588,6 @@ class HaplotypeBuilder:
         if hit is None:
             raise InputError(self.fasta_path, region, f"contig {chrom!r} not in the FASTA")
         return hit
-
-    def _lines(self, vcf_chrom: str, start0: int, end0: int) -> list[str]:
-        """Text of the records overlapping [start0, end0] (0-based, inclusive)."""
-        if self._tabix is not None:
-            try:
-                return list(self._tabix.fetch(vcf_chrom, start0, end0 + 1))
-            except ValueError:  # contig absent from the index
-                return []
-        if self._indexed:
-            try:
-                return [str(r).rstrip("\n") for r in self._vf.fetch(vcf_chrom, start0, end0 + 1)]
-            except ValueError:
-                return []
-        out = []  # VCF without an index: lines read whole at open
-        for line in (self._plain_cache or {}).get(vcf_chrom, []):
-            pos0 = int(line.split("\t", 2)[1]) - 1
-            if pos0 > end0:
-                break
-            out.append(line)
-        return out
 
     def _ref_n_keep(self, fa_chrom: str, reference: str, start0: int, pos0: list[int], refs: list[str]) -> np.ndarray:
         """False for the records (0-based POS >= start0) whose REF span in the FASTA has an N and whose
@@ -818,7 +623,7 @@ class HaplotypeBuilder:
         recs: list[list] = []  # the fields of the records applied in the window, POS as 0-based int
         n_before = 0
         need_samples = len(self._sel) > 0
-        for line in self._lines(vcf_chrom, start0, end0):
+        for line in self._vcf.lines(vcf_chrom, start0, end0 + 1):  # records overlapping the window
             f = line.split("\t", 9)
             p = int(f[1]) - 1
             if p > end0:
@@ -845,13 +650,10 @@ class HaplotypeBuilder:
         alleles = [[f[3]] + alts for f, alts in zip(recs, alt_lists)]
         plain = [f[4].isascii() and f[4].replace(",", "").isalpha() for f in recs]  # every ALT plain letters
         snv = [ok and len(f[3]) == 1 and len(f[4]) == 2 * len(alts) - 1 for ok, f, alts in zip(plain, recs, alt_lists)]
-        texts = [f[9] if len(f) > 9 else "" for f in recs]
-        has_gt = np.fromiter(
-            (len(f) > 8 and (f[8] == "GT" or f[8].startswith("GT:")) for f in recs), dtype=bool, count=len(recs)
-        )
+        texts, has_gt = genotype_texts(recs)  # sample columns, GT first in every cell
         del recs
-        where = _Where(self.vcf_path, vcf_chrom, pos0)
-        a1, a2, phased = _parse_genotypes(texts, has_gt, len(self.vcf_samples), self._sel, where)
+        where = Where(self.vcf_path, vcf_chrom, pos0)
+        a1, a2, phased = parse_genotypes(texts, has_gt, len(self.vcf_samples), self._sel, where)
         return _Window(pos0, ids, refs, alleles, [len(r) for r in refs], plain, snv, a1, a2, phased), n_before, n_skip
 
     # -- the work --------------------------------------------------------------------------
@@ -869,7 +671,7 @@ class HaplotypeBuilder:
             end = clen
         start0, end0 = start - 1, end - 1
         reference = self._fasta.fetch(fa_chrom, start0, end0 + 1)
-        vcf_chrom = self._fasta_to_vcf.get(fa_chrom)
+        vcf_chrom = self._vcf.contig(fa_chrom)
         warnings: list[str] = []
         if vcf_chrom is None:
             warnings.append(f"{fa_chrom} not in {self.vcf_path}: haplotypes are the reference")
@@ -913,7 +715,7 @@ class HaplotypeBuilder:
         h1, h2 = win.a1, win.a2
         ambiguous = None
         if nv and ns and not win.phased.all():
-            ambiguous = (~win.phased) & (win.a2 != _ABSENT) & (win.a1 != win.a2)
+            ambiguous = (~win.phased) & (win.a2 != ABSENT) & (win.a1 != win.a2)
         if ambiguous is not None and ambiguous.any():
             i, j = (int(x[0]) for x in np.nonzero(ambiguous))
             n_amb = int(ambiguous.sum())

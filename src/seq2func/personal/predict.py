@@ -52,7 +52,6 @@ import logging
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -61,6 +60,11 @@ import torch
 
 from seq2func.chroms import alias_map
 from seq2func.errors import InputError
+from seq2func.io.annotation import read_tss as _read_tss
+from seq2func.io.annotation import unique_tss
+from seq2func.io.expression import read_expression
+from seq2func.io.fasta import contig_lengths as _contig_lengths
+from seq2func.io.text import open_text
 
 log = logging.getLogger(__name__)
 
@@ -84,75 +88,29 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # inputs: TSS, expression, gene lists
 # --------------------------------------------------------------------------------------------
-def _open_text(path):
-    import gzip
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(p, None, "file not found")
-    with open(p, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(p, "rt")
-    return open(p)
-
-
 def read_tss(path: str | os.PathLike) -> pd.DataFrame:
-    """Gene TSSs from a BED6 file or a GTF (:func:`seq2func.annotation.read_tss`).
+    """Gene TSSs from a BED6 file or a GTF (:func:`seq2func.io.annotation.read_tss`).
 
     Returns ``DataFrame(gene_id, chrom, tss, strand)`` with ``tss`` 0-based. A gene listed more
     than once keeps its first TSS (with a warning).
     """
-    from seq2func.annotation import read_tss as _read_tss
-
-    df = _read_tss(path)[["gene_id", "chrom", "tss", "strand"]]
-    dup = df["gene_id"].duplicated()
-    if dup.any():
-        log.warning("%s: %d gene(s) with more than one TSS record; keeping the first", path, int(df.loc[dup, "gene_id"].nunique()))
-        df = df[~dup]
-    return df.reset_index(drop=True)
+    return unique_tss(_read_tss(path)[["gene_id", "chrom", "tss", "strand"]], path)
 
 
 def read_expression_matrix(path: str | os.PathLike) -> pd.DataFrame:
-    """Expression TSV (``gene_id`` then one column per individual) -> genes x individuals float frame.
+    """Genes x individuals float frame of an expression TSV or phenotype BED
+    (:func:`seq2func.io.expression.read_expression`, the reader VALIDATE checks with).
 
-    Non-numeric cells are an :class:`InputError` naming the gene; empty cells and ``NA`` are NaN.
-    Duplicated gene IDs or individual columns are errors.
+    Non-numeric cells, duplicated genes or individuals are one-line :class:`InputError`; empty
+    cells and ``NA`` are NaN.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, None, "file not found")
-    with _open_text(path) as fh:
-        header = fh.readline().rstrip("\n\r").split("\t")
-    cols = header[1:]
-    if len(header) < 2 or header[0] != "gene_id":
-        raise InputError(path, "header", "expected 'gene_id' then one column per individual")
-    dup_cols = sorted({c for c in cols if cols.count(c) > 1})
-    if dup_cols:
-        raise InputError(path, "header", f"duplicated individual column(s): {', '.join(dup_cols[:5])}")
-    try:
-        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as err:
-        raise InputError(path, None, f"cannot read expression TSV: {err}") from None
-    genes = df["gene_id"].astype(str)
-    dups = genes[genes.duplicated()]
-    if len(dups):
-        raise InputError(path, f"gene {dups.iloc[0]}", "gene listed more than once")
-    vals = df.iloc[:, 1:].replace({"": "nan", "NA": "nan", "NaN": "nan", ".": "nan"})
-    out = vals.apply(pd.to_numeric, errors="coerce")
-    bad = out.isna() & ~vals.apply(lambda c: c.str.lower().eq("nan"))
-    if bad.to_numpy().any():
-        i, j = (int(x[0]) for x in np.nonzero(bad.to_numpy()))
-        raise InputError(path, f"gene {genes.iloc[i]}", f"value {vals.iat[i, j]!r} of {cols[j]} is not a number")
-    out.index = pd.Index(genes.to_numpy(), name="gene_id")
-    out.columns = [str(c) for c in cols]
-    return out.astype(float)
+    return read_expression(path).values
 
 
 def read_gene_list(path: str | os.PathLike) -> list[str]:
     """Gene IDs, one per line (first whitespace-separated field; ``#`` comments and blanks skipped)."""
     out = []
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for line in fh:
             s = line.strip()
             if s and not s.startswith("#"):
@@ -520,10 +478,8 @@ def predict_gene(predictor: GenePredictor, haps, ref_offset: int, combine: str =
 
 
 def contig_lengths(fasta: str | os.PathLike) -> dict[str, int]:
-    import pysam
-
-    with pysam.FastaFile(str(fasta)) as fa:
-        return dict(zip(fa.references, fa.lengths))
+    """Contig lengths of a FASTA (:func:`seq2func.io.fasta.contig_lengths`)."""
+    return _contig_lengths(fasta)
 
 
 def resolve_chroms(names: Iterable[str], fasta_contigs: Iterable[str]) -> dict[str, str]:

@@ -7,7 +7,7 @@ dosages are *not* those of the haplotype window.
 
 Genes: a ``weights.gene`` matches one of our gene IDs exactly or, failing that, with a trailing
 version stripped on both sides (``ENSG00000100030.14`` -> ``ENSG00000100030``,
-:func:`gene_key`). Several db genes falling on one of ours (two versions of one ID) keep the first
+:func:`seq2func.io.annotation.gene_key`). Several db genes falling on one of ours (two versions of one ID) keep the first
 in db order, with a warning. A gene absent from the db gets NA everywhere.
 
 Variants, per gene:
@@ -42,19 +42,25 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
-import pysam
 
-from seq2func.chroms import alias_map
 from seq2func.errors import InputError
+from seq2func.io.annotation import match_gene_ids
+from seq2func.io.vcf import (
+    MISSING,
+    VcfText,
+    Where,
+    genotype_texts,
+    match_samples,
+    parse_genotypes,
+)
 from seq2func.predixcan import load_predictdb, parse_variant_id, predict_predictdb
 from seq2func.stats import pearson_r
 
@@ -66,9 +72,6 @@ COUNT_COLUMNS = ("n_weights", "matched", "flipped", "strand_flipped", "ambiguous
 GENE_COLUMNS = ["predictdb_gene", "predictdb_r", "predictdb_n_weights", "predictdb_n_matched",
                 "predictdb_n_flipped", "predictdb_n_strand_flipped", "predictdb_n_ambiguous",
                 "predictdb_n_unmatched"]
-_VERSION = re.compile(r"^(.+)\.\d+$")
-_MISSING = -1
-_ABSENT = -2
 
 
 # --------------------------------------------------------------------------------------------
@@ -93,31 +96,10 @@ def check_predictdb(path: str | os.PathLike) -> None:
         raise InputError(path, "table weights", f"not a PredictDB database: {exc}") from None
 
 
-def gene_key(gene_id: str) -> str:
-    """A gene ID without its trailing version: ``ENSG00000100030.14`` -> ``ENSG00000100030``."""
-    m = _VERSION.match(str(gene_id))
-    return m.group(1) if m else str(gene_id)
-
-
 def map_genes(db_genes: Sequence[str], our_genes: Sequence[str]) -> dict[str, str]:
-    """``{our gene_id: db gene}``: exact matches first, then version-stripped ones (first in db order)."""
-    db_list = list(dict.fromkeys(str(g) for g in db_genes))
-    db_set = set(db_list)
-    by_key: dict[str, list[str]] = {}
-    for g in db_list:
-        by_key.setdefault(gene_key(g), []).append(g)
-    out: dict[str, str] = {}
-    for g in our_genes:
-        g = str(g)
-        if g in db_set:
-            out[g] = g
-            continue
-        hits = by_key.get(gene_key(g), [])
-        if hits:
-            if len(hits) > 1:
-                log.warning("gene %s: %d PredictDB models (%s); using %s", g, len(hits), ", ".join(hits[:3]), hits[0])
-            out[g] = hits[0]
-    return out
+    """``{our gene_id: db gene}``: exact matches first, then version-stripped ones (first in db order);
+    :func:`seq2func.io.annotation.match_gene_ids`, the matching every stage uses."""
+    return match_gene_ids(db_genes, our_genes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,7 +117,7 @@ class _Record:
 
     def variants(self) -> list[tuple[str, np.ndarray]]:
         """``(variant id, dosage)`` of each ALT allele: count of that allele, NaN if the GT is missing."""
-        miss = (self.a1 == _MISSING) | (self.a2 == _MISSING)
+        miss = (self.a1 == MISSING) | (self.a2 == MISSING)
         out = []
         for k, alt in enumerate(self.alts, start=1):
             d = ((self.a1 == k).astype(float) + (self.a2 == k).astype(float))
@@ -144,62 +126,25 @@ class _Record:
         return out
 
 
-def _parse_gt_cell(cell: str) -> tuple[int, int]:
-    gt = cell.split(":", 1)[0]
-    if gt and gt[0] in "|/":  # VCF 4.4 phasing prefix
-        gt = gt[1:]
-    parts = re.split(r"[|/]", gt)
-
-    def one(a: str) -> int:
-        return _MISSING if a in (".", "") else int(a)
-
-    try:
-        a1 = one(parts[0])
-        a2 = one(parts[1]) if len(parts) > 1 else _ABSENT
-    except ValueError:
-        return _MISSING, _MISSING
-    return a1, a2
-
-
 class VcfReader:
-    """Genotypes of selected samples at arbitrary positions of a VCF/BCF (tabix or CSI index, or
-    read whole when unindexed), contig names matched through :func:`seq2func.chroms.alias_map`."""
+    """Genotypes of selected samples at arbitrary positions of a VCF/BCF, read through
+    :class:`seq2func.io.vcf.VcfText` (tabix or CSI index, or read whole when unindexed; contig
+    names matched through :func:`seq2func.chroms.alias_map`; GT decoded by
+    :func:`seq2func.io.vcf.parse_genotypes`, a malformed GT an error naming ``CHROM:POS``)."""
 
     def __init__(self, vcf: str | os.PathLike, samples: Sequence[str]):
         self.path = os.fspath(vcf)
+        self._vcf = VcfText(self.path)
         try:
-            self._vf = pysam.VariantFile(self.path)
-        except (OSError, ValueError) as err:
-            raise InputError(self.path, None, f"cannot open VCF: {err}") from None
-        header = list(self._vf.header.samples)
-        pos = {s: i for i, s in enumerate(header)}
-        absent = [s for s in samples if s not in pos]
-        if absent:
-            raise InputError(self.path, "samples", f"{len(absent)} sample(s) not in the VCF: {', '.join(absent[:5])}")
-        self.n_all = len(header)
-        self.sel = np.array([pos[s] for s in samples], dtype=np.int64)
-        self._tabix = None
-        if self._vf.index is not None and not self._vf.is_bcf:
-            try:
-                self._tabix = pysam.TabixFile(self.path)
-            except (OSError, ValueError):
-                self._tabix = None
-        contigs = list(self._vf.header.contigs)
-        if self._tabix is not None:
-            contigs += [c for c in self._tabix.contigs if c not in set(contigs)]
-        self._cache: dict[str, list[str]] | None = None
-        if self._vf.index is None:
-            log.warning("%s has no index: reading it whole (bgzip + tabix it for speed)", self.path)
-            self._cache = {}
-            for r in self._vf:
-                self._cache.setdefault(r.chrom, []).append(str(r).rstrip("\n"))
-            contigs += [c for c in self._cache if c not in set(contigs)]
-        self.contigs = contigs
+            self.sel = np.asarray(match_samples(self._vcf.samples, list(samples), path=self.path), dtype=np.int64)
+        except BaseException:
+            self._vcf.close()
+            raise
+        self.n_all = len(self._vcf.samples)
+        self.contigs = self._vcf.contigs
 
     def close(self) -> None:
-        for h in (self._tabix, self._vf):
-            if h is not None:
-                h.close()
+        self._vcf.close()
 
     def __enter__(self) -> "VcfReader":
         return self
@@ -209,48 +154,36 @@ class VcfReader:
 
     def contig(self, name: str) -> str | None:
         """The VCF's spelling of contig ``name`` (``22`` -> ``chr22`` and back), or None."""
-        return alias_map(self.contigs, [name]).get(name)
+        return self._vcf.contig(name)
 
-    def lines(self, contig: str, start0: int, end0: int):
+    def lines(self, contig: str, start0: int, end0: int) -> Iterator[str]:
         """Text of the records starting in ``[start0, end0)`` (0-based, half-open)."""
-        start0 = max(0, int(start0))
-        if self._cache is not None:
-            for line in self._cache.get(contig, []):
-                p = int(line.split("\t", 2)[1]) - 1
-                if start0 <= p < end0:
-                    yield line
-            return
-        try:
-            it = self._tabix.fetch(contig, start0, end0) if self._tabix is not None else \
-                (str(r).rstrip("\n") for r in self._vf.fetch(contig, start0, end0))
-            for line in it:
-                if int(line.split("\t", 2)[1]) - 1 >= start0:  # not records that only overlap
-                    yield line
-        except ValueError:  # contig absent from the index
-            return
+        return self._vcf.lines(contig, start0, end0, overlapping=False)
+
+    def records(self, lines: Sequence[str]) -> list[_Record | None]:
+        """Parse record lines of one contig, all genotypes at once (None for records without ALT)."""
+        fields = [line.split("\t", 9) for line in lines]
+        keep = [i for i, f in enumerate(fields) if f[4] not in (".", "")]
+        out: list[_Record | None] = [None] * len(fields)
+        if not keep:
+            return out
+        recs = [fields[i] for i in keep]
+        pos = [int(f[1]) for f in recs]
+        if len(self.sel):
+            for f, p in zip(recs, pos):
+                if len(f) < 10:
+                    raise InputError(self.path, f"{f[0]}:{p}", "record has no sample columns")
+        texts, has_gt = genotype_texts(recs)  # sample columns with GT first (extracted if need be)
+        where = Where(self.path, recs[0][0], [p - 1 for p in pos])
+        a1, a2, _ = parse_genotypes(texts, has_gt, self.n_all, self.sel, where)
+        for k, (i, f, p) in enumerate(zip(keep, recs, pos)):
+            ids = tuple(x for x in f[2].split(";") if x and x != ".")
+            out[i] = _Record(f[0], p, ids, f[3], tuple(f[4].split(",")), a1[k], a2[k])
+        return out
 
     def record(self, line: str) -> _Record | None:
         """Parse one record line (None for records without ALT)."""
-        f = line.split("\t", 9)
-        alt = f[4]
-        if alt in (".", ""):
-            return None
-        contig, pos = f[0], int(f[1])
-        ids = tuple(i for i in f[2].split(";") if i and i != ".")
-        ns = len(self.sel)
-        a1 = np.full(ns, _MISSING, dtype=np.int16)
-        a2 = np.full(ns, _ABSENT, dtype=np.int16)
-        fmt = f[8].split(":") if len(f) > 8 else []
-        if "GT" in fmt and len(f) > 9 and ns:
-            cells = f[9].split("\t")
-            if len(cells) != self.n_all:
-                raise InputError(self.path, f"{contig}:{pos}", f"{len(cells)} sample columns, header has {self.n_all}")
-            gi = fmt.index("GT")
-            sel = [cells[i] for i in self.sel.tolist()]
-            if gi:
-                sel = [c.split(":")[gi] if c.count(":") >= gi else "." for c in sel]
-            a1, a2 = _parse_gts(sel)
-        return _Record(contig, pos, ids, f[3], tuple(alt.split(",")), a1, a2)
+        return self.records([line])[0]
 
     def at_positions(self, contig: str, positions: Sequence[int], gap: int = 2000) -> dict[int, list[_Record]]:
         """Records at the given 1-based positions: ``{pos: [records]}``. Positions closer than
@@ -265,12 +198,11 @@ class VcfReader:
             while j + 1 < len(want) and want[j + 1] - want[j] <= gap:
                 j += 1
             wanted = set(want[i:j + 1])
-            for line in self.lines(contig, want[i] - 1, want[j]):
-                p = int(line.split("\t", 2)[1])
-                if p in wanted:
-                    rec = self.record(line)
-                    if rec is not None:
-                        out.setdefault(p, []).append(rec)
+            hits = [line for line in self.lines(contig, want[i] - 1, want[j])
+                    if int(line.split("\t", 2)[1]) in wanted]
+            for rec in self.records(hits):
+                if rec is not None:
+                    out.setdefault(rec.pos, []).append(rec)
             i = j + 1
         return out
 
@@ -278,14 +210,18 @@ class VcfReader:
         """Records in ``[start0, end0)`` whose ID column holds one of ``ids``: ``{id: [records]}``
         (only the first three columns of the other records are looked at)."""
         out: dict[str, list[_Record]] = {}
+        lines: list[str] = []
+        hits: list[list[str]] = []
         for line in self.lines(contig, start0, end0):
             col = line.split("\t", 3)[2]
             hit = [i for i in col.split(";") if i in ids]
             if hit:
-                rec = self.record(line)
-                if rec is not None:
-                    for i in hit:
-                        out.setdefault(i, []).append(rec)
+                lines.append(line)
+                hits.append(hit)
+        for rec, hit in zip(self.records(lines), hits):
+            if rec is not None:
+                for i in hit:
+                    out.setdefault(i, []).append(rec)
         return out
 
     def examples(self, contigs: Sequence[str], n: int = 3) -> list[str]:
@@ -298,31 +234,6 @@ class VcfReader:
                 if len(out) >= n:
                     return out
         return out
-
-
-def _parse_gts(cells: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Allele indices of GT strings: one-digit diploid/haploid vectorised, anything else per cell."""
-    ns = len(cells)
-    a1 = np.full(ns, _MISSING, dtype=np.int16)
-    a2 = np.full(ns, _ABSENT, dtype=np.int16)
-    blob = ("\t".join(cells) + "\t").encode("ascii", errors="replace")
-    arr = np.frombuffer(blob + b"\t\t\t\t", dtype=np.uint8)
-    ends = np.flatnonzero(arr[: len(blob)] == 9)
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    c0, c1, c2, c3 = arr[starts], arr[starts + 1], arr[starts + 2], arr[starts + 3]
-    term = lambda c: (c == 58) | (c == 9)  # noqa: E731  ':' or end of cell
-    dig0, dot0 = (c0 >= 48) & (c0 <= 57), c0 == 46
-    dig2, dot2 = (c2 >= 48) & (c2 <= 57), c2 == 46
-    dip = (dig0 | dot0) & ((c1 == 124) | (c1 == 47)) & (dig2 | dot2) & term(c3)
-    hap = (dig0 | dot0) & term(c1)
-    fast = dip | hap
-    a1[fast] = np.where(dot0, _MISSING, c0.astype(np.int16) - 48)[fast]
-    a2[dip] = np.where(dot2, _MISSING, c2.astype(np.int16) - 48)[dip]
-    for j in np.flatnonzero(~fast).tolist():
-        a1[j], a2[j] = _parse_gt_cell(cells[j])
-    return a1, a2
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,18 +9,17 @@ include { PREPARE_MERGE } from '../../../modules/local/prepare_merge'
 workflow PREPARE {
     take:
     ch_samplesheet   // validated samplesheet (file column: tracks/NNNN/<name>)
+    ch_decisions     // VALIDATE's decisions (track mode, contigs holding data, split mode)
     ch_tracks        // the track files, in samplesheet order
     ch_fasta         // fasta (+ .fai/.gzi)
     ch_blacklist     // BED or NO_FILE
 
     main:
-    PREPARE_SPLIT(ch_fasta)
+    // whole chromosomes or contig blocks, as VALIDATE resolved --split_by (values: -resume keys on them)
+    PREPARE_SPLIT(ch_fasta, ch_decisions.map { [it.split_by ?: 'chrom', (it.data_contigs ?: []).join(',')] })
 
-    // profile mode for bigWig tracks, peak mode for BED/narrowPeak
-    ch_mode = ch_samplesheet.map { ss ->
-        def rows = ss.splitCsv(header: true)
-        rows && rows.every { it.file.toLowerCase() ==~ /.*\.(bw|bigwig)$/ } ? 'profile' : 'peak'
-    }
+    // profile mode for bigWig tracks, peak mode for BED/narrowPeak: VALIDATE decided from the files' content
+    ch_mode = ch_decisions.map { it.mode }
 
     ch_chroms = PREPARE_SPLIT.out.chroms.splitText().map { it.trim() }.filter { it }
 

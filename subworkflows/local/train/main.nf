@@ -11,7 +11,7 @@ include { EVALUATE_SUMMARY } from '../../../modules/local/evaluate_summary'
 workflow TRAIN {
     take:
     ch_dataset       // PREPARE's dataset directory
-    ch_samplesheet   // validated samplesheet (roles and cell types)
+    ch_target_cell_types   // VALIDATE's decision: the cell types with role 'target'
     ch_mode          // 'profile' | 'peak'
     ch_tss           // TSS BED / GTF, or NO_FILE
     ch_expression    // expression TSV, or NO_FILE
@@ -43,10 +43,7 @@ workflow TRAIN {
 
     // target cell types (role == target) x strategies
     def wanted = params.finetune_cell_types ? params.finetune_cell_types.toString().tokenize(',') : null
-    ch_cell_types = ch_samplesheet.map { ss ->
-        ss.splitCsv(header: true).findAll { it.role == 'target' }.collect { it.cell_type }.unique()
-            .findAll { ct -> wanted == null || ct in wanted }
-    }
+    ch_cell_types = ch_target_cell_types.map { cts -> cts.findAll { ct -> wanted == null || ct in wanted } }
     // (a queue channel of strategies drives the fan-out: operators on value channels emit once)
     ch_jobs = Channel.fromList(params.finetune_strategies.toString().tokenize(','))
         .combine(ch_cell_types.map { [it] })

@@ -1,6 +1,6 @@
 """The samplesheet: one row per track, ``track_id,cell_type,assay,file,role[,transform][,strand]``.
 
-Rows are checked against ``assets/schema_input.json`` (its ``items`` is the schema of one row),
+Comma-separated (a ``.tsv`` file, or a header with tabs and no commas, is read tab-separated). Rows are checked against ``assets/schema_input.json`` (its ``items`` is the schema of one row),
 then for duplicate ``track_id``\\ s and a parseable ``transform``. ``file`` is resolved relative to
 the samplesheet's directory unless absolute; when Nextflow has staged the files (``stageAs:
 'tracks/????/*'``) row *i* (1-based, header excluded) lives at ``<staged_dir>/<iiii>/<basename>``.
@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Sequence
 
 from seq2func.errors import InputError
+from seq2func.io.project import INPUT_SCHEMA, find_project_file
 from seq2func.transforms import Transform, parse_transform
 
 REQUIRED_COLUMNS = ("track_id", "cell_type", "assay", "file", "role")
@@ -82,8 +83,13 @@ def staged_relpath(index: int, file: str) -> str:
     return f"{STAGED_PREFIX}/{index:04d}/{staged_basename(file)}"
 
 
-def load_row_schema(path: str | os.PathLike) -> dict[str, Any]:
-    """The schema of one row: ``items`` of an nf-core array schema, or the schema itself."""
+def load_row_schema(path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The schema of one row: ``items`` of an nf-core array schema, or the schema itself.
+
+    Without ``path``, the pipeline's ``assets/schema_input.json``.
+    """
+    if path is None:
+        path = find_project_file(INPUT_SCHEMA)
     with open(path, encoding="utf-8") as fh:
         schema = json.load(fh)
     if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
@@ -151,11 +157,14 @@ def read_samplesheet(
 
     ``display`` is the samplesheet path as the user gave it (used in messages). Without
     ``staged_dir`` files are resolved relative to the samplesheet's directory unless absolute.
+    ``row_schema``: the schema of one row (default: the pipeline's ``assets/schema_input.json``).
     """
     path = Path(path)
     display = display or str(path)
     text = _read_text(path, display)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first = text.lstrip().split("\n", 1)[0]
+    delim = "\t" if path.suffix.lower() == ".tsv" or ("\t" in first and "," not in first) else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     try:
         lines = [(reader.line_num, rec) for rec in reader]
     except csv.Error as err:
@@ -187,7 +196,7 @@ def read_samplesheet(
     if not rows:
         raise InputError(display, None, "empty samplesheet: header only, no tracks")
     if row_schema is None:
-        row_schema = {"type": "object", "required": list(REQUIRED_COLUMNS)}
+        row_schema = load_row_schema()
 
     tracks: list[Track] = []
     first_row: dict[str, int] = {}
@@ -195,7 +204,8 @@ def read_samplesheet(
     staged = Path(staged_dir) if staged_dir is not None else None
     for index, (line_no, rec) in enumerate(rows, start=1):
         if len(rec) != len(header):
-            raise InputError(display, f"row {index} (line {line_no})", f"expected {len(header)} comma-separated fields, got {len(rec)}")
+            sep = "tab" if delim == "\t" else "comma"
+            raise InputError(display, f"row {index} (line {line_no})", f"expected {len(header)} {sep}-separated fields, got {len(rec)}")
         values = {h: v.strip() for h, v in zip(header, rec)}
         record = f"row {index} (track_id={values.get('track_id', '')})"
         checked = {k: v for k, v in values.items() if k in COLUMNS and v != ""}
