@@ -485,6 +485,28 @@ _GTF_GENE_ID = re.compile(r'(?:^|;)\s*gene_id\s+"?([^";]+)"?')
 _GTF_GENE_NAME = re.compile(r'(?:^|;)\s*gene_name\s+"?([^";]+)"?')
 
 
+MODE_OF_ARCHITECTURE = {"basenji": "profile", "enformer": "profile", "simple_cnn": "profile", "resnet": "peak"}
+
+
+def check_model_for_mode(model: str | None, mode: str, pretrained: bool = False) -> None:
+    """``--model`` (bundled name or JSON) must exist and suit the tracks: a peak-mode run (BED tracks)
+    needs a classifier (``resnet``), a profile-mode run (bigWig tracks) a profile or scalar model.
+    Checked here so that a wrong pairing stops before PREPARE, not at PRETRAIN."""
+    if not model or pretrained:
+        return
+    from seq2func.models import load_config
+
+    try:
+        name = load_config(model).get("name")
+    except (OSError, ValueError) as err:
+        raise InputError("--model", str(model), str(err).replace(f"{model}: ", "")) from None
+    want = MODE_OF_ARCHITECTURE.get(str(name))
+    if want is not None and want != mode:
+        what = "BED/narrowPeak tracks: peak mode needs a classifier such as resnet_peak" if mode == "peak" else \
+            "bigWig tracks: profile mode needs a profile model such as basenji_131k or basenji_tiny"
+        raise InputError("--model", str(model), f"a {name} model does not suit this samplesheet's {what}")
+
+
 def check_gtf(path: Path, display: str, genome: Genome | None, warnings: Warnings) -> dict[str, Any]:
     max_end: dict[str, tuple[int, int]] = {}
     counts: dict[str, int] = {}
@@ -907,6 +929,7 @@ def validate_all(inp: Inputs) -> Validation:
         for tr in track_reports:
             report["files"].append({"param": "input", **tr})
         decisions["mode"] = mode
+        check_model_for_mode(params.get("model"), mode, bool(params.get("pretrained")))
         decisions["cell_types"] = {r: sorted({t.cell_type for t in tracks if t.role == r}) for r in ("compendium", "target")}
         if genome is not None:
             seq = params.get("seq_length") or 0

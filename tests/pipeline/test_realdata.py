@@ -176,7 +176,8 @@ def test_realdata_peak_mode_with_ctcf_peaks(realdata_run):
     tmp = realdata_run[0]
     out = tmp / "results_peaks"
     res = _run(tmp, "-profile", "test_realdata", "--input", str(REPO / "assets/test_realdata/samplesheet_peaks.csv"),
-               "--seq_length", "1024", "--skip_personal", "--finetune_strategies", "full", "--outdir", str(out), "-resume")
+               "--seq_length", "1024", "--model", "resnet_peak", "--skip_personal", "--finetune_strategies", "full",
+               "--outdir", str(out), "-resume")
     assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-3000:]
     rep = json.loads((out / "validate/validation.json").read_text())
     assert rep["decisions"]["mode"] == "peak" and rep["decisions"]["split_by"] == "contig"
@@ -196,15 +197,18 @@ def test_realdata_peak_mode_with_ctcf_peaks(realdata_run):
 
 
 def test_a_failed_task_ends_the_run_with_its_own_error_alone(realdata_run, tmp_path):
-    """PRETRAIN fails on purpose (a model config that does not exist): the run stops with that task's error,
-    and no secondary Groovy exception follows it (it used to: `Cannot invoke method getAt() on null object`)."""
+    """PRETRAIN fails on purpose (a Basenji config binning at 64 bp against the dataset's 128-bp bins, which
+    only PRETRAIN can see): the run stops with that task's error alone, and no secondary Groovy exception
+    follows it (it used to: `Cannot invoke method getAt() on null object`)."""
     tmp = realdata_run[0]
-    bad = tmp_path / "no_such_model.json"
-    bad.write_text(json.dumps({"name": "no_such_architecture"}))
+    cfg = json.loads((REPO / "assets/models/basenji_tiny.json").read_text())
+    bad = tmp_path / "basenji_64bp_bins.json"
+    bad.write_text(json.dumps({**cfg, "bin_size": 64}))
     res = _run(tmp, "-profile", "test_realdata", "--model", str(bad), "--outdir", str(tmp_path / "results"), "-resume")
     assert res.returncode != 0
     log = res.stdout + res.stderr
     assert "Error executing process > 'SEQ2FUNC:TRAIN:PRETRAIN" in log, log[-3000:]
+    assert "ERROR: --model: basenji: the model bins at 64 bp, the dataset at 128 bp" in log, log[-3000:]
     assert "Cannot invoke method" not in log and "NullPointerException" not in log, log[-3000:]
     assert len(re.findall(r"^ERROR ~", log, flags=re.M)) == 1, log[-3000:]
     nflog = (tmp / ".nextflow.log").read_text()

@@ -326,11 +326,11 @@ def test_realdata_chr22_personal_run_and_merge(tmp_path):
     skip``; only 5 of the 373 GEUVADIS individuals are in the VCF, hence ``--missing-samples drop``
     and ``--no-predixcan`` (5 individuals cannot hold 10 inner CV folds: one clear error line).
 
-    Data plumbing, said plainly: the expression BED (``#Chr start end TargetID sample...``, start =
-    TSS) is the only TSS source with these ENSG IDs (the GENCODE BED uses gene names) and its layout
-    is neither the BED6 nor the ``gene_id`` TSV the CLI reads, so the test writes a TSS BED6 (strand
-    '.': the file has none) and a ``gene_id`` TSV from its columns. Oracles: pandas on the file, pysam
-    for the VCF span, bcftools consensus on the VCF without the N records, scipy's pearsonr."""
+    The expression is the GEUVADIS phenotype BED exactly as shipped (``#Chr start end TargetID
+    sample...``, bgzipped, ENSG IDs with versions): with no ``--tss`` its start column is each gene's
+    TSS (the GENCODE BED names genes, not ENSG IDs); ``--genes-chunk`` picks the 22 genes in the VCF's
+    span. Oracles: pandas on the file, pysam for the VCF span, bcftools consensus on the VCF without
+    the N records, scipy's pearsonr."""
     from scipy.stats import pearsonr
 
     from tests.unit.test_haplotypes import _drop_all_n_records
@@ -348,11 +348,8 @@ def test_realdata_chr22_personal_run_and_merge(tmp_path):
     lo, hi = min(pos), max(pos)  # 1-based
     want = expr[(expr["#Chr"].astype(str) == "22") & (expr["start"] + 1 >= lo) & (expr["start"] + 1 <= hi)]
     assert len(want) == 22
-    tss = tmp_path / "tss.bed"
-    pd.DataFrame({"chrom": want["#Chr"], "start": want["start"], "end": want["start"] + 1, "gene_id": want["TargetID"],
-                  "score": 0, "strand": "."}).to_csv(tss, sep="\t", header=False, index=False)
-    expr_tsv = tmp_path / "expression.tsv"
-    expr.drop(columns=["#Chr", "start", "end"]).rename(columns={"TargetID": "gene_id"}).to_csv(expr_tsv, sep="\t", index=False)
+    gene_list = tmp_path / "genes.txt"
+    gene_list.write_text("".join(f"{g}\n" for g in want["TargetID"]))
     torch.manual_seed(0)
     from seq2func.models import build_model, load_config
     from seq2func.train.checkpoint import save_checkpoint
@@ -366,8 +363,8 @@ def test_realdata_chr22_personal_run_and_merge(tmp_path):
 
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
     cli = [PY, str(ROOT / "bin" / "personal.py")]
-    base = ["run", "--checkpoint", str(ckpt), "--vcf", str(vcf), "--fasta", str(fasta), "--tss", str(tss),
-            "--expression", str(expr_tsv), "--device", "cpu", "--missing-samples", "drop", "--seed", "1"]
+    base = ["run", "--checkpoint", str(ckpt), "--vcf", str(vcf), "--fasta", str(fasta), "--genes-chunk", str(gene_list),
+            "--expression", str(bed), "--device", "cpu", "--missing-samples", "drop", "--seed", "1"]
     # the default policy stops at the first record on N; PrediXcan's nested CV cannot run on 5 individuals
     for extra, line in (
         (["--ref-n", "error", "--no-predixcan"], f"ERROR: {vcf}: 22:50300078: REF 'A' != FASTA 'N'"),

@@ -665,3 +665,70 @@ def test_realdata_hg19_chr22_validates_with_alias(tmp_path):
     assert v["alias_map"] == {"22": "chr22"} and v["ref_checked"] > 1000
     (t,) = [f for f in report["files"] if f["param"] == "input"]
     assert t["alias_map"] == {"chr22": "chr22"}
+
+
+# ------------------------------------------------------------------------------------------
+# decisions (validation.json) and the gene table (genes.bed) that later stages follow
+
+
+def test_decisions_and_genes_bed(world, tmp_path):
+    genes_out = tmp_path / "out" / "genes.bed"
+    proc = run_cli(world, tmp_path, drop=("covariates",), extra=["--genes-out", str(genes_out)])
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "out" / "validation.json").read_text())
+    d = report["decisions"]
+    assert d["mode"] == "profile" and d["cell_types"] == {"compendium": ["cellA"], "target": ["cellB"]}
+    assert d["data_contigs"] == ["chr1", "chr2"]  # both >= seq_length 1024 and covered by the bigWigs
+    assert d["split_by"] == "chrom"  # --test_chroms given explicitly
+    assert d["expression"]["layout"] == "tsv" and d["expression"]["individuals_used"] == SAMPLES
+    assert d["genes"] == {"annotation": "tss_bed", "genes": 2, "tss_from_annotation": 2, "expression_genes_without_tss": 0}
+    assert genes_out.read_text() == "chr1\t400\t401\tG1\tannotation\t+\nchr2\t499\t500\tG2\tannotation\t-\n"
+
+
+def test_split_by_auto_picks_contigs_for_few_chromosomes(world, tmp_path):
+    proc = run_cli(world, tmp_path, params=write_params(tmp_path, world, test_chroms=None), drop=("covariates",))
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads((tmp_path / "out" / "validation.json").read_text())["decisions"]
+    assert d["split_by"] == "contig" and len(d["data_contigs"]) == 2
+
+
+def test_expression_bed_places_genes_the_annotation_lacks(world, tmp_path):
+    """A phenotype BED with versioned IDs: G1.2 matches the annotation's G1 (TSS and strand from there),
+    G7.1 is not in it and sits at the BED's start (contig `1` written as the FASTA's `chr1`)."""
+    bed = tmp_path / "pheno.bed"
+    bed.write_text("#chr\tstart\tend\tphenotype_id\tS1\tS2\tS3\n1\t333\t334\tG1.2\t1\t2\t3\n1\t777\t778\tG7.1\t4\t5\t6\n")
+    genes_out = tmp_path / "out" / "genes.bed"
+    proc = run_cli(world, tmp_path, drop=("covariates",), expression=bed, extra=["--genes-out", str(genes_out)])
+    assert proc.returncode == 0, proc.stderr
+    assert genes_out.read_text() == "chr1\t400\t401\tG1.2\tannotation\t+\nchr1\t777\t778\tG7.1\texpression_bed\t.\n"
+    d = json.loads((tmp_path / "out" / "validation.json").read_text())["decisions"]
+    assert d["expression"]["layout"] == "bed" and d["genes"]["tss_from_expression_bed"] == 1
+
+
+def test_missing_samples_policy(world, tmp_path):
+    expr = tmp_path / "expression.tsv"
+    expr.write_text("gene_id\tS1\tS2\tX9\nG1\t1\t2\t3\n")
+    assert_bad(run_cli(world, tmp_path, expression=expr, drop=("covariates",)), tmp_path,
+               "expression.tsv: line 1: 1 of 3 expression samples have no genotypes", "'X9'", "--missing_samples drop")
+    proc = run_cli(world, tmp_path, params=write_params(tmp_path, world, missing_samples="drop"), expression=expr, drop=("covariates",))
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads((tmp_path / "out" / "validation.json").read_text())["decisions"]["expression"]
+    assert d["individuals_used"] == ["S1", "S2"] and d["individuals_dropped"] == 1 and d["missing_samples"] == "drop"
+
+
+def test_no_expression_gene_can_be_placed(world, tmp_path):
+    expr = tmp_path / "expression.tsv"
+    expr.write_text("gene_id\tS1\tS2\tS3\nNOPE\t1\t2\t3\n")
+    assert_bad(run_cli(world, tmp_path, expression=expr, drop=("covariates",)), tmp_path,
+               "expression.tsv: none of its 1 genes ('NOPE') has a TSS in --tss_bed")
+
+
+@pytest.mark.parametrize("model, sheet, needle", [
+    ("basenji_tiny", "sheet_peaks", "--model: basenji_tiny: a basenji model does not suit this samplesheet's BED/narrowPeak tracks"),
+    ("resnet_peak", "sheet", "--model: resnet_peak: a resnet model does not suit this samplesheet's bigWig tracks"),
+    ("no_such_model", "sheet", "--model: no_such_model: no model config 'no_such_model'"),
+])
+def test_model_must_suit_the_tracks(world, tmp_path, model, sheet, needle):
+    params = write_params(tmp_path, world, model=model, input=str(world[sheet]))
+    assert_bad(run_cli(world, tmp_path, params=params, sheet=world[sheet], drop=("covariates", "expression", "cohort_vcf")),
+               tmp_path, needle)

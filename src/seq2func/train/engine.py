@@ -884,10 +884,18 @@ def pretrain(
         raise InputError(Path(ds.path) / "tracks.tsv", None, "no compendium tracks (role == compendium) to pretrain on")
     from seq2func.models import build_model, load_config
 
-    config = dict(load_config(model_config) if not isinstance(model_config, dict) else model_config)
+    try:
+        config = dict(load_config(model_config) if not isinstance(model_config, dict) else model_config)
+    except (OSError, ValueError) as err:  # no such config, not JSON, not a model config
+        raise InputError("--model", str(model_config), str(err).replace(f"{model_config}: ", "")) from None
     config = fit_config_to_dataset(config, ds, len(cols))
     seed_everything(params.seed)
-    model = build_model(config)
+    try:
+        model = build_model(config)
+    except ValueError as err:  # a geometry the architecture cannot take (e.g. too short an input)
+        hint = "; peak mode needs a classifier such as resnet_peak" if ds.mode == "peak" and config.get("name") != "resnet" else ""
+        raise InputError("--model", str(config.get("name")),
+                         f"{err} (the dataset has {ds.seq_length}-bp windows, {ds.mode} mode{hint})") from None
     return fit(model, ds, outdir, params, tracks=cols, meta={"kind": "pretrain"}, resume=resume,
                callbacks=callbacks, device=device, fold=fold, resume_dir=resume_dir)
 
