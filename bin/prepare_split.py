@@ -77,7 +77,7 @@ def main(
         split_by=mode, block_size=block_size, min_gap=min_gap, gap=gap, seq_length=seq_length,
     )
     mode = split["split_by"]
-    check_nonempty(split, need, source=str(out))
+    check_nonempty(split, need, source=str(fasta))  # the input that yields the empty split, not the unwritten output
     write_split(split, out)
     if chroms_out is not None:
         chroms_out.write_text("".join(f"{c}\n" for c, lab in split["chroms"].items() if lab != EXCLUDE))

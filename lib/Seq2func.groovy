@@ -19,12 +19,15 @@ class Seq2func {
     static List trackFiles(Path samplesheet, Path noFile) {
         def lines = samplesheet.readLines().findAll { it.trim() }
         if (!lines) return []
-        def header = lines[0].split(',', -1).collect { it.trim() }
+        // the delimiter as seq2func.io.samplesheet decides it: tab for .tsv or a tab-only header, else comma
+        def first = lines[0].replace('\uFEFF', '')
+        def sep = (samplesheet.name.toLowerCase().endsWith('.tsv') || (first.contains('\t') && !first.contains(','))) ? '\t' : ','
+        def header = first.split(sep, -1).collect { it.trim() }
         int col = header.indexOf('file')
         if (col < 0) return []
         def base = samplesheet.toRealPath().parent
         return lines.drop(1).collect { line ->
-            def fields = line.split(',', -1)
+            def fields = line.split(sep, -1)
             def value = fields.size() > col ? fields[col].trim() : ''
             if (!value) return noFile
             def p = value.startsWith('/') ? java.nio.file.Paths.get(value) : base.resolve(value)

@@ -58,18 +58,11 @@ class Fasta:
     """A random-access FASTA (plain or bgzip) with its contig names and lengths."""
 
     def __init__(self, path: str | os.PathLike):
-        import pysam
+        from seq2func.io.fasta import open_fasta
 
         self.path = Path(path)
-        if not self.path.is_file():
-            raise InputError(self.path, None, "FASTA file not found")
-        try:
-            self._fa = pysam.FastaFile(str(self.path))
-        except (OSError, ValueError) as err:
-            hint = ""
-            if self.path.suffix == ".gz":
-                hint = " (a compressed FASTA must be bgzip-compressed, not plain gzip)"
-            raise InputError(self.path, None, f"cannot open as indexed FASTA{hint}: {err}") from None
+        # htslib's own messages are captured: a failure is one InputError line (with the bgzip hint)
+        self._fa = open_fasta(self.path)
         self.names: list[str] = list(self._fa.references)
         self.lengths: dict[str, int] = dict(zip(self._fa.references, self._fa.lengths))
         if not self.names:
@@ -81,7 +74,9 @@ class Fasta:
         return self.lengths[chrom]
 
     def fetch_text(self, chrom: str, start: int, end: int) -> str:
-        return self._fa.fetch(chrom, int(start), int(end))
+        from seq2func.io.fasta import fetch
+
+        return fetch(self._fa, self.path, chrom, start, end)  # a corrupt bgzip block: one InputError
 
     def fetch(self, chrom: str, start: int, end: int) -> np.ndarray:
         """Codes of ``chrom[start:end)`` (must lie inside the contig)."""

@@ -100,7 +100,8 @@ class BigWigSource:
         if chrom not in self.name_for or end <= start:
             return np.zeros(max(end - start, 0), dtype=np.float32)
         try:
-            v = self._bw.values(self.name_for[chrom], int(start), int(end), numpy=True)
+            with quiet_c_stderr():  # a corrupt data block: libBigWig prints before it raises
+                v = self._bw.values(self.name_for[chrom], int(start), int(end), numpy=True)
         except RuntimeError as err:
             raise InputError(self.spec.path, f"{self.spec.record}, {chrom}:{start}-{end}", f"cannot read values: {err}") from None
         v = np.asarray(v, dtype=np.float32)

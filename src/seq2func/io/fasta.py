@@ -3,7 +3,8 @@ structure (a ``>`` header first, unique non-empty records, IUPAC letters only), 
 (``.fai``, ``.gzi``) next to it or, when that folder is read-only, in a work folder.
 
 :func:`check_fasta` is what VALIDATE runs; :func:`open_fasta` opens an indexed FASTA for reading
-with htslib's messages captured, and :func:`contig_lengths` reads the index.
+with htslib's messages captured, :func:`fetch` reads from it the same way, and :func:`contig_lengths`
+reads the index.
 """
 
 from __future__ import annotations
@@ -242,6 +243,19 @@ def open_fasta(path: str | os.PathLike, display: str | None = None):
             hint = f" (compressed with gzip, not bgzip: recompress with 'gunzip {p.name} && bgzip {p.stem}')"
         detail = "; ".join(cap.messages("E")) or str(err)
         raise InputError(display, None, f"cannot open as indexed FASTA{hint}: {detail}") from None
+
+
+def fetch(fa: Any, display: str | os.PathLike, chrom: str, start: int, end: int) -> str:
+    """``fa.fetch(chrom, start, end)`` of an open ``pysam.FastaFile`` with htslib's stderr captured:
+    a corrupt or truncated bgzip block is one :class:`InputError` naming the file and the region."""
+    cap = CStderr()
+    try:
+        with cap:
+            return fa.fetch(chrom, int(start), int(end))
+    except (OSError, ValueError) as err:
+        detail = "; ".join(cap.messages("E")) or str(err)
+        raise InputError(display, f"{chrom}:{int(start) + 1}-{int(end)}", "cannot read the sequence (corrupt or truncated "
+                         f"bgzip data, or a stale .fai/.gzi index?): {detail}") from None
 
 
 def contig_lengths(path: str | os.PathLike) -> dict[str, int]:

@@ -12,10 +12,10 @@ the benchmark's sample list and VALIDATE.
 * :class:`VcfText` holds what every reader needs: the samples, the contigs (header, index and, for
   an unindexed file, its records), the alias-mapped spelling of a contig (``22`` <-> ``chr22``)
   and :meth:`VcfText.lines`, the raw text of the records of a region -- through tabix for an
-  indexed VCF.gz (the file's own lines: no parse and re-format, so nothing for htslib to warn
-  about, and no capture on this hot path), through pysam for an indexed BCF (htslib's stderr
-  captured per batch of records), and from a cache filled once for an unindexed file (read as text
-  for a VCF, through pysam with stderr captured for a BCF; one logged warning).
+  indexed VCF.gz (the file's own lines: no parse and re-format; read in batches with htslib's
+  stderr captured, so a corrupt BGZF block is one error line), through pysam for an indexed BCF
+  (htslib's stderr captured per batch of records), and from a cache filled once for an unindexed
+  file (read as text for a VCF, through pysam with stderr captured for a BCF; one logged warning).
 * :func:`parse_genotypes` decodes the GT of many records at once from their text (fast paths for
   ``a|b`` with one-digit alleles); :func:`genotype_texts` makes its input from split records,
   extracting GT when it is not the first FORMAT key.
@@ -429,26 +429,32 @@ class VcfText:
         return self._fetch(contig, start0, end0, overlapping)
 
     def _fetch(self, contig: str, start0: int, end0: int, overlapping: bool) -> Iterator[str]:
-        """Records from the index. Tabix gives the file's own lines (nothing parsed, so htslib has
-        nothing to say about them: not captured, the hot path of the haplotype builder); records
-        parsed by pysam (BCF, or a VCF.gz whose index tabix cannot read) are read in batches, each
-        with htslib's stderr captured (warnings about undeclared tags and the like)."""
+        """Records from the index, read in batches of :data:`_BATCH`, each with htslib's stderr
+        captured. Tabix gives the file's own lines (nothing parsed; htslib speaks only about a
+        corrupt BGZF block); records parsed by pysam (BCF, or a VCF.gz whose index tabix cannot
+        read) may draw warnings about undeclared tags and the like."""
         where = f"{contig}:{start0 + 1}-{end0}"
         if self._tabix is not None:
             try:
                 it = self._tabix.fetch(contig, start0, end0)
             except ValueError:  # a region the index cannot query
                 return
-            try:
+            while True:  # batches read with htslib's stderr captured: a corrupt BGZF block is one error line
+                cap = CStderr()
+                try:
+                    with cap:
+                        batch = list(itertools.islice(it, _BATCH))
+                except (OSError, ValueError) as err:
+                    raise InputError(self.display, where,
+                                     f"cannot read records (corrupt bgzip data?): {_htslib_detail(cap, err)}") from None
                 if overlapping:
-                    yield from it
+                    yield from batch
                 else:
-                    for line in it:
+                    for line in batch:
                         if int(line.split("\t", 2)[1]) - 1 >= start0:
                             yield line
-            except OSError as err:
-                raise InputError(self.display, where, f"cannot read records: {err}") from None
-            return
+                if len(batch) < _BATCH:
+                    return
         cap = CStderr()
         try:
             with cap:

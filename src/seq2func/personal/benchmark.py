@@ -236,6 +236,13 @@ def load_cohort(
         raise InputError("--tss", None, f"required: {expr_label} is a gene_id TSV without positions (give a TSS BED6 "
                          "or GTF, or the expression as a phenotype BED '#chr start end id ...')")
     tss_df = place_genes(annotation, [str(g) for g in expr.index], positions)
+    if positions is None and len(tss_df) and not tss_df["gene_id"].astype(str).isin(expr.index.astype(str)).any():
+        # no annotation gene has expression: every chunk would be empty (another ID scheme?)
+        ids = list(dict.fromkeys(annotation["gene_id"].astype(str)))
+        raise InputError("--tss" if isinstance(tss, pd.DataFrame) else tss, None,
+                         f"none of its {len(ids)} gene(s) ({', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''}) is in "
+                         f"{expr_label} ({len(expr)} genes, e.g. {', '.join(map(str, expr.index[:3]))}; IDs compared "
+                         "with and without version suffix)")
     sel = select_genes(tss_df, genes=genes, chroms=chroms, gene_source=gene_source)
     vcf_samples = read_vcf_samples(vcf)  # a bad VCF: one InputError line, nothing from htslib
     idx = match_samples(vcf_samples, list(expr.columns), path=expr_label, missing=missing_samples)

@@ -84,6 +84,7 @@ import pysam
 
 from seq2func.chroms import alias_map
 from seq2func.errors import InputError
+from seq2func.io.fasta import fetch as fasta_fetch
 from seq2func.io.text import CStderr
 from seq2func.io.vcf import (
     ABSENT,
@@ -602,7 +603,7 @@ class HaplotypeBuilder:
         top = int((p + n).max())
         seq = reference
         if top > len(reference):  # a REF that runs past the window end: its whole span
-            seq = reference + self._fasta.fetch(fa_chrom, start0 + len(reference), start0 + top)
+            seq = reference + fasta_fetch(self._fasta, self.fasta_path, fa_chrom, start0 + len(reference), start0 + top)
         fa = np.zeros(top, dtype=np.uint8)  # past the contig end: 0, never N, never equal
         got = min(top, len(seq))
         fa[:got] = np.frombuffer(seq[:got].encode("ascii"), dtype=np.uint8)
@@ -670,7 +671,7 @@ class HaplotypeBuilder:
             log.warning("%s: end clipped to the length of %s (%d)", region, fa_chrom, clen)
             end = clen
         start0, end0 = start - 1, end - 1
-        reference = self._fasta.fetch(fa_chrom, start0, end0 + 1)
+        reference = fasta_fetch(self._fasta, self.fasta_path, fa_chrom, start0, end0 + 1)
         vcf_chrom = self._vcf.contig(fa_chrom)
         warnings: list[str] = []
         if vcf_chrom is None:

@@ -205,6 +205,17 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - unpickling errors come in many types
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # torch.save's zip, or a legacy pickle
+            # torch's own text would advise weights_only=False, which cannot help a file that is not a checkpoint
+            raise InputError(path, None, "not a PyTorch checkpoint file (neither torch.save's zip archive nor a "
+                             "pickle): corrupt, or another format?") from None
+        import zipfile
+
+        if head.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(path):
+            raise InputError(path, None, "truncated or corrupt checkpoint (torch.save's zip archive is incomplete: "
+                             "an interrupted copy or download?)") from None
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(path, None, f"not a loadable seq2func checkpoint (weights_only=True): {msg}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
