@@ -69,7 +69,7 @@ def test_tiny_world_is_fast_and_complete(tiny):
     out = tiny["outdir"]
     for name in ("genome.fa", "genome.fa.fai", "genes.gtf", "tss.bed", "blacklist.bed", "samplesheet.csv",
                  "samplesheet_peaks.csv", "cohort.vcf.gz", "cohort.vcf.gz.tbi", "expression.tsv", "asv_labels.tsv",
-                 "truth.json"):
+                 "truth.json", "conservation.bw", "variants.vcf.gz", "variants.vcf.gz.tbi"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert not (out / ".simulate_world.tmp").exists()
 
@@ -290,6 +290,38 @@ def test_planted_instances_are_motif_samples(tiny, world):
         s = world.scanner.score_one(encode(seq), tf, 1 if i["strand"] == "+" else -1)
         if i["element"] != "latent":
             assert s >= world.scanner.thresholds[tf] + world.params.plant_margin - 1e-4
+
+
+@needs_bcftools
+def test_variants_to_score_are_the_labelled_and_causal_sites(tiny, tmp_path):
+    """variants.vcf.gz: the cohort sites labelled in asv_labels.tsv or causal in truth.json, no genotypes,
+    INFO as in the cohort (oracle: bcftools view -i ID=@ids -G on the cohort VCF)."""
+    ids = {line.split("\t")[0] for line in (tiny["outdir"] / "asv_labels.tsv").read_text().splitlines()[1:]}
+    ids |= {c["variant_id"] for c in tiny["truth_dict"]["causal_variants"]}
+    (tmp_path / "ids.txt").write_text("\n".join(sorted(ids)) + "\n")
+    want = subprocess.run(["bcftools", "view", "-H", "-G", "-i", f"ID=@{tmp_path / 'ids.txt'}", str(tiny["vcf"])],
+                          capture_output=True, text=True, check=True).stdout
+    got = subprocess.run(["bcftools", "view", "-H", str(tiny["variants"])], capture_output=True, text=True, check=True).stdout
+    assert got == want and len(got.splitlines()) == len(ids) > 40
+    assert (tiny["outdir"] / "variants.vcf.gz.tbi").is_file()
+
+
+def test_conservation_is_elevated_over_planted_motifs(tiny):
+    """conservation.bw (GERP-like, 10-bp values): planted motif instances score high, the rest is neutral
+    noise; read with pyBigWig, instances from truth.json."""
+    import pyBigWig
+
+    bw = pyBigWig.open(str(tiny["conservation"]))
+    assert bw.chroms() == {c["name"]: c["length"] for c in tiny["truth_dict"]["genome"]["chromosomes"]}
+    inst = _table(tiny["truth_dict"], "instances")
+    on = np.array([np.nanmean(bw.values(i["chrom"], i["start"], i["end"])) for i in inst])
+    covered = {c: np.zeros(n, dtype=bool) for c, n in bw.chroms().items()}
+    for i in inst:
+        covered[i["chrom"]][i["start"] // 10 * 10:(i["end"] + 9) // 10 * 10] = True
+    off = np.concatenate([np.asarray(bw.values(c, 0, n), dtype=float)[~covered[c]] for c, n in bw.chroms().items()])
+    assert len(inst) > 100 and on.min() > 0.5 and np.median(on) > 2.5
+    assert abs(np.mean(off) + 0.5) < 0.05 and 0.7 < np.std(off) < 0.9
+    bw.close()
 
 
 # --------------------------------------------------------------------------- cohort

@@ -19,6 +19,8 @@ process SIMULATE {
     path 'world/expression.tsv',                   emit: expression
     path 'world/asv_labels.tsv',                   emit: asv_labels
     path 'world/truth.json',                       emit: truth
+    path 'world/conservation.bw',                  emit: conservation
+    path 'world/variants.vcf.gz*',                 emit: variants
     path 'world/tracks/*.bw',                      emit: tracks
     path 'world/peaks/*.narrowPeak',               emit: peaks
     path 'versions.yml',                           emit: versions

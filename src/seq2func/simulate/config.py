@@ -30,6 +30,7 @@ SCALES = ("tiny", "small", "large")
 
 # RNG components (part of every seed sequence; never renumber).
 C_GLOBAL, C_LAYOUT, C_SEQUENCE, C_VARIANTS, C_GENOTYPES, C_MISSING, C_EXPR_NOISE, C_TRACK_NOISE = range(1, 9)
+C_CONSERVATION = 9
 
 
 def rng_for(seed: int, component: int, *keys: int) -> np.random.Generator:

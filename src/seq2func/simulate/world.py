@@ -35,6 +35,7 @@ from seq2func.simulate import cohort as cohort_mod
 from seq2func.simulate import genome as genome_mod
 from seq2func.simulate import tracks as tracks_mod
 from seq2func.simulate.config import (
+    C_CONSERVATION,
     C_EXPR_NOISE,
     C_GLOBAL,
     COMPENDIUM_TEMPLATES,
@@ -333,7 +334,53 @@ def simulate_world(outdir: str | os.PathLike, scale: str = "tiny", seed: int = 1
         "samplesheet_peaks": outdir / "samplesheet_peaks.csv", "vcf": outdir / "cohort.vcf.gz",
         "tbi": outdir / "cohort.vcf.gz.tbi", "expression": outdir / "expression.tsv", "asv_labels": outdir / "asv_labels.tsv",
         "truth": outdir / "truth.json", "tracks": outdir / "tracks", "peaks": outdir / "peaks",
+        "conservation": outdir / "conservation.bw", "variants": outdir / "variants.vcf.gz",
     }
+
+
+def _write_variants_to_score(tmp: Path) -> None:
+    """``variants.vcf.gz`` (+ ``.tbi``): the sites of the cohort VCF that the variant benchmark
+    labels (``asv_labels.tsv``) or that are causal (truth), without genotypes (INFO ``AF`` kept):
+    what ``-profile test`` scores with SCORE_VARIANTS."""
+    import pysam
+
+    with open(tmp / "asv_labels.tsv") as fh:
+        want = {line.split("\t", 1)[0] for line in fh.readlines()[1:]}
+    with open(tmp / "truth.json") as fh:
+        want |= {c["variant_id"] for c in json.load(fh)["causal_variants"]}
+    with pysam.VariantFile(str(tmp / "cohort.vcf.gz")) as vin:
+        text = []
+        for line in str(vin.header).splitlines():
+            if line.startswith("##FORMAT"):
+                continue
+            if line.startswith("#CHROM"):
+                line = "\t".join(line.split("\t")[:8])
+            text.append(line)
+        for rec in vin:
+            if rec.id in want:
+                text.append("\t".join(str(rec).rstrip("\n").split("\t")[:8]))
+    out = tmp / "variants.vcf"
+    out.write_text("\n".join(text) + "\n")
+    pysam.tabix_index(str(out), preset="vcf", force=True)  # bgzips to variants.vcf.gz
+
+
+CONSERVATION_STEP = 10  # bp per conservation value
+
+
+def conservation_track(layout, length: int, rng: np.random.Generator,
+                       step: int = CONSERVATION_STEP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A GERP-like conservation score for one chromosome, ``step``-bp bins: neutral noise
+    (N(-0.5, 0.8)) everywhere, and each planted motif instance's bins raised by one draw of
+    U(2.5, 5.0), as constrained sites score in GERP RS. Returns ``(starts, ends, values)`` for
+    ``pyBigWig.addEntries``; its own RNG component, so no other output of the world changes."""
+    n = -(-int(length) // step)
+    vals = rng.normal(-0.5, 0.8, size=n)
+    for inst in layout.instances:
+        a, b = int(inst.start) // step, -(-int(inst.end) // step)
+        vals[a:b] += rng.uniform(2.5, 5.0)
+    starts = np.arange(n, dtype=np.int64) * step
+    ends = np.minimum(starts + step, int(length))
+    return starts, ends, vals.astype(np.float64)
 
 
 def _write_world(world: World, tmp: Path) -> None:
@@ -350,6 +397,9 @@ def _write_world(world: World, tmp: Path) -> None:
             stack.callback(bw.close)
             bw.addHeader(header)
             bws.append(bw)
+        cons_bw = pyBigWig.open(str(tmp / "conservation.bw"), "w")
+        stack.callback(cons_bw.close)
+        cons_bw.addHeader(header)
         peak_fh, peak_callers, peak_counters = {}, {}, {}
         for ti, t in enumerate(world.tracks):
             if t["assay"] == "ATAC":
@@ -417,6 +467,8 @@ def _write_world(world: World, tmp: Path) -> None:
                         peak_callers[ti].feed(a, lam, obs)
             for pc in peak_callers.values():
                 pc.end_chrom(L)
+            st, en, vals = conservation_track(lay, L, rng_for(seed, C_CONSERVATION, ci))
+            cons_bw.addEntries([chrom] * st.size, st, ends=en, values=vals)
 
             # cohort
             v, H, miss = world.cohort(ci, cs)
@@ -512,6 +564,7 @@ def _write_world(world: World, tmp: Path) -> None:
     with open(tmp / "truth.json", "w") as fh:
         json.dump(truth, fh, indent=1)
         fh.write("\n")
+    _write_variants_to_score(tmp)
 
 
 def _truth(world: World, chrom_info, genes, inst, elems, causal, eff, counts, maf_edges, maf_hist, noise, peak_counters) -> dict:
