@@ -37,6 +37,7 @@ from seq2func.chroms import alias_map
 from seq2func.errors import InputError
 from seq2func.io.annotation import read_tss, resolve_genes
 from seq2func.io.expression import read_expression as read_expression_file
+from seq2func.predict import Predictor, rc_permutation  # rc_permutation: re-exported (was defined here)
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,6 @@ TRACK_COLUMNS = ["track_id", "cell_type", "assay", "n", "pearson_r", "pearson_r_
 
 
 # --------------------------------------------------------------------------- prediction
-def rc_permutation(tracks: Sequence[dict] | None, n_tracks: int) -> np.ndarray:
-    """Output-column permutation under reverse complement (stranded +/- pairs swap)."""
-    if not tracks:
-        return np.arange(n_tracks)
-    return np.array([int(t.get("rc_index", k)) for k, t in enumerate(tracks)], dtype=np.int64)
-
-
 @torch.no_grad()
 def predict(
     model: torch.nn.Module,
@@ -66,45 +60,20 @@ def predict(
 ) -> np.ndarray:
     """Model outputs for the windows of ``split`` (or ``indices``), float32 ``(n_windows, bins, tracks)``.
 
-    Profile models give their output bins; classification (logits) and scalar models one bin.
-    ``rc_average`` averages with the reverse-complement prediction (bins reversed back, stranded
-    track pairs swapped via ``rc_perm`` or the ``rc_index`` of ``model.seq2func_tracks``).
+    A thin wrapper of :class:`seq2func.predict.Predictor`: the windows' codes are read
+    ``batch_size`` at a time and predicted. Profile models give their output bins; classification
+    (logits) and scalar models one bin. ``rc_average`` averages with the reverse-complement
+    prediction (bins reversed back, stranded track pairs swapped via ``rc_perm`` or the
+    ``rc_index`` of ``model.seq2func_tracks``). The model's train/eval mode is restored.
     """
     from seq2func.data import PreparedDataset, open_dataset
-    from seq2func.data.dataset import one_hot
-    from seq2func.data.genome import COMPLEMENT
-    from seq2func.train.device import autocast
 
     if not isinstance(ds, PreparedDataset):
         ds = open_dataset(ds)
-    device = torch.device(device) if not isinstance(device, torch.device) else device
     idx = np.asarray(indices if indices is not None else (ds.split(split) if split else np.arange(len(ds))), dtype=np.int64)
-    was_training = model.training
-    model.eval()
-    model.to(device)
-    outs = []
-    perm = None
-    kind = getattr(model, "output_kind", "profile")
-    for s in range(0, idx.size, batch_size):
-        codes = np.asarray(ds.sequences[idx[s:s + batch_size]], dtype=np.uint8)
-        x = one_hot(torch.from_numpy(codes).to(device))
-        with autocast(device, bf16):
-            y = model(x).float()
-        if kind != "profile":
-            y = y[:, None, :]
-        if rc_average:
-            xr = one_hot(torch.from_numpy(np.ascontiguousarray(COMPLEMENT[codes[:, ::-1]])).to(device))
-            with autocast(device, bf16):
-                yr = model(xr).float()
-            if kind != "profile":
-                yr = yr[:, None, :]
-            if perm is None:
-                perm = torch.as_tensor(np.asarray(rc_perm) if rc_perm is not None else
-                                       rc_permutation(getattr(model, "seq2func_tracks", None), y.shape[-1]), device=device)
-            y = 0.5 * (y + yr.flip(1)[:, :, perm])
-        outs.append(y.cpu().numpy())
-    if was_training:
-        model.train()
+    predictor = Predictor(model, device=device, batch_size=batch_size, bf16=bf16, rc_perm=rc_perm)
+    outs = [predictor.ensemble(np.asarray(ds.sequences[idx[s:s + batch_size]], dtype=np.uint8), rc_average=rc_average)
+            for s in range(0, idx.size, batch_size)]
     if not outs:
         return np.zeros((0, 1, 0), dtype=np.float32)
     return np.concatenate(outs).astype(np.float32, copy=False)

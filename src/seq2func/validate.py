@@ -46,7 +46,7 @@ from seq2func.io.project import find_project_file
 from seq2func.io.samplesheet import Track, load_row_schema, read_samplesheet, to_csv
 from seq2func.io.text import CStderr, iter_text_lines
 from seq2func.io.tracks import BIGWIG_MAGIC, track_kind
-from seq2func.io.vcf import open_vcf
+from seq2func.io.vcf import open_vcf, record_contigs
 
 log = logging.getLogger(__name__)
 
@@ -952,6 +952,10 @@ def validate_all(inp: Inputs) -> Validation:
         info = check_vcf(files["vcf"], disp["vcf"], genome, warnings, max_records=inp.max_vcf_records)
         info.pop("_samples")
         report["files"].append({"param": "vcf", "path": disp["vcf"], **info})
+        if genome is not None:  # SCORE_VARIANTS fans out over these (FASTA spelling)
+            held = record_contigs(files["vcf"], disp["vcf"])
+            amap = alias_map(genome.names, held)
+            decisions["variant_contigs"] = [c for c in genome.names if c in set(amap.values())]
     vcf_samples = None
     if "cohort_vcf" in files:
         info = check_vcf(files["cohort_vcf"], disp["cohort_vcf"], genome, warnings, cohort=True, max_records=inp.max_vcf_records)

@@ -685,3 +685,26 @@ def parse_genotypes(
         a2[~has_gt] = ABSENT
         phased[~has_gt] = True
     return a1, a2, phased
+
+
+def record_contigs(path: str | os.PathLike, display: str | None = None) -> list[str]:
+    """The contigs that hold records, in file order: from the index when there is one (tabix or
+    CSI), else by reading the file (an unindexed file is read whole; header-only contigs are not
+    listed).
+
+    Parameters
+    ----------
+    path
+        VCF, bgzipped VCF or BCF.
+    display
+        How to name the file in errors.
+
+    Returns
+    -------
+    list of str
+        Contig names as the file spells them.
+    """
+    with VcfText(path, display) as vt:
+        if vt._cache is not None:
+            return [c for c, cached in vt._cache.items() if cached.lines]
+        return [c for c in vt.contigs if c in vt._fetchable]  # a BCF's CSI index may add header contigs

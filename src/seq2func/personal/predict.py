@@ -30,8 +30,9 @@ Identical model inputs are predicted once: every distinct haplotype
 deduplicates further. For convolutional profile models whose receptive field is smaller than the
 input, the key is only the part of the input that can reach the TSS bins (the TSS bin span widened
 by one receptive field on each side): two haplotypes differing only farther away give the same
-output there exactly. Inputs are batched, one-hot encoded on the device, run under
-``torch.no_grad`` with the model in eval mode.
+output there exactly. Inputs are batched and run through :class:`seq2func.predict.Predictor`
+(one-hot encoded on the device, reverse complement, bf16 autocast) under ``torch.no_grad`` with the
+model in eval mode.
 
 Combining the two haplotypes ``a`` and ``b`` of an individual (``combine``):
 
@@ -65,6 +66,7 @@ from seq2func.io.annotation import unique_tss
 from seq2func.io.expression import read_expression
 from seq2func.io.fasta import contig_lengths as _contig_lengths
 from seq2func.io.text import open_text
+from seq2func.predict import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +207,9 @@ class GenePredictor:
     the model input length (default ``model.config["seq_len"]``). ``crop_bp``: checked against the
     model's geometry when given. ``rc``: reverse-complement averaging; ``rc_perm`` the output-column
     permutation under reverse complement. ``rf_dedup``: key the cache by the receptive-field
-    relevant part of the input (profile models with a finite receptive field only).
+    relevant part of the input (profile models with a finite receptive field only). Without
+    ``rc_perm`` the permutation comes from ``model.seq2func_tracks`` when set, else the identity
+    (:class:`~seq2func.predict.Predictor`).
 
     ``n_model_inputs`` counts the sequences sent through the model (reverse complements not
     counted separately); ``n_requests`` the sequences asked for.
@@ -225,6 +229,8 @@ class GenePredictor:
     n_model_inputs: int = 0
     n_requests: int = 0
     _cache: dict = field(default_factory=dict, repr=False)
+    _predictor: Predictor | None = field(default=None, init=False, repr=False, compare=False)
+    _predictor_key: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         self.device = torch.device(self.device) if not isinstance(self.device, torch.device) else self.device
@@ -300,28 +306,26 @@ class GenePredictor:
             codes[i] = encode(s)
         return torch.from_numpy(codes)
 
-    def forward_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        """uint8 codes ``(B, L)`` (any device) -> values ``(B,)`` with gradients if enabled."""
-        from seq2func.data.dataset import one_hot
-        from seq2func.data.genome import COMPLEMENT
+    @property
+    def predictor(self) -> Predictor:
+        """The :class:`~seq2func.predict.Predictor` that runs the model (rebuilt when ``model``,
+        ``device``, ``bf16`` or ``rc_perm`` change)."""
+        perm = None if self.rc_perm is None else tuple(int(k) for k in self.rc_perm)
+        key = (id(self.model), str(self.device), bool(self.bf16), perm)
+        if self._predictor is None or self._predictor_key != key:
+            self._predictor = Predictor(self.model, device=self.device, batch_size=self.batch_size, bf16=self.bf16,
+                                        rc_perm=perm)
+            self._predictor_key = key
+        return self._predictor
 
-        codes = codes.to(self.device)
-        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if (self.bf16 and self.device.type == "cuda") else _Null()
-        with ctx:
-            y = self.model(one_hot(codes)).float()
-        v = self.reduce(y)
+    def forward_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """uint8 codes ``(B, L)`` (any device) -> values ``(B,)`` with gradients if enabled
+        (:meth:`Predictor.forward_tensor` then :meth:`reduce`; with ``rc`` the mean of the forward
+        and reverse-complement values). The model's train/eval mode is left as it is."""
+        pred = self.predictor
+        v = self.reduce(pred.forward_tensor(codes))
         if self.rc:
-            comp = torch.as_tensor(COMPLEMENT, device=codes.device)
-            rcodes = comp[codes.long().clamp(0, 4).flip(-1)]
-            with ctx:
-                yr = self.model(one_hot(rcodes)).float()
-            if self.kind == "profile":
-                yr = yr.flip(1)
-                if self.rc_perm is not None:
-                    yr = yr[:, :, torch.as_tensor(list(self.rc_perm), device=yr.device)]
-            elif self.rc_perm is not None:
-                yr = yr[..., torch.as_tensor(list(self.rc_perm), device=yr.device)]
-            v = 0.5 * (v + self.reduce(yr))
+            v = 0.5 * (v + self.reduce(pred.forward_tensor(codes, rc=True)))
         return v
 
     @torch.no_grad()
@@ -349,14 +353,6 @@ class GenePredictor:
             vals = self._run(list(todo.values()))
             self._cache.update(zip(todo.keys(), vals.tolist()))
         return np.array([self._cache[k] for k in keys], dtype=np.float64)
-
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
 
 
 def load_predictor(

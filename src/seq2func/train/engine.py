@@ -777,25 +777,26 @@ def _check_resume(path: Path, ck: dict, pdict: dict, ds_info: dict) -> None:
 def validate(model: torch.nn.Module, valid_set, positions: np.ndarray, loss_fn, output_kind: str, n_out_bins: int | None,
              device: torch.device, batch_size: int, bf16: bool = True, want_auroc: bool = False) -> dict:
     """Loss, per-track and mean Pearson R (and AUROC) over ``valid_set`` items ``positions``, summed across DDP ranks."""
-    from seq2func.data.dataset import one_hot
+    from seq2func.predict import Predictor
 
     was_training = model.training
     model.eval()
+    predictor = Predictor(model, device=device, batch_size=batch_size, bf16=bf16)
     T = len(valid_set.track_sel) if valid_set.track_sel is not None else valid_set.ds.n_tracks
     acc = PearsonAccumulator(T)
     loss_sum, n = 0.0, 0
     labels, scores = [], []
     for s in range(0, len(positions), batch_size):
         items = [valid_set.get(int(i)) for i in positions[s:s + batch_size]]
-        x = one_hot(torch.stack([it[0] for it in items]).to(device))
+        codes = torch.stack([it[0] for it in items])
         y = adapt_target(torch.stack([it[1] for it in items]).to(device), output_kind, n_out_bins)
-        with autocast(device, bf16):
-            pred = model(x)
-        pred = pred.float()
+        pred = predictor.forward_tensor(codes)  # (B, bins, T); one bin for classification / scalar
+        if output_kind != "profile":
+            pred = pred[:, 0, :]
         lv = float(loss_fn(pred, y))
         if math.isfinite(lv):
-            loss_sum += lv * x.shape[0]
-            n += x.shape[0]
+            loss_sum += lv * codes.shape[0]
+            n += codes.shape[0]
         pn, yn = pred.cpu().numpy(), y.cpu().numpy()
         acc.update(pn, yn)
         if want_auroc:
