@@ -63,6 +63,8 @@ def inputs_cmd(
     expression: Optional[Path] = typer.Option(None, "--expression"),
     covariates: Optional[Path] = typer.Option(None, "--covariates"),
     pretrained: Optional[Path] = typer.Option(None, "--pretrained"),
+    variant_labels: Optional[Path] = typer.Option(None, "--variant-labels"),
+    conservation: Optional[Path] = typer.Option(None, "--conservation"),
     schema: Optional[Path] = typer.Option(None, "--schema", help="nextflow_schema.json (default: the pipeline's)."),
     input_schema: Optional[Path] = typer.Option(None, "--input-schema", help="assets/schema_input.json (default: the pipeline's)."),
     work_dir: Path = typer.Option(Path("."), "--work-dir", help="Where to put a FASTA index when the FASTA's folder is read-only."),
@@ -77,6 +79,7 @@ def inputs_cmd(
     files = {
         "fasta": fasta, "gtf": gtf, "tss_bed": tss_bed, "blacklist": blacklist, "vcf": vcf,
         "cohort_vcf": cohort_vcf, "expression": expression, "covariates": covariates, "pretrained": pretrained,
+        "variant_labels": variant_labels, "conservation": conservation,
     }
     inp = Inputs(
         params=load_params(params) if params is not None else {},

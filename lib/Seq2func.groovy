@@ -59,7 +59,8 @@ class Seq2func {
     /** The parameters VALIDATE looks at: changing anything else (--outdir, training options) keeps it cached. */
     static final List VALIDATE_KEYS = ['input', 'fasta', 'gtf', 'tss_bed', 'blacklist', 'vcf', 'cohort_vcf', 'expression',
         'covariates', 'pretrained', 'simulate', 'seq_length', 'bin_size', 'stride', 'crop_bp', 'max_n_frac',
-        'test_chroms', 'valid_chroms', 'chrom_fractions', 'folds', 'strict', 'missing_samples', 'split_by']
+        'test_chroms', 'valid_chroms', 'chrom_fractions', 'folds', 'strict', 'missing_samples', 'split_by',
+        'variant_labels', 'conservation', 'ref_mismatch', 'model']
 
     /**
      * Training options shared by PRETRAIN and FINETUNE (numbers only, nothing from a samplesheet).
@@ -108,6 +109,17 @@ class Seq2func {
         def session = (nextflow.Session) nextflow.Global.session
         def wf = session.workflowMetadata
         return resumeBase(session.params.resume_dir, wf.workDir, wf.fusion?.enabled ? true : false)
+    }
+
+    /** Options of SCORE_VARIANTS (a `val` input of the process, like trainArgs: see there). */
+    static String variantArgs(Map params) {
+        def a = ["--scores ${q(params.variant_scores ?: '')}", "--shifts ${q(params.variant_shifts)}",
+                 (params.variant_rc ? '--rc' : '--no-rc'), "--ref-mismatch ${params.ref_mismatch}",
+                 "--null ${params.variant_null as int}", "--null-kind ${params.variant_null_kind}",
+                 "--seed ${params.train_seed as int}",
+                 (params.variant_share_reference ? '--share-reference' : '--no-share-reference')]
+        a << (params.use_gpu ? '--device cuda --require-gpu' : '--device auto')
+        return a.join(' ')
     }
 
     /** Options shared by the PERSONAL processes (a `val` input of theirs, like trainArgs: see there). */

@@ -7,6 +7,7 @@ include { VALIDATE        } from '../modules/local/validate'
 include { PREPARE         } from '../subworkflows/local/prepare'
 include { TRAIN           } from '../subworkflows/local/train'
 include { PERSONAL        } from '../subworkflows/local/personal'
+include { SCORE_VARIANTS_WF } from '../subworkflows/local/score_variants'
 
 workflow SEQ2FUNC {
     main:
@@ -38,15 +39,20 @@ workflow SEQ2FUNC {
             .combine(SIMULATE.out.blacklist)
             .combine(SIMULATE.out.cohort_vcf.map { [it] })
             .combine(SIMULATE.out.expression)
-            .map { ss, fa, gtf, tss, bl, vcf, expr ->
-                [ ss, Seq2func.trackFiles(ss, noFile), fa, gtf, tss, bl, noFile, vcf, expr ]
+            .combine(SIMULATE.out.variants.map { [it] })
+            .combine(SIMULATE.out.asv_labels)
+            .combine(SIMULATE.out.conservation)
+            .map { ss, fa, gtf, tss, bl, cohort, expr, variants, labels, cons ->
+                [ ss, Seq2func.trackFiles(ss, noFile), fa, gtf, tss, bl, variants, cohort, expr,
+                  params.skip_variants ? noFile : labels, params.skip_variants ? noFile : cons ]
             }
             .first()   // a value channel, like the user-input branch: every later fan-out reuses it
     } else {
         if (!params.input) { error "ERROR: --input: a samplesheet is required (or use -profile test)" }
         if (!params.fasta) { error "ERROR: --fasta: a reference genome is required" }
         // a file parameter that does not exist stops the run here, naming the parameter and the path
-        ['input', 'fasta', 'gtf', 'tss_bed', 'blacklist', 'vcf', 'cohort_vcf', 'expression', 'covariates', 'pretrained'].each { name ->
+        ['input', 'fasta', 'gtf', 'tss_bed', 'blacklist', 'vcf', 'cohort_vcf', 'expression', 'covariates', 'pretrained',
+         'variant_labels', 'conservation'].each { name ->
             if (params[name] && !file(params[name].toString()).exists()) {
                 error "ERROR: --${name}: file not found: ${params[name]}"
             }
@@ -61,7 +67,7 @@ workflow SEQ2FUNC {
         ch_inputs = ch_ok.map {
             [ ss, ss.exists() ? Seq2func.trackFiles(ss, noFile) : [], withIndex(params.fasta, ['.fai', '.gzi']), opt(params.gtf),
               opt(params.tss_bed), opt(params.blacklist), withIndex(params.vcf, ['.tbi', '.csi']), withIndex(params.cohort_vcf, ['.tbi', '.csi']),
-              opt(params.expression) ]
+              opt(params.expression), opt(params.variant_labels), opt(params.conservation) ]
         }
     }
 
@@ -104,7 +110,22 @@ workflow SEQ2FUNC {
         )
         ch_versions = ch_versions.mix(TRAIN.out.versions)
 
-        // 5. PERSONAL: cross-individual benchmark, when a phased cohort and expression are given
+        // 5. SCORE_VARIANTS: every checkpoint scores --vcf (one task per model x chromosome), then the benchmark
+        ch_has_vcf = ch_inputs.map { !(it[6] instanceof List ? it[6][0] : it[6]).toString().endsWith('NO_FILE') }
+        if (!params.skip_variants) {
+            ch_var_ckpts = TRAIN.out.checkpoints.combine(ch_has_vcf).filter { label, ckpt, ok -> ok }.map { label, ckpt, ok -> [label, ckpt] }
+            SCORE_VARIANTS_WF(
+                ch_var_ckpts,
+                ch_decisions.map { it.variant_contigs ?: [] },
+                ch_inputs.map { it[6] },
+                ch_inputs.map { it[2] },
+                ch_inputs.map { it[9] },
+                ch_inputs.map { it[10] }
+            )
+            ch_versions = ch_versions.mix(SCORE_VARIANTS_WF.out.versions)
+        }
+
+        // 6. PERSONAL: cross-individual benchmark, when a phased cohort and expression are given
         ch_has_cohort = ch_inputs.map { !it[7].toString().endsWith('NO_FILE') && !it[8].toString().endsWith('NO_FILE') }
         if (!params.skip_personal) {
             // the fine-tuned model of --personal_cell_type (--personal_strategy), else the pretrained one

@@ -10,6 +10,10 @@ A transform is an aggregation followed by zero or more operations, separated by 
 
 Operations (applied in the order written): ``clip=V``, ``soft_clip=V``, ``scale=V``, ``sqrt``,
 ``log1p``. Parsing is strict: anything else is an error naming the offending token.
+
+:meth:`Transform.invert` maps model outputs (on the transformed scale) back to the untransformed
+one, e.g. before variant effect scores are computed (undoing the operations in reverse order;
+``clip`` cannot be undone and the aggregation is not undone).
 """
 
 from __future__ import annotations
@@ -50,6 +54,46 @@ class Transform:
             elif name == "log1p":
                 y = np.log1p(np.maximum(y, 0))
         return y.astype(np.float32, copy=False)
+
+    def invert(self, y: np.ndarray) -> np.ndarray:
+        """Undo the operations (not the aggregation): from the transformed scale back to binned values.
+
+        The operations are undone in reverse order: ``log1p`` -> ``expm1``, ``sqrt`` -> square,
+        ``scale=V`` -> divide by ``V``, ``soft_clip=V`` -> above ``V``: ``V + (y - V) ** 2``.
+        ``clip=V`` cannot be undone (every value above ``V`` became ``V``): it is the identity
+        here, so inverted values never exceed ``V`` at that step. The aggregation (``sum`` or
+        ``mean`` per bin) is not undone either: ``mean`` tracks stay per-bp means.
+
+        Values outside an operation's range (negative outputs for ``sqrt``, which only come from
+        models with an unconstrained head) are mapped monotonically: ``sqrt`` inverts ``y`` to
+        ``sign(y) * y ** 2``. On the range of :meth:`apply`, ``invert(apply(x)) == x`` up to
+        rounding for every ``x >= 0`` not changed by a ``clip``.
+
+        Parameters
+        ----------
+        y
+            Values on the transformed scale (any shape).
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 when ``y`` is float64, float32 otherwise.
+        """
+        arr = np.asarray(y)
+        dtype = np.float64 if arr.dtype == np.float64 else np.float32
+        out = arr.astype(np.float64)  # computed in float64 whatever the output dtype
+        for name, value in reversed(self.ops):
+            if name == "log1p":
+                out = np.expm1(out)
+            elif name == "sqrt":
+                out = np.sign(out) * np.square(out)
+            elif name == "scale":
+                out = out / float(value)
+            elif name == "soft_clip":
+                t = float(value)
+                out = np.where(out > t, t + np.square(out - t), out)
+            # clip: the identity (information above the threshold is lost)
+        return out.astype(dtype, copy=False)
 
 
 def parse_transform(text: str | None) -> Transform:

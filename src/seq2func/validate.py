@@ -46,11 +46,12 @@ from seq2func.io.project import find_project_file
 from seq2func.io.samplesheet import Track, load_row_schema, read_samplesheet, to_csv
 from seq2func.io.text import CStderr, iter_text_lines
 from seq2func.io.tracks import BIGWIG_MAGIC, track_kind
-from seq2func.io.vcf import open_vcf, record_contigs
+from seq2func.io.vcf import open_vcf
 
 log = logging.getLogger(__name__)
 
-FILE_PARAMS = ("input", "fasta", "gtf", "tss_bed", "blacklist", "vcf", "cohort_vcf", "expression", "covariates", "pretrained")
+FILE_PARAMS = ("input", "fasta", "gtf", "tss_bed", "blacklist", "vcf", "cohort_vcf", "expression", "covariates", "pretrained",
+               "variant_labels", "conservation")
 DEFAULT_MAX_VCF_RECORDS = 10_000
 
 # Parameters that Nextflow itself, nf-core configs or institutional profiles put into `params`.
@@ -678,6 +679,50 @@ def _read_table_header(path: Path, display: str, what: str) -> tuple[int, list[s
     raise InputError(display, None, f"empty {what} file")
 
 
+def check_variants(path: Path, display: str, genome: Genome, warnings: Warnings, ref_mismatch: str = "error") -> dict[str, Any]:
+    """The variants to score, read by SCORE_VARIANTS' own reader
+    (:func:`seq2func.variants.records.read_variants`: VCF/BCF or a ``chrom pos ref alt`` TSV) and
+    REF-checked against the FASTA under ``ref_mismatch`` (:func:`~seq2func.variants.records.check_ref`)."""
+    from seq2func.variants.records import check_ref, read_variants
+
+    vs = check_ref(read_variants(path, genome.path, display=display), genome.path, ref_mismatch, display=display)
+    skipped = {k: v for k, v in vs.counts.items() if k in ("ref_mismatch", "ref_on_n", "symbolic", "star", "missing_alt",
+                                                              "unknown_contig", "invalid_allele", "same_as_ref") and v}
+    if skipped:
+        warnings.add(display, None, "variants left out: " + ", ".join(f"{k} {v}" for k, v in skipped.items()), promote=False)
+    if vs.counts.get("unique", 0) == 0:
+        raise InputError(display, None, "no variant left to score (" + (", ".join(f"{k} {v}" for k, v in skipped.items()) or "empty") + ")")
+    held = set(vs.variants["chrom"])
+    return {"kind": "variants", "format": vs.format, "ref_mismatch_policy": ref_mismatch, **vs.counts,
+            "alias_map": dict(vs.aliases), "renamed": {k: v for k, v in vs.aliases.items() if k != v},
+            "_contigs": [c for c in genome.names if c in held]}
+
+
+def check_signal_bigwig(path: Path, display: str, genome: Genome | None, warnings: Warnings) -> dict[str, Any]:
+    """A bigWig that is not a samplesheet track (``--conservation``): it opens, and its contigs and
+    lengths agree with the FASTA's."""
+    import pyBigWig
+
+    with open(path, "rb") as fh:
+        if fh.read(4) != BIGWIG_MAGIC:
+            raise InputError(display, None, "not a bigWig file (bad magic number)")
+    cap = CStderr()
+    try:
+        with cap:
+            bw = pyBigWig.open(str(path))
+            chroms = dict(bw.chroms()) if bw is not None else {}
+            if bw is not None:
+                bw.close()
+    except (RuntimeError, OSError):
+        raise InputError(display, None, "cannot read bigWig: truncated or corrupt") from None
+    if not chroms:
+        raise InputError(display, None, "bigWig has no chromosomes")
+    info: dict[str, Any] = {"kind": "bigWig"}
+    if genome is not None:
+        info.update(check_contigs(genome, display, chroms, kind="bigWig", warnings=warnings, check_lengths=True))
+    return info
+
+
 MISSING_SAMPLE_POLICIES = ("error", "drop")
 
 
@@ -949,13 +994,25 @@ def validate_all(inp: Inputs) -> Validation:
         info = check_bed(files["blacklist"], disp["blacklist"], genome, warnings, what="blacklist BED")
         report["files"].append({"param": "blacklist", "path": disp["blacklist"], **info})
     if "vcf" in files:
-        info = check_vcf(files["vcf"], disp["vcf"], genome, warnings, max_records=inp.max_vcf_records)
-        info.pop("_samples")
-        report["files"].append({"param": "vcf", "path": disp["vcf"], **info})
-        if genome is not None:  # SCORE_VARIANTS fans out over these (FASTA spelling)
-            held = record_contigs(files["vcf"], disp["vcf"])
-            amap = alias_map(genome.names, held)
-            decisions["variant_contigs"] = [c for c in genome.names if c in set(amap.values())]
+        if genome is None:
+            info = check_vcf(files["vcf"], disp["vcf"], genome, warnings, max_records=inp.max_vcf_records)
+            info.pop("_samples")
+            report["files"].append({"param": "vcf", "path": disp["vcf"], **info})
+        else:  # what SCORE_VARIANTS reads, read as it reads it: VCF/BCF or TSV, REF checked under --ref_mismatch
+            info = check_variants(files["vcf"], disp["vcf"], genome, warnings, str(params.get("ref_mismatch") or "error"))
+            decisions["variant_contigs"] = info.pop("_contigs")  # SCORE_VARIANTS fans out over these (FASTA spelling)
+            decisions["variants"] = {k: info[k] for k in ("format", "records", "unique", "ref_mismatch_policy")}
+            report["files"].append({"param": "vcf", "path": disp["vcf"], **info})
+    if "variant_labels" in files and genome is not None:
+        from seq2func.variants.benchmark import read_labels
+
+        lab = read_labels(files["variant_labels"], genome.lengths)
+        report["files"].append({"param": "variant_labels", "path": disp["variant_labels"], "kind": "variant labels",
+                                "rows": int(len(lab)), "positives": int((lab["label"] == 1).sum()),
+                                "cell_types": sorted(lab["cell_type"].unique())})
+    if "conservation" in files:
+        info = check_signal_bigwig(files["conservation"], disp["conservation"], genome, warnings)
+        report["files"].append({"param": "conservation", "path": disp["conservation"], **info})
     vcf_samples = None
     if "cohort_vcf" in files:
         info = check_vcf(files["cohort_vcf"], disp["cohort_vcf"], genome, warnings, cohort=True, max_records=inp.max_vcf_records)

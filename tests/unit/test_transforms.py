@@ -76,3 +76,39 @@ def test_parse_errors_name_the_token(text, fragment):
     with pytest.raises(ValueError, match=None) as exc:
         parse_transform(text)
     assert fragment in str(exc.value)
+
+
+# --------------------------------------------------------------------------- Transform.invert
+@pytest.mark.parametrize("text", ["sum", "sum;log1p", "sum;sqrt", "mean;scale=0.25", "sum;soft_clip=32",
+                                  "sum;soft_clip=32;sqrt", "sum;soft_clip=32;scale=0.5", "sum;scale=2;log1p",
+                                  "sum;sqrt;soft_clip=4;log1p"])
+def test_invert_roundtrips(text):
+    t = parse_transform(text)
+    x = np.array([0.0, 0.5, 1.0, 3.0, 31.0, 32.0, 40.0, 1000.0, 12345.0])
+    back = t.invert(t.apply(x))  # apply returns float32: float32 in, float32 out
+    assert back.dtype == np.float32
+    np.testing.assert_allclose(back, x, rtol=2e-5, atol=1e-5)
+    y64 = t.apply(x).astype(np.float64)
+    assert t.invert(y64).dtype == np.float64
+    np.testing.assert_allclose(t.apply(t.invert(y64)), y64.astype(np.float32), rtol=1e-5, atol=1e-6)
+
+
+def test_invert_by_hand():
+    y = np.array([0.0, 2.0, 10.0])
+    np.testing.assert_allclose(parse_transform("sum;log1p").invert(y), np.expm1(y))
+    np.testing.assert_allclose(parse_transform("sum;sqrt").invert(y), y ** 2)
+    np.testing.assert_allclose(parse_transform("sum;scale=0.5").invert(y), y / 0.5)
+    np.testing.assert_allclose(parse_transform("sum;soft_clip=4").invert(y), [0.0, 2.0, 4.0 + 36.0])
+    # reverse order: sqrt is undone first, then the soft clip
+    np.testing.assert_allclose(parse_transform("sum;soft_clip=32;sqrt").invert(np.array([3.0, 7.0])),
+                               [9.0, 32.0 + (49.0 - 32.0) ** 2])
+    # negative values outside sqrt's range stay monotone
+    inv = parse_transform("sum;sqrt").invert(np.array([-2.0, -1.0, 0.0, 1.0]))
+    np.testing.assert_allclose(inv, [-4.0, -1.0, 0.0, 1.0])
+
+
+def test_invert_clip_is_identity():
+    t = parse_transform("sum;clip=100")
+    x = np.array([5.0, 100.0, 500.0])
+    np.testing.assert_allclose(t.invert(t.apply(x)), [5.0, 100.0, 100.0])  # the clipped part is lost
+    np.testing.assert_allclose(t.invert(x), x)

@@ -11,7 +11,9 @@ process VALIDATE {
           path(blacklist,   stageAs: 'input/blacklist/*'),
           path(vcf,         stageAs: 'input/vcf/*'),
           path(cohort_vcf,  stageAs: 'input/cohort_vcf/*'),
-          path(expression,  stageAs: 'input/expression/*')
+          path(expression,  stageAs: 'input/expression/*'),
+          path(variant_labels, stageAs: 'input/variant_labels/*'),
+          path(conservation, stageAs: 'input/conservation/*')
     val  params_json
     path schemas, stageAs: 'schemas/*'
 
@@ -43,6 +45,8 @@ __SEQ2FUNC_JSON_END__
         ${opt('vcf', vcf)} \\
         ${opt('cohort-vcf', cohort_vcf)} \\
         ${opt('expression', expression)} \\
+        ${opt('variant-labels', variant_labels)} \\
+        ${opt('conservation', conservation)} \\
         --out samplesheet.valid.csv \\
         --report validation.json \\
         --genes-out genes.bed

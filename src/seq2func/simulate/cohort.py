@@ -30,8 +30,10 @@ INFO ``AC``, ``AN``, ``AF``, ``VT`` (SNV/INDEL), every genotype phased (``a|b``)
 Allele-specific labels (``asv_labels.tsv``): for every cell type, biallelic variants with
 ``|delta| >= asv_threshold`` where ``delta = sum(act * acc * occ)`` over the sites the ALT allele
 creates minus those it destroys, are label 1 with ``direction = sign(delta)``; each is matched
-with one label-0 variant that touches no site at all and has the closest distance to its nearest
-TSS (greedy, each used once per cell type); direction 0.
+with one label-0 variant with ``|delta| < asv_threshold / 10`` in that cell type and the closest
+distance to its nearest TSS (greedy, each used once per cell type), direction 0: alternately one
+that touches a motif site whose TF is inactive in that cell type (a motif scanner cannot tell it
+from a positive; a model of that cell type can) and one that touches no site.
 """
 
 from __future__ import annotations
@@ -418,20 +420,26 @@ def asv_rows(world, cs, v: Variants) -> list[tuple]:
     i = np.clip(np.searchsorted(tss, v.pos), 1, tss.size - 1) if tss.size > 1 else np.zeros(len(v), np.int64)
     dist = np.minimum(np.abs(v.pos - tss[np.maximum(i - 1, 0)]), np.abs(v.pos - tss[i]))
     biallelic = np.array([len(a) == 1 for a in v.alts])
-    neg_pool = np.flatnonzero(biallelic & ~v.touches)
     rows = []
     for ct_i, ct in enumerate(world.cell_type_names):
         d = v.dacc[:, 1, ct_i]
         pos_idx = np.flatnonzero(biallelic & (np.abs(d) >= P.asv_threshold))
-        used = np.zeros(neg_pool.size, dtype=bool)
-        for j in pos_idx:
+        quiet = biallelic & (np.abs(d) < 0.1 * P.asv_threshold)
+        # negatives alternate: a variant that touches a motif site but changes nothing in this cell type
+        # (its TF is not active here: only a cell-type-aware model can tell), then one touching no site
+        pools = [np.flatnonzero(quiet & v.touches), np.flatnonzero(quiet & ~v.touches)]
+        used = [np.zeros(pl.size, dtype=bool) for pl in pools]
+        for n_pos, j in enumerate(pos_idx):
             rows.append((j, ct_i, 1, int(np.sign(d[j]))))
-            if neg_pool.size and not used.all():
-                cost = np.abs(dist[neg_pool] - dist[j]).astype(np.float64)
-                cost[used] = np.inf
-                kbest = int(np.argmin(cost))
-                used[kbest] = True
-                rows.append((int(neg_pool[kbest]), ct_i, 0, 0))
+            for k in (n_pos % 2, 1 - n_pos % 2):
+                pool, u = pools[k], used[k]
+                if pool.size and not u.all():
+                    cost = np.abs(dist[pool] - dist[j]).astype(np.float64)
+                    cost[u] = np.inf
+                    kbest = int(np.argmin(cost))
+                    u[kbest] = True
+                    rows.append((int(pool[kbest]), ct_i, 0, 0))
+                    break
     rows.sort(key=lambda r: (int(v.pos[r[0]]), r[1], -r[2]))
     return [(v.ids[j], v.chrom, int(v.pos[j]) + 1, v.ref[j], v.alts[j][0], world.cell_type_names[ct_i], lab, dirn)
             for j, ct_i, lab, dirn in rows]

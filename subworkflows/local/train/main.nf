@@ -63,8 +63,9 @@ workflow TRAIN {
     ch_versions = ch_versions.mix(EVALUATE_SUMMARY.out.versions)
 
     emit:
-    pretrained = ch_pretrained
-    finetuned  = FINETUNE.out.checkpoint
+    pretrained  = ch_pretrained
+    finetuned   = FINETUNE.out.checkpoint
+    checkpoints = ch_checkpoints   // [label, model.pt]: 'pretrain' and '<cell_type>/<strategy>'
     summary    = EVALUATE_SUMMARY.out.files
     versions   = ch_versions
 }
