@@ -693,7 +693,10 @@ def check_variants(path: Path, display: str, genome: Genome, warnings: Warnings,
     if vs.counts.get("unique", 0) == 0:
         raise InputError(display, None, "no variant left to score (" + (", ".join(f"{k} {v}" for k, v in skipped.items()) or "empty") + ")")
     held = set(vs.variants["chrom"])
+    rec = vs.records
+    compared = rec["skip_reason"].isna() | rec["skip_reason"].isin(["ref_mismatch", "ref_on_n"])
     return {"kind": "variants", "format": vs.format, "ref_mismatch_policy": ref_mismatch, **vs.counts,
+            "ref_checked": int(rec.loc[compared, "record_index"].nunique()),  # records whose REF met the FASTA
             "alias_map": dict(vs.aliases), "renamed": {k: v for k, v in vs.aliases.items() if k != v},
             "_contigs": [c for c in genome.names if c in held]}
 

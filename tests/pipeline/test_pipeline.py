@@ -111,6 +111,36 @@ def test_train_pretrains_finetunes_every_strategy_and_evaluates(test_profile_run
     assert (out / "evaluate/summary/transfer_vs_scratch.png").stat().st_size > 1000
 
 
+def test_score_variants_and_variant_benchmark(test_profile_run):
+    """-profile test scores the world's labelled and causal variants with every checkpoint (one task per
+    model x chromosome), merges per model (tables, indexed VCF, calibration) and runs the benchmark."""
+    import subprocess
+
+    import pandas as pd
+
+    out = test_profile_run[0] / "results"
+    labels = ["pretrain"] + [f"{ct}/{s}" for ct in ("cardiomyocyte", "neuron")
+                             for s in ("full", "gradual_unfreeze", "head_only", "lora", "scratch")]
+    n_vcf = subprocess.run(["bcftools", "view", "-H", str(out / "simulate/variants.vcf.gz")], capture_output=True,
+                           text=True, check=True).stdout.count("\n")
+    for label in labels:
+        d = out / "variants" / label
+        summary = json.loads((d / "summary.json").read_text())
+        assert summary["variants_scored"] == n_vcf and summary["chromosomes"] == ["chr1", "chr2", "chr3"], label
+        assert summary["null_draws"] >= 40 and summary["null_calibration"]["n_null_variants"] >= 40
+        tsv = pd.read_csv(d / "scores.tsv", sep="\t")
+        assert len(tsv) == n_vcf * len(summary["tracks"]) and tsv["pvalue_SAD"].between(0, 1).all()
+        assert (d / "scores.parquet").is_file() and (d / "scores.vcf.gz.tbi").is_file()
+    q = subprocess.run(["bcftools", "query", "-f", "%INFO/SAD_ATAC_neuron\n", str(out / "variants/neuron/full/scores.vcf.gz")],
+                       capture_output=True, text=True, check=True).stdout.split()
+    assert len(q) == n_vcf and all(x != "." for x in q)
+    bench = out / "variants" / "benchmark"
+    auc = pd.read_csv(bench / "auroc.tsv", sep="\t")
+    assert set(auc["model"]) == set(labels) | {"baseline_random", "baseline_pwm"} and (auc["n_missing"] == 0).all()
+    for name in ("auroc", "sign_consistency", "enrichment", "maf", "conservation", "heatmap"):
+        assert (bench / f"{name}.tsv").is_file() and (bench / f"{name}.png").stat().st_size > 1000, name
+
+
 def test_personal_benchmark_tables_figures_and_finetune(test_profile_run):
     import pandas as pd
     from statsmodels.stats.multitest import multipletests

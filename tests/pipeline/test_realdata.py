@@ -49,7 +49,7 @@ def test_realdata_profile_runs_every_stage_in_time(realdata_run):
     rows = pd.read_csv(trace, sep="\t")
     done = set(rows.loc[rows["status"] == "COMPLETED", "process"].str.split(":").str[-1])
     assert {"VALIDATE", "PREPARE_SPLIT", "PREPARE_CHROM", "PREPARE_MERGE", "PRETRAIN", "FINETUNE", "EVALUATE",
-            "EVALUATE_SUMMARY", "PERSONAL_CHUNK", "PERSONAL_MERGE"} <= done, done
+            "EVALUATE_SUMMARY", "PERSONAL_CHUNK", "PERSONAL_MERGE", "SCORE_VARIANTS", "SCORE_VARIANTS_MERGE"} <= done, done
     # no resource caps in the profile: the local executor's limits follow this machine
     assert "exceeds available" not in res.stdout + res.stderr
 
@@ -170,6 +170,26 @@ def test_realdata_personal_against_scipy_and_bcftools(realdata_run, tmp_path):
                     assert preds.loc[gid, a] == preds.loc[gid, b], (gid, a, b)
 
 
+def test_realdata_score_variants(realdata_run):
+    """SCORE_VARIANTS on the 1000 Genomes VCF as shipped (contig 22, a third of its records on FASTA N,
+    --ref_mismatch skip): the records on real bases are scored (oracle: pysam reads the FASTA per record),
+    every input record is in the output VCF (bcftools), the skipped ones without scores."""
+    import pysam
+
+    out = realdata_run[0] / "results" / "variants" / "GM12878" / "full"
+    vcf = KIT / "variants/1000G_phase1_5samples_chr22.vcf.gz"
+    with pysam.FastaFile(str(KIT / "genome/hg19_chr22_partial.fa.gz")) as f, pysam.VariantFile(str(vcf)) as v:
+        recs = [(rec.pos, rec.ref) for rec in v]
+        on_real = sum("N" not in f.fetch("chr22", p - 1, p - 1 + len(r)).upper() for p, r in recs)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["variants_scored"] == on_real and summary["input"]["ref_on_n"] == len(recs) - on_real
+    rows = subprocess.run(["bcftools", "query", "-f", "%CHROM\t%INFO/SAD_STAT1_GM12878\n", str(out / "scores.vcf.gz")],
+                          capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(rows) == len(recs) and {r.split("\t")[0] for r in rows} == {"22"}
+    assert sum(r.split("\t")[1] != "." for r in rows) == on_real
+    assert not (realdata_run[0] / "results" / "variants" / "pretrain").exists()  # --variant_models GM12878/full
+
+
 def test_realdata_peak_mode_with_ctcf_peaks(realdata_run):
     """The same kit in peak mode: CTCF narrowPeak tracks, 1 kb windows; labels = peak over the window's
     centre bin (oracle: the narrowPeak read with pandas)."""
@@ -194,6 +214,9 @@ def test_realdata_peak_mode_with_ctcf_peaks(realdata_run):
         assert y == float(hit), r
     mt = json.loads((out / "evaluate/GM12878/full/metrics.json").read_text())
     assert mt["output_kind"] == "classification" and mt["n_windows"] > 0
+    # the classifier scores the 1000G variants too: logit and probability differences
+    sv = json.loads((out / "variants/GM12878/full/summary.json").read_text())
+    assert sv["scores"] == ["dlogit", "dprob"] and sv["variants_scored"] > 6000
 
 
 def test_a_failed_task_ends_the_run_with_its_own_error_alone(realdata_run, tmp_path):

@@ -652,17 +652,25 @@ def test_realdata_hg19_chr22_validates_with_alias(tmp_path):
     sheet = tmp_path / "samplesheet.csv"
     sheet.write_text(f"track_id,cell_type,assay,file,role\nSTAT1,GM12878,ChIP-seq,{bw},target\n")
     params = tmp_path / "params.json"
+    # --vcf is checked as SCORE_VARIANTS reads it: a third of the 1000G records lie on FASTA N, which the
+    # default --ref_mismatch error refuses (one line, the first such record) and skip leaves out
     params.write_text(json.dumps({"input": str(sheet), "fasta": str(fa), "vcf": str(vcf), "seq_length": 131072, "bin_size": 128, "tss_bed": None}))
     args = [sys.executable, str(SCRIPT), "inputs", "--params", str(params), "--samplesheet", str(sheet), "--fasta", str(fa), "--vcf", str(vcf),
             "--tss-bed", str(REALDATA / "annotation" / "gencode_tss_chr22.bed"),
             "--out", str(tmp_path / "out" / "samplesheet.valid.csv"), "--report", str(tmp_path / "out" / "validation.json"), "--work-dir", str(tmp_path)]
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
     proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=300)
+    assert_bad(proc, tmp_path, "1000G_phase1_5samples_chr22.vcf.gz: 22:50300078: REF 'A' vs FASTA 'N' at chr22:50300078: FASTA is N there")
+    params.write_text(json.dumps({"input": str(sheet), "fasta": str(fa), "vcf": str(vcf), "seq_length": 131072, "bin_size": 128,
+                                  "tss_bed": None, "ref_mismatch": "skip"}))
+    proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=300)
     rows, report = assert_ok(proc, tmp_path)
     assert rows[0]["file"] == "tracks/0001/GM12878_STAT1_chr22_1-30Mb.bigWig"
     assert report["genome"]["lengths"] == {"chr22": 51304566}
     (v,) = [f for f in report["files"] if f["param"] == "vcf"]
-    assert v["alias_map"] == {"22": "chr22"} and v["ref_checked"] > 1000
+    assert v["alias_map"] == {"22": "chr22"} and v["records"] == 10376 and v["ref_on_n"] == 3486
+    assert v["unique"] == 6890 and v["ref_mismatch"] == 0  # every REF on real bases equals the FASTA
+    assert report["decisions"]["variant_contigs"] == ["chr22"]
     (t,) = [f for f in report["files"] if f["param"] == "input"]
     assert t["alias_map"] == {"chr22": "chr22"}
 

@@ -310,6 +310,9 @@ def _sniff(path: Path, display: str) -> str:
         return "bcf"
     if head.startswith(b"##fileformat=VCF"):
         return "vcf"
+    name = path.name.lower()
+    if name.endswith((".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")):
+        raise InputError(display, None, "not a VCF/BCF file (it must start with a '##fileformat=VCF' header line) or corrupt")
     return "tsv"
 
 
@@ -547,7 +550,7 @@ def read_variants(path: str | os.PathLike, fasta: Any, *, display: str | None = 
         log.warning("%s: %d variant(s) on %d contig(s) absent from the FASTA skipped: %s",
                     display, c["unknown_contig"], len(unknown), _first5(unknown))
     skipped = {r: c[r] for r in SKIP_REASONS if c[r] and r != "unknown_contig"}
-    log.log(logging.WARNING if skipped else logging.INFO,
+    log.log(logging.WARNING if skipped else logging.DEBUG,
             "%s: %d record(s), %d ALT(s), %d unique variant(s) (%d duplicate(s))%s", display, c["records"],
             c["alts"], c["unique"], c["duplicates"],
             "; skipped: " + ", ".join(f"{k} {v}" for k, v in skipped.items()) if skipped else "")
@@ -637,14 +640,15 @@ def check_ref(vs: VariantSet, fasta: Any, policy: str = "error", display: str | 
                 if rows["line"][i] is not None and tsv:
                     where = f"line {rows['line'][i]} ({where})"
                 shown = ref_in or "-"
+                at = f" at {chrom}:{pos}" if chrom != rows["input_chrom"][i] else ""  # the FASTA's spelling
                 if beyond:
                     msg = (f"REF {shown!r} lies beyond the end of {chrom} ({n} bp) in the FASTA "
                            "(wrong genome build?)")
                 elif reason == "ref_on_n":
-                    msg = (f"REF {shown!r} vs FASTA {fa or v[2]!r}: FASTA is N there (assembly gap or masked "
+                    msg = (f"REF {shown!r} vs FASTA {fa or v[2]!r}{at}: FASTA is N there (assembly gap or masked "
                            "region; the 'skip' policy leaves such variants out)")
                 else:
-                    msg = f"REF {shown!r} != FASTA {fa!r} (wrong genome build or unnormalised input?)"
+                    msg = f"REF {shown!r} != FASTA {fa!r}{at} (wrong genome build or unnormalised input?)"
                 raise InputError(display, where, msg)
             if (policy == "flip" and reason == "ref_mismatch" and alt_in and len(alt_in) == len(ref_in)
                     and alt_in == fa and _ACGTN.match(alt_in)):

@@ -180,7 +180,8 @@ def merge_chunks(chunks: Sequence[str | os.PathLike], vcf: str | os.PathLike, fa
     track_ids = [t["track_id"] for t in ref["tracks"]] or sorted(scores["track_id"].unique())
     with atomic_dir(out) as tmp:
         table = write_table(scores, vs, tmp / "scores.tsv", tmp / "scores.parquet")
-        info = write_vcf(scores, vs, vcf, tmp / "scores.vcf.gz", scores=names, tracks=track_ids)
+        vcf_cols = names + [f"{k}_{s}" for s in names for k in ("pvalue", "qvalue") if f"{k}_{s}" in scores.columns]
+        info = write_vcf(scores, vs, vcf, tmp / "scores.vcf.gz", scores=vcf_cols, tracks=track_ids)
         scores.to_csv(tmp / "variants.tsv.gz", sep="\t", index=False, na_rep="NA",
                       compression={"method": "gzip", "mtime": 0})
         if len(null):
