@@ -122,6 +122,15 @@ class Seq2func {
         return a.join(' ')
     }
 
+    /** Options of INTERPRET (a `val` input of the process, like trainArgs: see there). */
+    static String interpretArgs(Map params) {
+        def a = ["--n ${params.interpret_n as int}", "--method ${params.interpret_method}",
+                 "--shuffles ${params.interpret_shuffles as int}", "--jaspar-release ${q(params.jaspar_release)}",
+                 "--ism-bp ${params.interpret_ism_bp as int}", "--seed ${params.train_seed as int}"]
+        a << (params.use_gpu ? '--device cuda --require-gpu' : '--device auto')
+        return a.join(' ')
+    }
+
     /** Options shared by the PERSONAL processes (a `val` input of theirs, like trainArgs: see there). */
     static String personalArgs(Map params) {
         def a = ["--window ${params.personal_window as int}", "--combine ${params.personal_combine}",

@@ -8,6 +8,7 @@ include { PREPARE         } from '../subworkflows/local/prepare'
 include { TRAIN           } from '../subworkflows/local/train'
 include { PERSONAL        } from '../subworkflows/local/personal'
 include { SCORE_VARIANTS_WF } from '../subworkflows/local/score_variants'
+include { INTERPRET_WF      } from '../subworkflows/local/interpret'
 
 workflow SEQ2FUNC {
     main:
@@ -29,9 +30,11 @@ workflow SEQ2FUNC {
     def predictdb = params.personal_predictdb ? file(params.personal_predictdb.toString()) : noFile
 
     // 2. inputs: the simulated world (test profile) or the user's files
+    ch_truth = Channel.value(noFile)
     if (params.simulate) {
         SIMULATE(ch_ok, params.sim_scale, params.sim_seed)
         ch_versions = ch_versions.mix(SIMULATE.out.versions)
+        ch_truth = SIMULATE.out.truth
         ch_inputs = SIMULATE.out.samplesheet
             .combine(SIMULATE.out.fasta)
             .combine(SIMULATE.out.gtf)
@@ -125,7 +128,19 @@ workflow SEQ2FUNC {
             ch_versions = ch_versions.mix(SCORE_VARIANTS_WF.out.versions)
         }
 
-        // 6. PERSONAL: cross-individual benchmark, when a phased cohort and expression are given
+        // 6. INTERPRET: attributions, motifs vs JASPAR, ISM for the pretrained and fine-tuned models
+        if (!params.skip_interpret) {
+            INTERPRET_WF(
+                TRAIN.out.checkpoints,
+                ch_dataset,
+                params.interpret_regions ? Channel.value(file(params.interpret_regions, checkIfExists: true)) : Channel.value(noFile),
+                ch_inputs.map { it[2] },
+                ch_truth
+            )
+            ch_versions = ch_versions.mix(INTERPRET_WF.out.versions)
+        }
+
+        // 7. PERSONAL: cross-individual benchmark, when a phased cohort and expression are given
         ch_has_cohort = ch_inputs.map { !it[7].toString().endsWith('NO_FILE') && !it[8].toString().endsWith('NO_FILE') }
         if (!params.skip_personal) {
             // the fine-tuned model of --personal_cell_type (--personal_strategy), else the pretrained one

@@ -344,3 +344,20 @@ def test_ism_speed_small():
     assert set(r) == {"fast_s", "naive_s", "speedup", "max_abs_diff", "max_rel_diff"}
     assert r["fast_s"] > 0 and r["naive_s"] > 0 and r["speedup"] > 0
     assert r["max_rel_diff"] < REL
+
+
+def test_basenji_tiny_at_full_length(capsys):
+    """The bundled basenji_tiny at its own 16,384 bp (128 bins, 112 after cropping)."""
+    torch.manual_seed(7)
+    model = _he_init(build_model(load_config("basenji_tiny") | {"n_tracks": 2}), seed=17)
+    L = 16384
+    codes = np.random.default_rng(7).integers(0, 4, size=(1, L), dtype=np.uint8)
+    codes[0, [0, 8192]] = 4
+    pos = np.r_[0:5, L - 5:L, 8190:8195, 16 * 300 - 1:16 * 300 + 2, 128 * 100 - 1:128 * 100 + 2]
+    for reduction, bins in (("sum", None), ("bin", 56)):
+        fast = ism(model, codes, positions=pos, reduction=reduction, bins=bins)
+        naive = ism(model, codes, positions=pos, reduction=reduction, bins=bins, naive=True)
+        a, r = _rel(fast, naive.astype(np.float64))
+        with capsys.disabled():
+            print(f"\n[ism] basenji_tiny 16384 bp {reduction}: max |fast - naive| = {a:.3g} (relative {r:.2g})")
+        assert r < REL

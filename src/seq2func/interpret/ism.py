@@ -443,7 +443,7 @@ class _Engine:
                     inp = torch.where(inside, mut, inp)
                 y, sy, _ = _fwd(st.modules, inp, start, n_in)
                 off = _uniform(o - sy)
-                x = y[..., off:off + w_out].contiguous()
+                x = y[..., off:off + w_out]
             s, w = o, w_out
         self.s, self.w = s, w
         if self.plan.reducer is None:

@@ -392,6 +392,28 @@ def _seeded(seed: int | None):
         random.setstate(py_state)
 
 
+@contextlib.contextmanager
+def _finite_jaccard():
+    """modiscolite's continuous Jaccard similarity of two all-zero seqlet vectors (seqlets shifted
+    past a sequence end when patterns are aligned) is 0/0 = NaN, which then stops the pattern
+    merging with scikit-learn's "Input contains NaN". Such a pair shares nothing: similarity 0."""
+    from modiscolite import affinitymat
+
+    orig = affinitymat.jaccard
+
+    def jaccard(*args, **kwargs):
+        out = orig(*args, **kwargs)
+        if isinstance(out, np.ndarray) and out.dtype.kind == "f":
+            np.nan_to_num(out, copy=False, nan=0.0)
+        return out
+
+    affinitymat.jaccard = jaccard
+    try:
+        yield
+    finally:
+        affinitymat.jaccard = orig
+
+
 def _check_tracks(onehot: Any, hypothetical: Any) -> tuple[np.ndarray, np.ndarray]:
     oh = np.asarray(onehot, dtype=np.float32)
     hy = np.asarray(hypothetical, dtype=np.float32)
@@ -482,7 +504,7 @@ def run_modisco(onehot: np.ndarray, hypothetical: np.ndarray, *, window: int | N
     _cache_modisco_kernels()
     oh_t = np.ascontiguousarray(oh.transpose(0, 2, 1))  # modiscolite wants (N, L, 4)
     hy_t = np.ascontiguousarray(hy.transpose(0, 2, 1))
-    with _seeded(seed):
+    with _seeded(seed), _finite_jaccard():
         pos, neg = TFMoDISco(one_hot=oh_t, hypothetical_contribs=hy_t, sliding_window_size=int(sliding_window_size),
                              flank_size=int(flank_size), min_metacluster_size=int(min_metacluster_size),
                              max_seqlets_per_metacluster=int(max_seqlets), final_min_cluster_size=int(final_min_cluster_size),

@@ -1,0 +1,22 @@
+process INTERPRET_SUMMARY {
+    label 'process_single'
+
+    input:
+    val  labels
+    path runs, stageAs: 'runs/??/*'
+    path truth, stageAs: 'truth/*'
+
+    output:
+    path 'interpret/*',  emit: files
+    path 'versions.yml', emit: versions
+
+    script:
+    def dirs = (runs instanceof List ? runs : [runs])
+    def runArgs = [labels, dirs].transpose().collect { l, d -> "--run ${Seq2func.q("${l}=${d}")}" }.join(' ')
+    def t = truth.toString().endsWith('NO_FILE') ? '' : "--truth ${Seq2func.q(truth)}"
+    """
+    interpret.py summary ${runArgs} ${t} --out interpret_summary
+    mkdir -p interpret && mv interpret_summary/* interpret/
+    python3 -m seq2func.versions ${task.process} > versions.yml
+    """
+}
