@@ -141,6 +141,36 @@ def test_score_variants_and_variant_benchmark(test_profile_run):
         assert (bench / f"{name}.tsv").is_file() and (bench / f"{name}.png").stat().st_size > 1000, name
 
 
+def test_interpret_models_and_summary(test_profile_run):
+    """-profile test explains the pretrained model and each target cell type's `full` fine-tuning:
+    regions, attributions (DeepSHAP, hypothetical contributions), MoDISco patterns and first-layer
+    filters matched to JASPAR, exact ISM; the summary writes specificity and the recovery of the
+    world's planted TFs (every planted TF listed, recovered or not)."""
+    import numpy as np
+    import pandas as pd
+
+    out = test_profile_run[0] / "results" / "interpret"
+    truth = json.loads((test_profile_run[0] / "results/simulate/truth.json").read_text())
+    for label in ("pretrain", "neuron/full", "cardiomyocyte/full"):
+        d = out / label
+        s = json.loads((d / "summary.json").read_text())
+        assert s["regions"] >= 3 and s["method"] == "deeplift_shap" and s["jaspar_matrices"] > 500, label
+        a = np.load(d / "attributions.npz")
+        assert a["attributions"].shape == a["hypothetical"].shape == (s["regions"], 4, 16384)
+        assert np.isfinite(a["attributions"].astype(np.float32)).all()
+        ism = np.load(d / "ism.npz")
+        key = [k for k in ism.files if k.endswith("__values")][0]
+        assert ism[key].shape == (50, 4) and np.isfinite(ism[key]).all()
+        for name in ("regions.tsv", "patterns.tsv", "filters.tsv", "patterns.meme", "filters.meme"):
+            assert (d / name).is_file(), (label, name)
+    rec = pd.read_csv(out / "recovery.tsv", sep="\t")
+    assert sorted(rec["tf"]) == sorted(m["name"] for m in truth["motifs"]["tfs"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["models"] == ["cardiomyocyte/full", "neuron/full", "pretrain"]
+    assert summary["motif_recovery"] == pytest.approx(rec["recovered"].mean())
+    assert (out / "specificity.tsv").is_file() and (out / "lineage_ranks.tsv").is_file()
+
+
 def test_personal_benchmark_tables_figures_and_finetune(test_profile_run):
     import pandas as pd
     from statsmodels.stats.multitest import multipletests
@@ -260,7 +290,7 @@ def test_resume_reruns_only_tasks_whose_inputs_changed(test_profile_run):
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     status = _statuses(lr)
     rerun = {"VALIDATE_PARAMS", "PRETRAIN", "FINETUNE", "EVALUATE", "EVALUATE_SUMMARY", "SCORE_VARIANTS",
-             "SCORE_VARIANTS_MERGE", "VARIANT_BENCHMARK"}
+             "SCORE_VARIANTS_MERGE", "VARIANT_BENCHMARK", "INTERPRET", "INTERPRET_SUMMARY"}
     assert all(status[p] == {"COMPLETED"} for p in rerun - {"VALIDATE_PARAMS"}), status
     assert {p for p, s in status.items() if s != {"CACHED"}} == rerun, status
     assert {"SIMULATE", "VALIDATE", "PREPARE_SPLIT", "PREPARE_CHROM", "PREPARE_MERGE"} <= set(status), status

@@ -49,7 +49,11 @@ def test_realdata_profile_runs_every_stage_in_time(realdata_run):
     rows = pd.read_csv(trace, sep="\t")
     done = set(rows.loc[rows["status"] == "COMPLETED", "process"].str.split(":").str[-1])
     assert {"VALIDATE", "PREPARE_SPLIT", "PREPARE_CHROM", "PREPARE_MERGE", "PRETRAIN", "FINETUNE", "EVALUATE",
-            "EVALUATE_SUMMARY", "PERSONAL_CHUNK", "PERSONAL_MERGE", "SCORE_VARIANTS", "SCORE_VARIANTS_MERGE"} <= done, done
+            "EVALUATE_SUMMARY", "PERSONAL_CHUNK", "PERSONAL_MERGE", "SCORE_VARIANTS", "SCORE_VARIANTS_MERGE",
+            "INTERPRET", "INTERPRET_SUMMARY"} <= done, done
+    for label in ("pretrain", "GM12878/full"):  # INTERPRET explained both on real chr22 windows
+        s = json.loads((out / "interpret" / label / "summary.json").read_text())
+        assert s["regions"] >= 4 and s["cell_types"], (label, s)
     # no resource caps in the profile: the local executor's limits follow this machine
     assert "exceeds available" not in res.stdout + res.stderr
 

@@ -45,8 +45,11 @@ def _config_params() -> dict:
         m = re.match(r"\s*(\w+)\s*=\s*(.+?)\s*$", line)
         if m:
             raw = m.group(2)
+            quoted = raw[:1] in ("'", '"')  # a quoted value is a string in Groovy, even '0'
             val = None if raw == "null" else True if raw == "true" else False if raw == "false" else raw.strip("'\"")
-            if isinstance(val, str) and re.fullmatch(r"-?\d+", val):
+            if quoted:
+                pass
+            elif isinstance(val, str) and re.fullmatch(r"-?\d+", val):
                 val = int(val)
             elif isinstance(val, str) and re.fullmatch(r"-?\d*\.\d+", val):
                 val = float(val)
