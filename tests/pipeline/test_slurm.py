@@ -1,6 +1,6 @@
 """-profile slurm on a real single-node SLURM cluster (Debian slurm-wlm, started here: tests/slurm_cluster.py).
 
-The test profile's pipeline, cut to one fine-tuning strategy and no PERSONAL benchmark, runs with
+The test profile's pipeline, cut to one fine-tuning strategy and no PERSONAL, SCORE_VARIANTS or INTERPRET, runs with
 `-profile test,slurm`: every task must go through sbatch (a numeric SLURM job id in the trace, a
 `#SBATCH` header, a COMPLETED record in the cluster's job-completion log with the task's work
 directory), no task may ask for a GPU, and the results must have the local test profile's layout.
@@ -22,9 +22,9 @@ from tests.slurm_cluster import SlurmCluster, SlurmClusterError
 
 pytestmark = pytest.mark.pipeline
 
-# the test profile, smaller: one strategy, one target cell type, no PERSONAL
+# the test profile, smaller: one strategy, one target cell type, no PERSONAL, SCORE_VARIANTS or INTERPRET
 ARGS = ["-profile", "test,slurm", "--finetune_strategies", "full", "--finetune_cell_types", "neuron",
-        "--skip_personal"]
+        "--skip_personal", "--skip_variants", "--skip_interpret"]
 PROCESSES = {"VALIDATE_PARAMS", "SIMULATE", "VALIDATE", "PREPARE_SPLIT", "PREPARE_CHROM", "PREPARE_MERGE",
              "PRETRAIN", "FINETUNE", "EVALUATE", "EVALUATE_SUMMARY"}
 

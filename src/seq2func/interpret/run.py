@@ -25,7 +25,8 @@ cell-type-specificity table and heatmap (attribution mass per matched TF and mod
 per target cell type the TFs whose share rises most over the compendium cell types, and what the
 fine-tuned model has that the pretrained one lacks) and, for the simulated world (``truth.json``),
 ``recovery.tsv``: each planted TF recovered or not (its own JASPAR ID or a matrix of the same TF
-among the matches at q < 0.05), and the rank of each target cell type's lineage TFs.
+among the Tomtom matches, top 5 per pattern or filter, at q < 0.05), and the rank of each target
+cell type's lineage TFs.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def _tf_name(name: str) -> str:
 
 MIN_COLUMN_IC = 0.25  # bits: flank columns below this are trimmed before matching
 MIN_QUERY_WIDTH = 5
-MIN_QUERY_IC = 4.0  # bits over the trimmed query
+MIN_QUERY_IC = 3.0  # bits over the trimmed query
+MIN_QUERY_MEAN_IC = 0.4  # bits per column of the trimmed query
 
 
 def informative(pwm: np.ndarray, min_column_ic: float = MIN_COLUMN_IC) -> np.ndarray | None:
@@ -75,7 +77,8 @@ def informative(pwm: np.ndarray, min_column_ic: float = MIN_COLUMN_IC) -> np.nda
     if keep.size == 0:
         return None
     trimmed = pwm[:, keep[0]:keep[-1] + 1]
-    if trimmed.shape[1] < MIN_QUERY_WIDTH or float(ic[keep[0]:keep[-1] + 1].sum()) < MIN_QUERY_IC:
+    total = float(ic[keep[0]:keep[-1] + 1].sum())
+    if trimmed.shape[1] < MIN_QUERY_WIDTH or total < MIN_QUERY_IC or total / trimmed.shape[1] < MIN_QUERY_MEAN_IC:
         return None
     return trimmed
 
@@ -313,10 +316,12 @@ def summarise(runs: dict[str, str | os.PathLike], out: str | os.PathLike, *, tru
         motifs = motifs.get("tfs", []) if isinstance(motifs, dict) else motifs
         planted = [(m.get("matrix_id"), m.get("name")) for m in motifs]
         found_ids, found_tfs = {}, {}
-        for label, (s, mass, ftab) in loaded.items():
-            for src, df in (("pattern", mass), ("filter", ftab)):
-                if df.empty or "q_value" not in df:
+        for label, d in runs.items():
+            for src, name in (("pattern", "pattern_matches.tsv"), ("filter", "filter_matches.tsv")):
+                f = Path(d) / name
+                if not f.is_file() or not f.stat().st_size:
                     continue
+                df = pd.read_csv(f, sep="\t")  # every Tomtom match kept (top k per query), not only the best
                 ok = df[df["q_value"] < Q_MATCH]
                 for r in ok.itertuples(index=False):
                     key = (str(r.target_id), _tf_name(r.target_name))
