@@ -57,12 +57,7 @@ def summary(
     """Cell-type specificity across models; recovery of planted TFs (simulated world)."""
     from seq2func.interpret.run import summarise
 
-    runs = {}
-    for item in run:
-        name, sep, d = item.partition("=")
-        if not sep or not name or not d:
-            raise typer.BadParameter(f"expected label=DIR, got {item!r}", param_hint="--run")
-        runs[name] = Path(d)
+    runs = seq2func.cli.label_dirs(run)
     summarise(runs, out, truth=truth)
 
 

@@ -89,12 +89,7 @@ def benchmark(
     scores by MAF, conservation of top-scoring variants, a cell-type heatmap; random and PWM baselines."""
     from seq2func.variants.run import run_benchmark
 
-    runs = {}
-    for item in run:
-        name, sep, d = item.partition("=")
-        if not sep or not name or not d:
-            raise typer.BadParameter(f"expected label=DIR, got {item!r}", param_hint="--run")
-        runs[name] = Path(d)
+    runs = seq2func.cli.label_dirs(run)
     run_benchmark(runs, labels, fasta, out, vcf=vcf, conservation=conservation, score=score,
                   assays=[a for a in assays.split(",") if a] or None, n_boot=n_boot, seed=seed)
 

@@ -51,3 +51,18 @@ def _is_typer(app: object) -> bool:
     except ImportError:  # pragma: no cover
         return False
     return isinstance(app, typer.Typer)
+
+
+def label_dirs(items: list[str], option: str = "--run") -> dict:
+    """``["label=DIR", ...]`` -> ``{label: Path(DIR)}``; anything else is a one-line usage error."""
+    from pathlib import Path
+
+    import typer
+
+    out = {}
+    for item in items:
+        name, sep, d = item.partition("=")
+        if not sep or not name or not d:
+            raise typer.BadParameter(f"expected label=DIR, got {item!r}", param_hint=option)
+        out[name] = Path(d)
+    return out

@@ -36,6 +36,7 @@ import torch
 from seq2func.chroms import alias_map
 from seq2func.errors import InputError
 from seq2func.io.annotation import read_tss, resolve_genes
+from seq2func.io.atomic import json_clean
 from seq2func.io.expression import read_expression as read_expression_file
 from seq2func.predict import Predictor, rc_permutation  # rc_permutation: re-exported (was defined here)
 
@@ -278,16 +279,7 @@ def _plots(outdir: Path, pred: np.ndarray, obs: np.ndarray, tm: pd.DataFrame, ge
 
 
 # --------------------------------------------------------------------------- entry point
-def _json_clean(o):
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    if isinstance(o, dict):
-        return {k: _json_clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_json_clean(v) for v in o]
-    if isinstance(o, (np.floating, np.integer)):
-        return _json_clean(o.item())
-    return o
+_json_clean = json_clean
 
 
 def evaluate(

@@ -39,7 +39,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Sequence
 
@@ -48,6 +47,7 @@ import pandas as pd
 
 from seq2func.data.split import fold_roles, split_labels
 from seq2func.errors import InputError
+from seq2func.io.atomic import new_temp_dir, publish_dir  # noqa: F401  (publish_dir: re-exported for PREPARE)
 
 DATASET_FORMAT = "seq2func-dataset/1"
 PART_FORMAT = "seq2func-part/1"
@@ -115,28 +115,9 @@ def write_regions(path: Path, chrom: str, starts: np.ndarray, seq_length: int, s
 
 
 def atomic_dir(out: Path, marker: str) -> Path:
-    """A fresh temporary sibling of ``out``; refuses to overwrite a directory that is not ours."""
-    out = Path(out)
-    if out.exists() and not (out.is_dir() and (out / marker).is_file()):
-        raise InputError(out, None, f"output exists and is not a seq2func output (no {marker}); remove it or pick another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    return tmp
-
-
-def publish_dir(tmp: Path, out: Path) -> None:
-    """Move a finished temporary directory into place (replacing an older output of ours)."""
-    out = Path(out)
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
+    """A fresh temporary sibling of ``out``; refuses to overwrite a directory that is not ours
+    (:func:`seq2func.io.atomic.new_temp_dir`)."""
+    return new_temp_dir(out, marker)
 
 
 def safe_name(chrom: str) -> str:

@@ -39,10 +39,8 @@ import json
 import logging
 import math
 import os
-import shutil
 import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -52,7 +50,8 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from seq2func.chroms import alias_map, canonical
-from seq2func.data.store import publish_dir
+from seq2func.io.atomic import atomic_dir
+from seq2func.io.atomic import write_json as _write_json
 from seq2func.errors import InputError
 from seq2func.personal.predictdb import GENE_COLUMNS as PREDICTDB_COLUMNS
 from seq2func.stats import MODES, gene_rng, gene_table, null_abs_r, pearson_r
@@ -128,42 +127,9 @@ class RunParams:
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
-@contextmanager
-def atomic_dir(out: str | os.PathLike):
-    """Yield a temporary sibling directory; on success it replaces ``out`` (no partial outputs)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        yield tmp
-        publish_dir(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _json_clean(o):
-    if isinstance(o, dict):
-        return {str(k): _json_clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_json_clean(v) for v in o]
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating, float)):
-        v = float(o)
-        return v if math.isfinite(v) else None
-    if isinstance(o, np.bool_):
-        return bool(o)
-    if o is pd.NA:
-        return None
-    return o
-
-
 def write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(_json_clean(obj), indent=2, sort_keys=False) + "\n")
+    """JSON with NaN/numpy cleaned, written atomically (:func:`seq2func.io.atomic.write_json`)."""
+    _write_json(path, obj)
 
 
 def select_genes(

@@ -240,7 +240,8 @@ def personal_finetune(
 ) -> dict:
     """Fine-tune on personal genomes and evaluate; writes ``out/finetune.json``, ``out/genes.tsv``
     and (``save_model``, from a checkpoint) ``out/model.pt``. Returns the JSON content."""
-    from seq2func.personal.benchmark import atomic_dir, fasta_contigs, load_cohort, write_json
+    from seq2func.io.atomic import atomic_dir, write_json
+    from seq2func.personal.benchmark import fasta_contigs, load_cohort
     from seq2func.personal.haplotypes import HaplotypeBuilder
     from seq2func.personal.predict import combine_haplotypes, load_predictor
 
