@@ -202,3 +202,36 @@ def test_modisco_bad_inputs():
         run_modisco(onehot.transpose(0, 2, 1), hyp.transpose(0, 2, 1))
     with pytest.raises(InputError, match="shorter than one seqlet"):
         run_modisco(onehot, hyp, window=30)
+
+
+def test_pairwise_jaccard_of_zero_rows_is_finite_with_self_first():
+    """modiscolite's pairwise Jaccard of all-zero seqlet vectors is 0/0 = NaN (it stopped Leiden
+    with "Cannot accept NaN weights" in a pipeline run); the wrapped kernel gives 0 between them,
+    1 with itself, self first, and leaves rows without zeros as they were."""
+    from modiscolite import affinitymat
+
+    from seq2func.interpret.motifs import _finite_jaccard
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(8, 30)).astype(np.float32)
+    X[[2, 5, 6]] = 0.0
+    raw_j, raw_n = affinitymat.pairwise_jaccard(X, 8)
+    assert np.isnan(raw_j).any()  # the upstream behaviour this guards against
+    with _finite_jaccard():
+        j, n = affinitymat.pairwise_jaccard(X, 8)
+    assert np.isfinite(j).all()
+    assert (n[:, 0] == np.arange(8)).all() and (j[:, 0] == 1.0).all()
+    for i in (2, 5, 6):
+        assert sorted(n[i]) == list(range(8)) and (j[i, 1:] == 0).all()
+    ok = [0, 1, 3, 4, 7]
+    np.testing.assert_array_equal(j[ok], np.nan_to_num(raw_j[ok], nan=0.0))  # only zero columns change
+    assert (np.diff(j, axis=1) <= 0).all()
+    # the patch is undone afterwards
+    assert np.isnan(affinitymat.pairwise_jaccard(X, 8)[0]).any()
+
+
+def test_modisco_tolerates_zero_contribution_sequences():
+    onehot, hyp = _synthetic()
+    hyp[1::4] = 0.0  # a quarter of the sequences carry no contribution at all
+    patterns = run_modisco(onehot, hyp, min_metacluster_size=50, n_leiden_runs=4, max_seqlets=1000, seed=0)
+    assert patterns and all(np.isfinite(p.cwm).all() for p in patterns)

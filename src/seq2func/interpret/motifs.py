@@ -392,14 +392,43 @@ def _seeded(seed: int | None):
         random.setstate(py_state)
 
 
+def _finite_pairwise(jaccards: np.ndarray, neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Make modiscolite's ``pairwise_jaccard`` top-k well defined when rows are all zero.
+
+    Two all-zero seqlet vectors (seqlets of zero contribution, or shifted past a sequence end)
+    have a continuous Jaccard similarity of 0/0 = NaN, including a zero row with itself; the NaN
+    then reaches Leiden ("Cannot accept NaN weights"). Such a pair shares nothing (similarity 0),
+    and a row is identical to itself (1, first among its neighbours, as modisco assumes when it
+    drops column 0). Rows are re-sorted, largest first, stably.
+    """
+    jac = np.array(jaccards, dtype=np.float64, copy=True)
+    nb = np.array(neighbors, copy=True)
+    bad = np.flatnonzero(~np.isfinite(jac).all(axis=1) | (nb[:, 0] != np.arange(len(nb))))
+    for i in bad:
+        row_j = np.nan_to_num(jac[i], nan=0.0, posinf=0.0, neginf=0.0)
+        row_n = nb[i]
+        self_at = np.flatnonzero(row_n == i)
+        if self_at.size:
+            row_j, row_n = np.delete(row_j, self_at), np.delete(row_n, self_at)
+        else:
+            row_j, row_n = row_j[:-1], row_n[:-1]
+        order = np.argsort(-row_j, kind="stable")
+        jac[i] = np.concatenate([[1.0], row_j[order]])
+        nb[i] = np.concatenate([[i], row_n[order]])
+    return jac, nb
+
+
 @contextlib.contextmanager
 def _finite_jaccard():
     """modiscolite's continuous Jaccard similarity of two all-zero seqlet vectors (seqlets shifted
-    past a sequence end when patterns are aligned) is 0/0 = NaN, which then stops the pattern
-    merging with scikit-learn's "Input contains NaN". Such a pair shares nothing: similarity 0."""
+    past a sequence end when patterns are aligned, or seqlets of zero contribution) is 0/0 = NaN,
+    which then stops the pattern merging with scikit-learn's "Input contains NaN", or the
+    sub-clustering with Leiden's "Cannot accept NaN weights". Such a pair shares nothing:
+    similarity 0 (:func:`_finite_pairwise` for the nearest-neighbour form)."""
     from modiscolite import affinitymat
 
     orig = affinitymat.jaccard
+    orig_pairwise = affinitymat.pairwise_jaccard
 
     def jaccard(*args, **kwargs):
         out = orig(*args, **kwargs)
@@ -407,11 +436,16 @@ def _finite_jaccard():
             np.nan_to_num(out, copy=False, nan=0.0)
         return out
 
+    def pairwise_jaccard(X, k):
+        return _finite_pairwise(*orig_pairwise(X, k))
+
     affinitymat.jaccard = jaccard
+    affinitymat.pairwise_jaccard = pairwise_jaccard
     try:
         yield
     finally:
         affinitymat.jaccard = orig
+        affinitymat.pairwise_jaccard = orig_pairwise
 
 
 def _check_tracks(onehot: Any, hypothetical: Any) -> tuple[np.ndarray, np.ndarray]:
