@@ -13,7 +13,8 @@ demo: setup
 	nextflow run main.nf -profile test --outdir $(OUTDIR) -resume $$([ -t 1 ] || echo -ansi-log false)
 	@echo ""
 	@echo "Results: $(CURDIR)/$(OUTDIR)"
-	@echo "Report:  $$(ls -t $(CURDIR)/$(OUTDIR)/pipeline_info/execution_report_*.html | head -1)"
+	@echo "Report:  $(CURDIR)/$(OUTDIR)/multiqc/multiqc_report.html"
+	@echo "Nextflow execution report: $$(ls -t $(CURDIR)/$(OUTDIR)/pipeline_info/execution_report_*.html | head -1)"
 
 test: setup
 	python -m pytest $(PYTEST_ARGS)

@@ -17,7 +17,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 # -- 1. Debian tools used as test oracles and by the pipeline --------------------------------
 # bcftools/samtools/tabix: oracles and pipeline tools; slurm-wlm + munge: the throwaway single-node
-# cluster of tests/pipeline/test_slurm.py (daemons in /usr/sbin). Nothing is started here.
+# cluster of tests/pipeline/test_slurm.py (daemons in /usr/sbin); chromium + chromium-driver: the
+# report's headless-browser test. Nothing is started here.
 missing=()
 packages=()
 have() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; }
@@ -26,6 +27,8 @@ if [ ${#missing[@]} -gt 0 ]; then packages+=(bcftools samtools tabix); fi
 slurm_missing=()
 for tool in slurmctld slurmd sbatch squeue sinfo scontrol scancel munged; do have "$tool" || slurm_missing+=("$tool"); done
 if [ ${#slurm_missing[@]} -gt 0 ]; then missing+=("${slurm_missing[@]}"); packages+=(slurm-wlm munge); fi
+# chromium + chromedriver: the report's browser test (tests/pipeline/report_browser.py)
+for tool in chromium chromedriver; do have "$tool" || { missing+=("$tool"); packages+=(chromium chromium-driver); break; }; done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing Debian packages ${packages[*]} for: ${missing[*]}"

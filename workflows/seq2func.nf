@@ -9,11 +9,13 @@ include { TRAIN           } from '../subworkflows/local/train'
 include { PERSONAL        } from '../subworkflows/local/personal'
 include { SCORE_VARIANTS_WF } from '../subworkflows/local/score_variants'
 include { INTERPRET_WF      } from '../subworkflows/local/interpret'
+include { REPORT            } from '../modules/local/report'
 
 workflow SEQ2FUNC {
     main:
     def noFile = file("${projectDir}/assets/NO_FILE", checkIfExists: true)
     ch_versions = Channel.empty()
+    ch_mqc = Channel.empty()   // every stage's report content (MultiQC custom content folders)
 
     // 1. parameters against nextflow_schema.json (Python jsonschema); gates every other process
     VALIDATE_PARAMS(
@@ -81,6 +83,7 @@ workflow SEQ2FUNC {
         [file("${projectDir}/nextflow_schema.json"), file("${projectDir}/assets/schema_input.json")]
     )
     ch_versions = ch_versions.mix(VALIDATE.out.versions)
+    ch_mqc = ch_mqc.mix(VALIDATE.out.mqc)
 
     // what VALIDATE decided (validation.json `decisions`): later stages follow it, never re-derive it
     ch_decisions = VALIDATE.out.report.map { Seq2func.decisions(it) }
@@ -99,6 +102,7 @@ workflow SEQ2FUNC {
             VALIDATE.out.samplesheet.combine(ch_inputs.map { [it[5]] }).map { ss, bl -> bl }
         )
         ch_versions = ch_versions.mix(PREPARE.out.versions)
+        ch_mqc = ch_mqc.mix(PREPARE.out.mqc)
         ch_dataset = PREPARE.out.dataset
 
         // 4. TRAIN: pretrain -> fine-tune per target cell type x strategy -> evaluate on test chromosomes
@@ -109,9 +113,11 @@ workflow SEQ2FUNC {
             PREPARE.out.mode,
             ch_tss,
             ch_inputs.map { it[8] },
-            noFile
+            noFile,
+            ch_truth
         )
         ch_versions = ch_versions.mix(TRAIN.out.versions)
+        ch_mqc = ch_mqc.mix(TRAIN.out.mqc)
 
         // 5. SCORE_VARIANTS: every checkpoint scores --vcf (one task per model x chromosome), then the benchmark
         ch_has_vcf = ch_inputs.map { !(it[6] instanceof List ? it[6][0] : it[6]).toString().endsWith('NO_FILE') }
@@ -126,6 +132,7 @@ workflow SEQ2FUNC {
                 ch_inputs.map { it[10] }
             )
             ch_versions = ch_versions.mix(SCORE_VARIANTS_WF.out.versions)
+            ch_mqc = ch_mqc.mix(SCORE_VARIANTS_WF.out.mqc)
         }
 
         // 6. INTERPRET: attributions, motifs vs JASPAR, ISM for the pretrained and fine-tuned models
@@ -138,6 +145,7 @@ workflow SEQ2FUNC {
                 ch_truth
             )
             ch_versions = ch_versions.mix(INTERPRET_WF.out.versions)
+            ch_mqc = ch_mqc.mix(INTERPRET_WF.out.mqc)
         }
 
         // 7. PERSONAL: cross-individual benchmark, when a phased cohort and expression are given
@@ -161,14 +169,25 @@ workflow SEQ2FUNC {
                 Channel.value(predictdb)
             )
             ch_versions = ch_versions.mix(PERSONAL.out.versions)
+            ch_mqc = ch_mqc.mix(PERSONAL.out.mqc)
         }
     }
 
     // versions of every tool used, and of Nextflow itself
-    ch_versions
+    ch_versions_file = ch_versions
         .unique()
         .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info", sort: true,
                      seed: "Workflow:\n    seq2func: \"${workflow.manifest.version}\"\n    Nextflow: \"${nextflow.version}\"\n")
+
+    // 8. REPORT: one self-contained HTML page (MultiQC) of everything the stages wrote
+    if (!params.skip_report) {
+        REPORT(
+            ch_mqc.collect(sort: true),   // sorted: the same content gives the same task hash (-resume)
+            VALIDATE_PARAMS.out.json,
+            ch_versions_file,
+            file("${projectDir}/nextflow_schema.json", checkIfExists: true)
+        )
+    }
 
     emit:
     samplesheet = VALIDATE.out.samplesheet

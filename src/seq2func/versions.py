@@ -14,7 +14,8 @@ import sys
 from importlib import metadata
 
 PACKAGES = ("seq2func", "numpy", "pandas", "pysam", "pyfaidx", "pyBigWig", "torch", "scipy",
-            "scikit-learn", "statsmodels", "jsonschema", "pyjaspar", "typer", "matplotlib")
+            "scikit-learn", "statsmodels", "jsonschema", "pyjaspar", "typer", "matplotlib", "pyarrow",
+            "tangermeme", "modisco-lite", "memelite", "logomaker", "multiqc")
 
 
 def package_versions(names=PACKAGES) -> dict[str, str]:

@@ -230,6 +230,86 @@ def test_personal_predictdb_matches_bcftools_oracle(test_profile_run):
     assert summary["predictdb"]["n_matched"] == int(design["exp_allele"].notna().sum())
 
 
+#: the report's sections in a test-profile run (every stage ran; specificity heatmap depends on matches)
+REPORT_SECTIONS = {
+    "s2f_inputs", "s2f_input_tracks", "s2f_windows", "s2f_targets", "s2f_training_runs", "s2f_curve_metric",
+    "s2f_curve_loss", "s2f_track_metrics", "s2f_transfer", "s2f_transfer_table", "s2f_gene_metrics",
+    "s2f_variant_auroc", "s2f_variant_auroc_bars", "s2f_variant_sign", "s2f_variant_enrichment",
+    "s2f_variant_conservation", "s2f_variant_heatmap", "s2f_interpret_models", "s2f_motifs", "s2f_recovery",
+    "s2f_personal_summary", "s2f_personal_r_p", "s2f_personal_predixcan", "s2f_personal_drivers",
+    "s2f_personal_figures", "s2f_personal_finetune", "s2f_personal_finetune_table", "s2f_params",
+}
+#: parents (headings) of those sections
+REPORT_PARENTS = {"s2f_data", "s2f_training", "s2f_evaluation", "s2f_variants", "s2f_interpret", "s2f_personal", "s2f_run"}
+
+
+def test_report_is_one_offline_multiqc_page_with_every_stage(test_profile_run):
+    from seq2func.report.build import external_references, section_ids
+
+    tmp, _ = test_profile_run
+    out = tmp / "results"
+    report = out / "multiqc/multiqc_report.html"
+    assert report.is_file() and (out / "multiqc/multiqc_data").is_dir()
+    assert external_references(report) == []
+    ids = section_ids(report)
+    assert REPORT_SECTIONS | REPORT_PARENTS <= ids, sorted(REPORT_SECTIONS - ids)
+    text = report.read_text()
+    assert "fine-tuning beats scratch" in text and "general_stats" in text.lower()
+    # every stage wrote its content next to its outputs, and the page holds its numbers
+    for rel in ["validate/mqc", "prepare/mqc", "pretrain/mqc", "finetune/neuron/full/mqc", "evaluate/mqc",
+                "variants/mqc", "interpret/mqc", "personal/mqc", "personal/finetune/mqc"]:
+        assert list((out / rel).glob("*_mqc.*")), rel
+    transfer = json.loads((out / "evaluate/mqc/s2f_transfer_mqc.json").read_text())
+    summary = {(r["cell_type"], r["strategy"]): r["mean_pearson_r"]
+               for r in json.loads((out / "evaluate/summary/transfer_summary.json").read_text())["runs"] if r["strategy"]}
+    assert {(ct, s): v for ct, d in transfer["data"].items() for s, v in d.items()} == pytest.approx(summary)
+    data = out / "multiqc/multiqc_data/multiqc_s2f_transfer_plot.txt"
+    assert data.is_file()
+    versions = (out / "multiqc/multiqc_data/multiqc_software_versions.txt")
+    assert versions.is_file() and "multiqc" in versions.read_text().lower()
+    print(f"report: {report.stat().st_size / 1e6:.1f} MB, {len(ids & REPORT_SECTIONS)} sections")
+
+
+def test_report_renders_in_headless_chromium_without_errors_or_requests(test_profile_run):
+    from tests.pipeline.report_browser import open_report
+
+    tmp, _ = test_profile_run
+    out = tmp / "results"
+    shot = out / "multiqc/screenshot.png"
+    page = open_report(out / "multiqc/multiqc_report.html", shot, min_plots=8)
+    assert page.plots >= 8, page
+    assert page.console_errors == [], page.console_errors
+    external = [u for u in page.requests if not u.startswith(("file:", "data:", "blob:", "about:"))]
+    assert external == [], external
+    assert REPORT_SECTIONS | REPORT_PARENTS <= page.section_ids, sorted(REPORT_SECTIONS - page.section_ids)
+    assert shot.is_file() and shot.stat().st_size > 20_000
+    print(f"browser: {page.plots} plots drawn in {page.seconds:.1f} s, {len(page.requests)} requests (all local)")
+
+
+def test_report_of_a_run_from_pretrained_weights_without_cohort_variants_or_interpret(test_profile_run):
+    """Another run shape: --pretrained (no PRETRAIN), no PERSONAL, SCORE_VARIANTS or INTERPRET: their
+    sections are absent (not empty), the rest is there."""
+    from seq2func.report.build import external_references, section_ids
+
+    tmp, _ = test_profile_run
+    out = tmp / "results_pretrained"
+    res = _run(tmp, "-profile", "test", "--outdir", str(out), "--pretrained", str(tmp / "results/pretrain/model.pt"),
+               "--skip_personal", "--skip_variants", "--skip_interpret", "--finetune_strategies", "head_only",
+               "--finetune_cell_types", "neuron", "-resume")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    status = _statuses(out)
+    assert "PRETRAIN" not in status and status["REPORT"] == {"COMPLETED"}, status
+    report = out / "multiqc/multiqc_report.html"
+    ids = section_ids(report)
+    assert {"s2f_inputs", "s2f_windows", "s2f_training_runs", "s2f_curve_metric", "s2f_track_metrics",
+            "s2f_transfer_table", "s2f_params"} <= ids, sorted(ids)
+    assert not any(i.startswith(("s2f_variant", "s2f_personal", "s2f_interpret", "s2f_motif", "s2f_recovery"))
+                   for i in ids), sorted(ids)
+    runs = json.loads((out / "finetune/neuron/head_only/mqc/neuron_head_only.training_runs_mqc.json").read_text())
+    assert list(runs["data"]) == ["neuron/head_only"]
+    assert external_references(report) == []
+
+
 def test_resume_reuses_every_task(test_profile_run):
     tmp, _ = test_profile_run
     res = _run(tmp, *_profile(tmp), "--outdir", str(tmp / "results"), "-resume")
@@ -270,7 +350,7 @@ def test_resume_reruns_only_tasks_whose_inputs_changed(test_profile_run):
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     status = _statuses(moved)
     assert {"SIMULATE", "PREPARE_CHROM", "PRETRAIN", "FINETUNE", "EVALUATE"} | personal <= set(status), status
-    assert {p for p, s in status.items() if s != {"CACHED"}} <= {"VALIDATE_PARAMS"}, status
+    assert {p for p, s in status.items() if s != {"CACHED"}} <= {"VALIDATE_PARAMS", "REPORT"}, status
     assert (moved / "pretrain/model.pt").is_symlink() and (moved / "personal/summary.json").is_symlink()
     assert json.loads((moved / "pipeline_info/params.json").read_text())["outdir"] == str(moved)
 
@@ -280,7 +360,7 @@ def test_resume_reruns_only_tasks_whose_inputs_changed(test_profile_run):
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     status = _statuses(draws)
     assert all("CACHED" not in status[p] for p in personal), status
-    assert {p for p, s in status.items() if s != {"CACHED"}} == personal | {"VALIDATE_PARAMS"}, status
+    assert {p for p, s in status.items() if s != {"CACHED"}} == personal | {"VALIDATE_PARAMS", "REPORT"}, status
 
     # 3. a training parameter (one fine-tuning, no PERSONAL, for time): PRETRAIN and what follows run
     #    again (the variant scoring of the new checkpoints too), the data preparation stays cached
@@ -290,7 +370,7 @@ def test_resume_reruns_only_tasks_whose_inputs_changed(test_profile_run):
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     status = _statuses(lr)
     rerun = {"VALIDATE_PARAMS", "PRETRAIN", "FINETUNE", "EVALUATE", "EVALUATE_SUMMARY", "SCORE_VARIANTS",
-             "SCORE_VARIANTS_MERGE", "VARIANT_BENCHMARK", "INTERPRET", "INTERPRET_SUMMARY"}
+             "SCORE_VARIANTS_MERGE", "VARIANT_BENCHMARK", "INTERPRET", "INTERPRET_SUMMARY", "REPORT"}
     assert all(status[p] == {"COMPLETED"} for p in rerun - {"VALIDATE_PARAMS"}), status
     assert {p for p, s in status.items() if s != {"CACHED"}} == rerun, status
     assert {"SIMULATE", "VALIDATE", "PREPARE_SPLIT", "PREPARE_CHROM", "PREPARE_MERGE"} <= set(status), status

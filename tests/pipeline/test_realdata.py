@@ -50,7 +50,15 @@ def test_realdata_profile_runs_every_stage_in_time(realdata_run):
     done = set(rows.loc[rows["status"] == "COMPLETED", "process"].str.split(":").str[-1])
     assert {"VALIDATE", "PREPARE_SPLIT", "PREPARE_CHROM", "PREPARE_MERGE", "PRETRAIN", "FINETUNE", "EVALUATE",
             "EVALUATE_SUMMARY", "PERSONAL_CHUNK", "PERSONAL_MERGE", "SCORE_VARIANTS", "SCORE_VARIANTS_MERGE",
-            "INTERPRET", "INTERPRET_SUMMARY"} <= done, done
+            "INTERPRET", "INTERPRET_SUMMARY", "REPORT"} <= done, done
+    # the report of a real-data run: every stage's sections, nothing fetched from outside the page
+    from seq2func.report.build import external_references, section_ids
+
+    report = out / "multiqc/multiqc_report.html"
+    ids = section_ids(report)
+    assert {"s2f_inputs", "s2f_windows", "s2f_targets", "s2f_training_runs", "s2f_track_metrics", "s2f_transfer_table",
+            "s2f_interpret_models", "s2f_personal_summary", "s2f_params"} <= ids, sorted(ids)
+    assert external_references(report) == []
     for label in ("pretrain", "GM12878/full"):  # INTERPRET explained both on real chr22 windows
         s = json.loads((out / "interpret" / label / "summary.json").read_text())
         assert s["regions"] >= 4 and s["cell_types"], (label, s)
@@ -221,6 +229,13 @@ def test_realdata_peak_mode_with_ctcf_peaks(realdata_run):
     # the classifier scores the 1000G variants too: logit and probability differences
     sv = json.loads((out / "variants/GM12878/full/summary.json").read_text())
     assert sv["scores"] == ["dlogit", "dprob"] and sv["variants_scored"] > 6000
+    # the report of a peak-mode run: AUROC per track, no personal sections
+    from seq2func.report.build import section_ids
+
+    tm = json.loads((out / "evaluate/mqc/s2f_track_metrics_mqc.json").read_text())["data"]
+    assert tm and all("auroc" in row for row in tm.values()), tm
+    ids = section_ids(out / "multiqc/multiqc_report.html")
+    assert "s2f_track_metrics" in ids and not any(i.startswith("s2f_personal") for i in ids), sorted(ids)
 
 
 def test_a_failed_task_ends_the_run_with_its_own_error_alone(realdata_run, tmp_path):

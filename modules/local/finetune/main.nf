@@ -12,6 +12,7 @@ process FINETUNE {
     tuple val(cell_type), val(strategy), path("finetune/${cell_type}/${strategy}/model.pt"), emit: checkpoint
     path "finetune/${cell_type}/${strategy}/metrics.json", emit: metrics
     path "finetune/${cell_type}/${strategy}/history.tsv",  emit: history
+    path "finetune/${cell_type}/${strategy}/mqc",         emit: mqc
     path 'versions.yml',                                    emit: versions
 
     script:
@@ -29,6 +30,8 @@ process FINETUNE {
         ${train_args} \\
         ${resumeDir ? "--resume-dir ${Seq2func.q(resumeDir)}" : ''} \\
         --progress log
+    report.py training --metrics ${Seq2func.q("finetune/${cell_type}/${strategy}/metrics.json")} \\
+        --label ${Seq2func.q("${cell_type}/${strategy}")} --out ${Seq2func.q("finetune/${cell_type}/${strategy}/mqc")}
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

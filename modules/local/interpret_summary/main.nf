@@ -8,6 +8,7 @@ process INTERPRET_SUMMARY {
 
     output:
     path 'interpret/*',  emit: files
+    path 'interpret/mqc', emit: mqc
     path 'versions.yml', emit: versions
 
     script:
@@ -16,7 +17,8 @@ process INTERPRET_SUMMARY {
     def t = truth.toString().endsWith('NO_FILE') ? '' : "--truth ${Seq2func.q(truth)}"
     """
     interpret.py summary ${runArgs} ${t} --out interpret_summary
-    mkdir -p interpret && mv interpret_summary/* interpret/
+    report.py interpret ${runArgs} --summary interpret_summary --out mqc_interpret
+    mkdir -p interpret && mv interpret_summary/* interpret/ && mv mqc_interpret interpret/mqc
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

@@ -7,6 +7,7 @@ process PERSONAL_FINETUNE {
 
     output:
     path 'personal_finetune/*', emit: files
+    path 'personal_finetune/mqc', emit: mqc
     path 'versions.yml',        emit: versions
 
     script:
@@ -27,6 +28,7 @@ process PERSONAL_FINETUNE {
         --mse-weight ${params.personal_finetune_mse_weight as double} --pairwise-weight ${params.personal_finetune_pairwise_weight as double} \\
         --holdout-individuals ${params.personal_finetune_holdout as double} \\
         --seed ${params.train_seed as int}
+    report.py personal-finetune --finetune personal_finetune/finetune.json --out personal_finetune/mqc
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

@@ -7,11 +7,13 @@ process PERSONAL_MERGE {
     output:
     path 'personal/*',   emit: files
     path 'personal/summary.json', emit: summary
+    path 'personal/mqc', emit: mqc
     path 'versions.yml', emit: versions
 
     script:
     """
     personal.py merge chunks/* --out personal --mode ${params.personal_mode} --fdr ${params.personal_fdr as double}
+    report.py personal --personal personal --out personal/mqc
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

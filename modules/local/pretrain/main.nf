@@ -12,6 +12,7 @@ process PRETRAIN {
     path 'pretrain/model.pt',     emit: checkpoint
     path 'pretrain/metrics.json', emit: metrics
     path 'pretrain/history.tsv',  emit: history
+    path 'pretrain/mqc',          emit: mqc
     path 'versions.yml',          emit: versions
 
     script:
@@ -27,6 +28,7 @@ process PRETRAIN {
         ${train_args} \\
         ${resumeDir ? "--resume-dir ${Seq2func.q(resumeDir)}" : ''} \\
         --progress log
+    report.py training --metrics pretrain/metrics.json --label pretrain --out pretrain/mqc
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

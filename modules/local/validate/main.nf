@@ -21,6 +21,7 @@ process VALIDATE {
     path 'samplesheet.valid.csv', emit: samplesheet
     path 'validation.json',       emit: report
     path 'genes.bed', optional: true, emit: genes
+    path 'mqc',                   emit: mqc
     path 'versions.yml',          emit: versions
 
     script:
@@ -50,6 +51,7 @@ __SEQ2FUNC_JSON_END__
         --out samplesheet.valid.csv \\
         --report validation.json \\
         --genes-out genes.bed
+    report.py validate --validation validation.json --out mqc
     python3 -m seq2func.versions ${task.process} --tool bcftools > versions.yml
     """
 }

@@ -12,6 +12,7 @@ process VARIANT_BENCHMARK {
 
     output:
     path 'variants/benchmark/*', emit: files
+    path 'variants/mqc',         emit: mqc
     path 'versions.yml',         emit: versions
 
     script:
@@ -23,6 +24,7 @@ process VARIANT_BENCHMARK {
     """
     score_variants.py benchmark ${runArgs} --labels ${Seq2func.q(variant_labels)} \\
         --fasta ${Seq2func.q(fa)} --vcf ${Seq2func.q(v)} ${cons} --out variants/benchmark ${bench_args}
+    report.py variants --benchmark variants/benchmark --out variants/mqc
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

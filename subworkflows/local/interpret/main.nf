@@ -31,5 +31,6 @@ workflow INTERPRET_WF {
 
     emit:
     results  = INTERPRET.out.results
+    mqc      = INTERPRET_SUMMARY.out.mqc
     versions = ch_versions
 }

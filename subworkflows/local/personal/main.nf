@@ -34,13 +34,16 @@ workflow PERSONAL {
 
     PERSONAL_MERGE(PERSONAL_CHUNK.out.chunk.collect())
     ch_versions = ch_versions.mix(PERSONAL_MERGE.out.versions)
+    ch_mqc = PERSONAL_MERGE.out.mqc
 
     if (params.personal_finetune) {
         PERSONAL_FINETUNE(ch_inputs, personalArgs)
         ch_versions = ch_versions.mix(PERSONAL_FINETUNE.out.versions)
+        ch_mqc = ch_mqc.mix(PERSONAL_FINETUNE.out.mqc)
     }
 
     emit:
     summary  = PERSONAL_MERGE.out.summary
+    mqc      = ch_mqc
     versions = ch_versions
 }

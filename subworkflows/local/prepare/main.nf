@@ -41,5 +41,6 @@ workflow PREPARE {
     manifest = PREPARE_MERGE.out.manifest
     mode     = ch_mode
     chroms   = ch_chroms
+    mqc      = PREPARE_MERGE.out.mqc
     versions = PREPARE_SPLIT.out.versions.mix(PREPARE_CHROM.out.versions.first(), PREPARE_MERGE.out.versions)
 }

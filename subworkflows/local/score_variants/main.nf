@@ -48,5 +48,6 @@ workflow SCORE_VARIANTS_WF {
 
     emit:
     merged   = SCORE_VARIANTS_MERGE.out.merged
+    mqc      = VARIANT_BENCHMARK.out.mqc
     versions = ch_versions
 }

@@ -16,9 +16,11 @@ workflow TRAIN {
     ch_tss           // TSS BED / GTF, or NO_FILE
     ch_expression    // expression TSV, or NO_FILE
     no_file
+    ch_truth         // simulated truth.json (noise ceilings for the report), or NO_FILE
 
     main:
     ch_versions = Channel.empty()
+    ch_mqc = Channel.empty()
 
     // task-stable resume state: a retried (killed) PRETRAIN/FINETUNE resumes from its last checkpoint
     // (the scripts ask Seq2func.runResumeBase() themselves: the location is no task input, see there)
@@ -38,6 +40,7 @@ workflow TRAIN {
         ch_model_name = ch_mode.map { mode -> params.model ?: (mode == 'peak' ? 'resnet_peak' : 'basenji_131k') }
         PRETRAIN(ch_dataset, ch_model_name, userModel ? file(params.model, checkIfExists: true) : no_file, trainArgs)
         ch_pretrained = PRETRAIN.out.checkpoint
+        ch_mqc = ch_mqc.mix(PRETRAIN.out.mqc)
         ch_versions = ch_versions.mix(PRETRAIN.out.versions)
     }
 
@@ -59,13 +62,15 @@ workflow TRAIN {
     ch_versions = ch_versions.mix(EVALUATE.out.versions.first())
 
     ch_all = EVALUATE.out.metrics.toSortedList { a, b -> a[0] <=> b[0] }
-    EVALUATE_SUMMARY(ch_all.map { rows -> rows.collect { it[0] } }, ch_all.map { rows -> rows.collect { it[1] } })
+    EVALUATE_SUMMARY(ch_all.map { rows -> rows.collect { it[0] } }, ch_all.map { rows -> rows.collect { it[1] } }, ch_truth)
     ch_versions = ch_versions.mix(EVALUATE_SUMMARY.out.versions)
+    ch_mqc = ch_mqc.mix(FINETUNE.out.mqc, EVALUATE_SUMMARY.out.mqc)
 
     emit:
     pretrained  = ch_pretrained
     finetuned   = FINETUNE.out.checkpoint
     checkpoints = ch_checkpoints   // [label, model.pt]: 'pretrain' and '<cell_type>/<strategy>'
     summary    = EVALUATE_SUMMARY.out.files
+    mqc        = ch_mqc
     versions   = ch_versions
 }
