@@ -174,7 +174,9 @@ workflow SEQ2FUNC {
     }
 
     // versions of every tool used, and of Nextflow itself
+    // (by text, sorted: the same versions give the same file, so REPORT stays cached on -resume)
     ch_versions_file = ch_versions
+        .map { it.text }
         .unique()
         .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info", sort: true,
                      seed: "Workflow:\n    seq2func: \"${workflow.manifest.version}\"\n    Nextflow: \"${nextflow.version}\"\n")

@@ -26,6 +26,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from seq2func.io.project import assets_dir  # one place locates assets/ (re-exported here)
+
 BASES = "ACGT"
 ASSET_RELPATH = Path("motifs") / "jaspar_subset.json"
 
@@ -60,12 +62,6 @@ class Motif:
         return float((p * np.log2(p / 0.25)).sum())
 
 
-def assets_dir() -> Path:
-    """The ``assets/`` folder: ``$SEQ2FUNC_ASSETS`` if set, else the checkout's ``assets/``."""
-    env = os.environ.get("SEQ2FUNC_ASSETS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "assets"
 
 
 def bundled_motifs_path() -> Path:

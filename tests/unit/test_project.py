@@ -133,7 +133,8 @@ def test_gpu_flags_only_on_gpu_labelled_processes():
     base = _nextflow_config()
     gpu_res = sorted(l for l in base.splitlines() if l.startswith("process.'withLabel:process_gpu'."))
     assert {"cpus", "memory", "time"} <= {l.split(".")[2].split(" ")[0] for l in gpu_res}, gpu_res
-    for engine, flag in [("docker", "--gpus all"), ("singularity", "--nv"), ("apptainer", "--nv")]:
+    for engine, flag in [("docker", "--gpus all"), ("podman", "--device nvidia.com/gpu=all"), ("singularity", "--nv"),
+                         ("apptainer", "--nv")]:
         text = _nextflow_config(engine, "gpu")
         lines = text.splitlines()
         # the GPU options test the process label: only process_gpu tasks get a GPU and the flag
@@ -141,13 +142,14 @@ def test_gpu_flags_only_on_gpu_labelled_processes():
         opts_at = [i for i, l in enumerate(lines) if ".containerOptions" in l]
         assert acc == ["process.accelerator = { 'process_gpu' in (task.label ?: []) ? 1 : null }"], acc
         assert len(opts_at) == 1 and lines[opts_at[0]].startswith("process.containerOptions")
-        closure = "\n".join(lines[opts_at[0]:opts_at[0] + 4])
+        closure = "\n".join(lines[opts_at[0]:opts_at[0] + 8])
         assert "!('process_gpu' in (task.label ?: [])) ? ''" in closure and flag in closure
         # base.config's resources of GPU tasks survive the profile (a withLabel block would replace them)
         assert sorted(l for l in lines if l.startswith("process.'withLabel:process_gpu'.")) == gpu_res
         assert f"{engine}.enabled = true" in text
-    cpu = _nextflow_config("docker")
-    assert "containerOptions" not in cpu and "accelerator" not in cpu
+    for engine in ("docker", "podman"):
+        cpu = _nextflow_config(engine)
+        assert "containerOptions" not in cpu and "accelerator" not in cpu
 
 
 def test_ci_turns_skips_into_failures(tmp_path):

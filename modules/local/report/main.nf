@@ -5,6 +5,8 @@
  */
 process REPORT {
     label 'process_low'
+    // by content: pipeline_info/software_versions.yml is rewritten by every run (same text, new mtime)
+    cache 'deep'
 
     input:
     path content, stageAs: 'content/??/*'

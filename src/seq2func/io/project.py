@@ -12,6 +12,16 @@ PARAMS_SCHEMA = "nextflow_schema.json"
 INPUT_SCHEMA = "assets/schema_input.json"
 
 
+def assets_dir() -> Path:
+    """The pipeline's ``assets/`` folder (bundled motifs, model configs): ``$SEQ2FUNC_ASSETS`` if
+    set (the container image sets it: the package is installed there, not the checkout), else the
+    checkout's ``assets/``."""
+    env = os.environ.get("SEQ2FUNC_ASSETS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / "assets"
+
+
 def find_project_file(rel: str) -> Path:
     """A file of the pipeline checkout: ``$SEQ2FUNC_PROJECT_DIR/rel``, else next to the running
     ``bin/`` script (Nextflow puts ``<projectDir>/bin`` on PATH), else above the package."""

@@ -76,8 +76,11 @@ def build_model(config: dict, *, load_weights: bool = True) -> nn.Module:
 
 
 def config_dirs() -> list[Path]:
-    """Where bundled configs live: ``<checkout>/assets/models``, then package data if installed so."""
-    dirs = [Path(seq2func.__file__).resolve().parents[2] / "assets" / "models",
+    """Where bundled configs live: ``assets/models`` (:func:`seq2func.io.project.assets_dir`), then
+    package data if installed so."""
+    from seq2func.io.project import assets_dir
+
+    dirs = [assets_dir() / "models",
             Path(seq2func.__file__).resolve().parent / "assets" / "models"]
     return [d for d in dirs if d.is_dir()]
 
