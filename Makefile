@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 PYTEST_ARGS ?=
 OUTDIR ?= results
 
-.PHONY: setup demo test test-unit test-pipeline lint clean
+.PHONY: setup demo test test-unit test-pipeline image lint clean
 
 setup:
 	@bash tools/setup.sh
@@ -24,6 +24,10 @@ test-unit: setup
 
 test-pipeline: setup
 	python -m pytest -m pipeline $(PYTEST_ARGS)
+
+# the container image, with podman and no registry (tools/image.sh): localhost/seq2func/seq2func:<version>
+image:
+	@bash tools/image.sh
 
 lint: setup
 	hadolint containers/seq2func/Dockerfile

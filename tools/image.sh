@@ -23,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing ${missing[*]}"
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        podman runc debootstrap uidmap fuse-overlayfs; } </dev/null >/tmp/seq2func-image-apt.log 2>&1 \
+        podman runc debootstrap; } </dev/null >/tmp/seq2func-image-apt.log 2>&1 \
       || { cat /tmp/seq2func-image-apt.log >&2; log "ERROR: apt-get install podman runc debootstrap failed"; exit 1; }
   else
     log "ERROR: ${missing[*]} not found (install podman, runc and debootstrap)"; exit 1

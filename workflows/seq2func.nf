@@ -175,11 +175,13 @@ workflow SEQ2FUNC {
 
     // versions of every tool used, and of Nextflow itself
     // (by text, sorted: the same versions give the same file, so REPORT stays cached on -resume)
-    ch_versions_file = ch_versions
-        .map { it.text }
-        .unique()
-        .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info", sort: true,
-                     seed: "Workflow:\n    seq2func: \"${workflow.manifest.version}\"\n    Nextflow: \"${nextflow.version}\"\n")
+    def versionsSeed = "Workflow:\n    seq2func: \"${workflow.manifest.version}\"\n    Nextflow: \"${nextflow.version}\"\n"
+    ch_versions_text = ch_versions.map { it.text }.unique()
+    ch_versions_text.collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info", sort: true,
+                                 seed: versionsSeed)
+    // REPORT's copy stays under the work directory: a container task then mounts only that, never
+    // --outdir (which may sit in a folder the image's user cannot enter)
+    ch_versions_file = ch_versions_text.collectFile(name: 'software_versions.yml', sort: true, seed: versionsSeed)
 
     // 8. REPORT: one self-contained HTML page (MultiQC) of everything the stages wrote
     if (!params.skip_report) {
