@@ -49,8 +49,23 @@ def test_image_holds_the_runtime_as_a_non_root_user(image):
     assert "0.1.0" in lines and lines[-1] == "bin-from-pipeline"  # bin/ comes from the pipeline, not the image
 
 
-def test_test_profile_inside_podman(image, tmp_path):
+@pytest.fixture()
+def open_tmp():
+    """A run folder whose parents the image's user can enter: as root, Nextflow may mount a common
+    parent of the work and project directories (here /tmp), and pytest's own base folder is
+    mode 0700, which uid 1000 cannot traverse (docs/usage.md, Containers)."""
+    import shutil
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="s2f-podman-", dir="/tmp"))
+    d.chmod(0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_test_profile_inside_podman(image, open_tmp):
     tag, _ = image
+    tmp_path = open_tmp
     out = tmp_path / "results"
     t0 = time.time()
     res = run_nextflow(["run", str(REPO / "main.nf"), "-profile", "test,podman", "-w", str(tmp_path / "work"),
