@@ -26,7 +26,7 @@ pytestmark = pytest.mark.pipeline
 ARGS = ["-profile", "test,slurm", "--finetune_strategies", "full", "--finetune_cell_types", "neuron",
         "--skip_personal", "--skip_variants", "--skip_interpret"]
 PROCESSES = {"VALIDATE_PARAMS", "SIMULATE", "VALIDATE", "PREPARE_SPLIT", "PREPARE_CHROM", "PREPARE_MERGE",
-             "PRETRAIN", "FINETUNE", "EVALUATE", "EVALUATE_SUMMARY"}
+             "PRETRAIN", "FINETUNE", "EVALUATE", "EVALUATE_SUMMARY", "REPORT"}
 
 
 @pytest.fixture(scope="module")
