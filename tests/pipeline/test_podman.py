@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import filecmp
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -81,7 +82,7 @@ def test_test_profile_inside_podman(image, open_tmp):
     for r in rows:
         (wd,) = (tmp_path / "work").glob(r["hash"] + "*")
         run = (wd / ".command.run").read_text()
-        assert "podman run" in run and "seq2func/seq2func:0.1.0" in run, r["name"]
+        assert re.search(r"^\s*podman (--\S+ \S+ )*run -i .* seq2func/seq2func:0\.1\.0 ", run, re.M), r["name"]
         versions = wd / "versions.yml"
         if versions.is_file():
             assert 'python: "3.11.2"' in versions.read_text(), r["name"]  # Debian's, not this machine's
