@@ -34,11 +34,9 @@ def _num(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _records(df: pd.DataFrame, key: str, cols: Sequence[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for _, r in df.iterrows():
-        out[str(r[key])] = {c: (r[c].item() if hasattr(r[c], "item") else r[c]) for c in cols if c in df.columns}
-    return out
+def _by_model_cell_type(df: pd.DataFrame, cols: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Table rows ``"<model> | <cell type>" -> {col: value}`` of a benchmark table."""
+    return {f"{r.model} | {r.cell_type}": {k: _scalar(getattr(r, k)) for k in cols} for r in df.itertuples()}
 
 
 def _safe(label: str) -> str:
@@ -321,10 +319,8 @@ def variants_content(benchmark_dir: str | os.PathLike, out_dir: str | os.PathLik
     score = summary.get("score", "the chosen score")
     auroc = _tsv(b / "auroc.tsv")
     if auroc is not None and len(auroc):
-        rows = {}
-        for r in auroc.itertuples():
-            rows[f"{r.model} | {r.cell_type}"] = {k: _scalar(getattr(r, k)) for k in (
-                "model", "cell_type", "n_pos", "n_neg", "auroc", "auroc_lo", "auroc_hi", "auprc", "auprc_baseline")}
+        rows = _by_model_cell_type(auroc, ("model", "cell_type", "n_pos", "n_neg", "auroc", "auroc_lo", "auroc_hi",
+                                           "auprc", "auprc_baseline"))
         written.append(mqc.section(
             out_dir, "s2f_variant_auroc", "Variant benchmark: AUROC",
             f"How well |{score}| ranks the labelled allele-specific variants of each cell type above the unlabelled "
@@ -345,9 +341,7 @@ def variants_content(benchmark_dir: str | os.PathLike, out_dir: str | os.PathLik
                      "cpswitch": False, "stacking": "group", "tt_decimals": 3, "ymin": 0, "ymax": 1}))
     sign = _tsv(b / "sign_consistency.tsv")
     if sign is not None and len(sign):
-        rows = {f"{r.model} | {r.cell_type}": {k: _scalar(getattr(r, k)) for k in ("model", "cell_type", "n", "n_agree",
-                                                                               "fraction", "binom_p")}
-                for r in sign.itertuples()}
+        rows = _by_model_cell_type(sign, ("model", "cell_type", "n", "n_agree", "fraction", "binom_p"))
         written.append(mqc.section(
             out_dir, "s2f_variant_sign", "Sign consistency",
             "Fraction of labelled variants whose predicted effect has the measured allelic direction (binomial p vs 0.5). "
@@ -371,8 +365,7 @@ def variants_content(benchmark_dir: str | os.PathLike, out_dir: str | os.PathLik
                          "xlab": "|score| quantile", "ylab": "enrichment", "categories": True}))
     cons = _tsv(b / "conservation.tsv")
     if cons is not None and len(cons):
-        rows = {f"{r.model} | {r.cell_type}": {k: _scalar(getattr(r, k)) for k in (
-            "model", "cell_type", "n_top", "top_mean", "rest_mean", "mwu_p_greater")} for r in cons.itertuples()}
+        rows = _by_model_cell_type(cons, ("model", "cell_type", "n_top", "top_mean", "rest_mean", "mwu_p_greater"))
         written.append(mqc.section(
             out_dir, "s2f_variant_conservation", "Conservation of high-scoring variants",
             "Conservation (--conservation) of the top 10% |score| variants vs the rest (one-sided Mann-Whitney p). "
