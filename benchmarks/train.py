@@ -23,13 +23,20 @@ chr1 = train, chr2 = valid, chr3 = test):
      (``sum``: ``f`` is the identity); for CAGE (``sum;soft_clip=32;sqrt``) ``sqrt(L)`` is a poor
      predictor of ``sqrt(K)`` when ``L`` is small (most bins), so this "ceiling" is lower and the
      ratio against it is flattering (it can exceed 1). Reported for reference only;
-   * ``ceiling_truth_whole_genome``: truth.json's ``analytic_r`` (raw bin sums, whole genome).
+   * ``ceiling_truth_whole_genome``: truth.json's ``analytic_r`` (raw bin sums, whole genome);
+   * EVALUATE, given the truth, reports the truth's own per-chromosome ceiling (0-aligned bins);
+     ``ceiling_check.truth_vs_exact_max_abs_diff`` compares it with the exact one.
 
 3. **pretrain** ``basenji_tiny`` on the compendium tracks (``seq2func.train.pretrain``),
    **evaluate** on the test chromosome (``seq2func.evaluate.evaluate``): per track test R,
-   ceiling, R / ceiling; ``test_r_over_ceiling`` = mean over the compendium tracks (also ATAC-only
-   and CAGE-only). The learning curve is the validation R per epoch from ``metrics.json``, also
-   divided by the same ceiling computed on the validation chromosome;
+   ceiling, R / ceiling; ``test_r_over_ceiling`` = mean over the compendium tracks,
+   ``test_r_over_ceiling_by_assay`` per assay. The learning curve is the validation R per epoch
+   from ``metrics.json``, also divided by the same ceiling computed on the validation chromosome;
+   ``validation_stops_improving_epoch`` = the best validation epoch. Gene level (Basenji's
+   result, ``gene_level``): per cell type, the predicted CAGE summed over the TSS bins of each test
+   gene against the observed CAGE there and against the truth expression; ``ceiling_spearman_r``
+   is the truth's own R against the observed values, ``fraction_of_ceiling`` the model's share of
+   it (compendium cell types: the pretrained model; target cell types: their best fine-tuned one);
 4. **fine-tune** every target cell type at ``target_fraction`` (0.1) of its training windows with
    every strategy (head_only, full, gradual_unfreeze, lora, scratch; the same epochs and steps),
    evaluate each on the test chromosome: ``finetune_minus_scratch_r`` = best fine-tuning strategy's
@@ -309,10 +316,23 @@ def ceilings(world_dir: Path, ds, split: str, track_ids: list[str], truth: dict)
 def evaluate_ckpt(ckpt: Path, ds, outdir: Path, world: Path, batch_size: int) -> dict:
     from seq2func.evaluate import evaluate
 
-    # gene level against the observed CAGE targets at the TSS bins of the same track: the world's
-    # expression.tsv is one cell type's (truth config personal_cell_type), not the compendium's
+    # gene level against the observed CAGE targets at the TSS bins of the same track (the world's
+    # expression.tsv is one cell type's, truth config personal_cell_type, not the compendium's) and,
+    # through --truth, against the truth expression of the track's cell type
     return evaluate(ckpt, ds, outdir, split="test", tss_bed=world / "tss.bed", batch_size=batch_size, device="auto",
-                    plots=False)
+                    plots=False, truth=world / "truth.json")
+
+
+def gene_level_by_cell_type(ev: dict, tracks: dict) -> dict:
+    """Gene-level R per cell type from one EVALUATE result (its CAGE tracks)."""
+    out = {}
+    for g in ev["gene_level"]["tracks"]:
+        ct = tracks.get(g["track_id"])
+        out[ct] = {k: g.get(k) for k in ("track_id", "n_genes", "pearson_r", "spearman_r", "observed_from",
+                                         "truth_pearson_r", "truth_spearman_r", "ceiling_pearson_r",
+                                         "ceiling_spearman_r", "fraction_of_ceiling")}
+        out[ct]["observed_from"] = ev["gene_level"]["observed_from"]
+    return out
 
 
 def learning_curve(metrics_json: Path, valid_ceiling: dict | None) -> list[dict]:
@@ -376,6 +396,7 @@ def run_finetune(ds, world: Path, ckpt: Path, root: Path, cell_types: list[str],
                           "steps": res.steps, "n_train_windows": s["n_train_windows"],
                           "trainable_params": s["trainable_params"], "total_params": s["total_params"],
                           "gene_level_r": nanmean(g["pearson_r"] for g in ev["gene_level"]["tracks"]),
+                          "gene_level": gene_level_by_cell_type(ev, {t["track_id"]: t["cell_type"] for t in ev["tracks"]}),
                           "train_s": round(t1 - t0, 1), "evaluate_s": round(t2 - t1, 1)})
             log.info("finetune %s %s: test R %.4f (%.0f s)", ct, strat, ev["mean_pearson_r"] or float("nan"), t2 - t0)
     diff, best = {}, {}
@@ -788,6 +809,12 @@ def main(argv=None) -> int:
         result["test_r_over_ceiling_atac"] = agg["ATAC"]["ratio"]
         result["test_r_over_ceiling_cage"] = agg["CAGE"]["ratio"]
         result["test_r_over_ceiling_plugin"] = agg["all"]["ratio_plugin"]
+        result["test_r_over_ceiling_by_assay"] = {a: agg[a]["ratio"] for a in ("ATAC", "CAGE")}
+        # the truth's own per-chromosome ceiling (0-aligned bins) next to the exact one of the scored bins
+        tc = {t["track_id"]: t for t in ev["tracks"]}
+        result["ceiling_check"]["truth_vs_exact_max_abs_diff"] = max(
+            abs(tc[t]["ceiling"] - c["ceiling"]) for t, c in test_ceil["tracks"].items()
+            if t in tc and tc[t].get("ceiling") is not None and c["ceiling"] is not None)
         curve = learning_curve(pre_dir / "metrics.json", valid_ceil)
         s = res.summary
         result["pretrain"] = {
@@ -795,11 +822,13 @@ def main(argv=None) -> int:
             "by_assay": agg, "tracks": rows,
             "gene_level": {"observed_from": ev["gene_level"]["observed_from"], "n_genes": ev["gene_level"]["n_genes"],
                            "mean_pearson_r": nanmean(g["pearson_r"] for g in ev["gene_level"]["tracks"])},
+            "gene_level_by_cell_type": gene_level_by_cell_type(ev, {t["track_id"]: t["cell_type"] for t in ev["tracks"]}),
             "best_epoch": res.best_epoch + 1, "epochs_run": res.epochs_run, "steps": res.steps,
             "best_valid_r": res.best_metric, "total_params": s["total_params"], "device": s["device"],
             "train_windows_per_s_median": statistics.median([h["windows_per_s"] for h in curve]) if curve else None,
             "learning_curve": curve,
         }
+        result["validation_stops_improving_epoch"] = res.best_epoch + 1
         log.info("pretrain: test R %.4f, R / ceiling %.4f (ATAC %.4f, CAGE %.4f)", ev["mean_pearson_r"],
                  agg["all"]["ratio"], agg["ATAC"]["ratio"], agg["CAGE"]["ratio"])
 
@@ -809,6 +838,14 @@ def main(argv=None) -> int:
                 ft = run_finetune(ds, world, pre_dir / "model.pt", workdir / "finetune", cell_types, strategies,
                                   args.target_fraction, ft_tp, test_ceil, 16, timer)
             result["finetune_minus_scratch_r"] = ft["finetune_minus_scratch_r"]
+            # Basenji's gene-level result per cell type: compendium cell types from the pretrained model,
+            # target cell types from their best fine-tuned model
+            gl = dict(result["pretrain"]["gene_level_by_cell_type"])
+            for ct, b in ft["best"].items():
+                row = next(r for r in ft["table"] if r["cell_type"] == ct and r["strategy"] == b["strategy"])
+                gl.update({k: {**v, "model": f"{ct}/{b['strategy']}"} for k, v in row["gene_level"].items() if k == ct})
+            result["gene_level"] = gl
+            result["gene_level_fraction_of_ceiling_mean"] = nanmean(v.get("fraction_of_ceiling") for v in gl.values())
             result["finetune"] = {"target_fraction": args.target_fraction, **ft}
 
         # ---- loader vs memory

@@ -31,6 +31,7 @@ def main(
     require_gpu: bool = typer.Option(False, "--require-gpu", help="stop with an error when no CUDA GPU is visible"),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="write the PNG figures"),
     fold: Optional[int] = typer.Option(None, "--fold", help="k-fold datasets: evaluate this fold's test chromosomes"),
+    truth: Optional[Path] = typer.Option(None, "--truth", help="simulated world's truth.json: ceilings of the scored bins and gene-level R against the truth expression"),
 ) -> None:
     from seq2func.evaluate import evaluate
     from seq2func.train.device import resolve_device
@@ -38,7 +39,7 @@ def main(
     resolve_device(device, require_gpu)
     evaluate(checkpoint, dataset, outdir, split=split, tss_bed=tss_bed, expression=expression, tss_bins=tss_bins,
              batch_size=batch_size, device=device, require_gpu=require_gpu, rc_average=rc_average,
-             cage_assays=[a for a in cage_assays.split(",") if a], plots=plots, fold=fold)
+             cage_assays=[a for a in cage_assays.split(",") if a], plots=plots, fold=fold, truth=truth)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,16 @@ summed. The observed value is the population-average expression (mean over the i
 expression TSV: ``gene_id`` then one column per individual) or, without one, the observed target
 bins. Pearson / Spearman R per track across genes.
 
+With a simulated world's ``truth.json`` (``truth``): every track gets the ceiling of exactly the
+quantity scored here (the transformed bins of the evaluated chromosomes, from the truth's
+per-chromosome moments), the sequence ceiling (a perfect sequence model) and
+``fraction_of_ceiling`` = R / ceiling; every CAGE-like track of a cell type the world knows gets
+the gene-level R against the truth expression of that cell type (``truth_pearson_r`` on log
+scales, ``truth_spearman_r``), the R of the truth itself against the observed values
+(``ceiling_pearson_r`` with log2 truth, ``ceiling_spearman_r``: what a perfect model reaches) and
+``fraction_of_ceiling`` = spearman_r / ceiling_spearman_r (rank-based, so the units of the
+observed values do not matter).
+
 Outputs (``outdir``): ``track_metrics.tsv``, ``gene_predictions.tsv``, ``gene_metrics.tsv``,
 ``metrics.json``, ``track_r.png`` (bar of per-track R), ``scatter.png`` (predicted vs observed
 bins per track) and ``gene_scatter.png``.
@@ -39,11 +49,13 @@ from seq2func.io.annotation import read_tss, resolve_genes
 from seq2func.io.atomic import json_clean
 from seq2func.io.expression import read_expression as read_expression_file
 from seq2func.predict import Predictor, rc_permutation  # rc_permutation: re-exported (was defined here)
+from seq2func.simulate.truth import read_truth, reference_log2x, track_ceilings
 
 log = logging.getLogger(__name__)
 
 TRACK_COLUMNS = ["track_id", "cell_type", "assay", "n", "pearson_r", "pearson_r_log1p", "spearman_r", "auroc", "auprc",
                  "mean_observed", "mean_predicted"]
+TRUTH_TRACK_COLUMNS = ["ceiling", "sequence_ceiling", "fraction_of_ceiling"]
 
 
 # --------------------------------------------------------------------------- prediction
@@ -181,7 +193,8 @@ def tss_bin_sums(values: np.ndarray, sites: pd.DataFrame, tss_bins: int = 1) -> 
 
 def gene_level(pred: np.ndarray, obs_bins: np.ndarray, regions: pd.DataFrame, tracks: Sequence[dict], tss: pd.DataFrame,
                crop_bp: int, bin_size: int, tss_bins: int = 1, expression: pd.Series | None = None,
-               cage_assays: Sequence[str] = ("CAGE",)) -> tuple[pd.DataFrame, pd.DataFrame]:
+               cage_assays: Sequence[str] = ("CAGE",),
+               truth_log2x: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(gene_predictions long table, gene_metrics per CAGE track). See the module docstring."""
     from scipy.stats import spearmanr
 
@@ -212,9 +225,34 @@ def gene_level(pred: np.ndarray, obs_bins: np.ndarray, regions: pd.DataFrame, tr
         r = float(pearson_r(pv, ov)) if pv.size else float("nan")
         rl = float(pearson_r(np.log1p(np.maximum(pv, 0)), ov)) if pv.size else float("nan")
         sp = float(spearmanr(pv, ov).statistic) if pv.size >= 3 and np.ptp(pv) > 0 and np.ptp(ov) > 0 else float("nan")
-        mets.append(dict(track_id=tid, n_genes=int(ok.sum()), pearson_r=r, pearson_r_log1p_pred=rl, spearman_r=sp,
-                         observed_from=source))
+        row = dict(track_id=tid, n_genes=int(ok.sum()), pearson_r=r, pearson_r_log1p_pred=rl, spearman_r=sp,
+                   observed_from=source)
+        ct = str(tracks[k].get("cell_type", ""))
+        if truth_log2x is not None and ct in truth_log2x.columns:
+            row.update(_truth_gene_metrics(d[ok], truth_log2x[ct], sp))
+        mets.append(row)
     return pd.concat(long, ignore_index=True), pd.DataFrame(mets)
+
+
+def _truth_gene_metrics(d: pd.DataFrame, log2x: pd.Series, spearman_obs: float) -> dict:
+    """Gene-level R against the truth expression and the truth's own R against the observed values."""
+    from scipy.stats import spearmanr
+
+    from seq2func.stats import pearson_r
+
+    t = log2x.reindex(d["gene_id"].astype(str)).to_numpy(float)
+    ok = np.isfinite(t)
+    p, o, t = d["predicted"].to_numpy(float)[ok], d["observed"].to_numpy(float)[ok], t[ok]
+    if t.size < 3 or np.ptp(t) == 0:
+        return {}
+
+    def sp(a, b):
+        return float(spearmanr(a, b).statistic) if np.ptp(a) > 0 and np.ptp(b) > 0 else float("nan")
+
+    ceil_sp = sp(t, o)
+    return {"truth_n_genes": int(t.size), "truth_pearson_r": float(pearson_r(np.log1p(np.maximum(p, 0)), t)),
+            "truth_spearman_r": sp(p, t), "ceiling_pearson_r": float(pearson_r(t, o)), "ceiling_spearman_r": ceil_sp,
+            "fraction_of_ceiling": spearman_obs / ceil_sp if ceil_sp and np.isfinite(ceil_sp) else float("nan")}
 
 
 # --------------------------------------------------------------------------- plots
@@ -297,8 +335,12 @@ def evaluate(
     cage_assays: Sequence[str] = ("CAGE",),
     plots: bool = True,
     fold: int | None = None,
+    truth: str | os.PathLike | None = None,
 ) -> dict:
-    """Evaluate ``checkpoint`` on ``split`` of ``dataset`` and write the outputs into ``outdir`` (atomically)."""
+    """Evaluate ``checkpoint`` on ``split`` of ``dataset`` and write the outputs into ``outdir`` (atomically).
+
+    ``truth``: a simulated world's truth.json, for ceilings and the truth expression (module docstring).
+    """
     from seq2func.data import PreparedDataset, open_dataset
     from seq2func.data.store import atomic_dir, publish_dir
     from seq2func.train.checkpoint import model_from_checkpoint
@@ -336,12 +378,22 @@ def evaluate(
                    rc_perm=rc_permutation(tracks, len(tracks)), bf16=dev.type == "cuda")
     obs = observed(ds, idx, cols, kind, pred.shape[1])
     tm = track_metrics(pred, obs, tracks, classification=kind == "classification")
+    truth_d = read_truth(truth) if truth else None
+    chroms = sorted(ds.regions.iloc[idx]["chrom"].astype(str).unique())
+    if truth_d is not None:
+        ceil = track_ceilings(truth_d, [t["track_id"] for t in tracks], chroms)
+        tm["ceiling"] = [(ceil.get(t) or {}).get("ceiling") for t in tm["track_id"]]
+        tm["sequence_ceiling"] = [(ceil.get(t) or {}).get("sequence_ceiling") for t in tm["track_id"]]
+        tm["ceiling"] = pd.to_numeric(tm["ceiling"])
+        tm["sequence_ceiling"] = pd.to_numeric(tm["sequence_ceiling"])
+        tm["fraction_of_ceiling"] = tm["pearson_r"] / tm["ceiling"]
     genes = pd.DataFrame(columns=["gene_id", "track_id", "predicted", "observed"])
     gm = pd.DataFrame(columns=["track_id", "n_genes", "pearson_r", "pearson_r_log1p_pred", "spearman_r", "observed_from"])
     if tss is not None and kind == "profile":
         crop_bp = int(params.get("crop_bp", 0) or 0) + (ds.n_bins - pred.shape[1]) // 2 * int(params["bin_size"])
         genes, gm = gene_level(pred, obs, ds.regions.iloc[idx].reset_index(drop=True), tracks, tss, crop_bp,
-                               int(params["bin_size"]), tss_bins, expr, cage_assays)
+                               int(params["bin_size"]), tss_bins, expr, cage_assays,
+                               reference_log2x(truth_d) if truth_d is not None else None)
         if gm.empty:
             log.warning("gene level: no CAGE-like track (assay in %s) or no TSS inside a %s window", ",".join(cage_assays), split)
     summary = {
@@ -352,6 +404,7 @@ def evaluate(
         "cell_type": (ck.get("strategy") or {}).get("cell_type"),
         "split": split,
         "fold": fold,
+        "chroms": chroms,
         "n_windows": int(idx.size),
         "output_kind": kind,
         "rc_average": bool(rc_average),
@@ -361,6 +414,8 @@ def evaluate(
         "mean_spearman_r": float(np.nanmean(tm["spearman_r"])) if tm["spearman_r"].notna().any() else None,
         "mean_auroc": float(np.nanmean(tm["auroc"])) if tm["auroc"].notna().any() else None,
         "mean_auprc": float(np.nanmean(tm["auprc"])) if tm["auprc"].notna().any() else None,
+        "mean_fraction_of_ceiling": (float(np.nanmean(tm["fraction_of_ceiling"]))
+                                     if "fraction_of_ceiling" in tm and tm["fraction_of_ceiling"].notna().any() else None),
         "tracks": tm.to_dict(orient="records"),
         "gene_level": {"observed_from": "expression" if expr is not None else "targets",
                        "n_genes": int(genes["gene_id"].nunique()) if not genes.empty else 0,

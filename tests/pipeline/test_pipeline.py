@@ -106,6 +106,12 @@ def test_train_pretrains_finetunes_every_strategy_and_evaluates(test_profile_run
             metrics = json.loads((out / "evaluate" / ct / strategy / "metrics.json").read_text())
             assert metrics["split"] == "test" and metrics["n_windows"] > 0
             assert metrics["gene_level"]["n_genes"] > 0
+            # the simulated truth reaches EVALUATE: each track's ceiling on exactly the scored
+            # chromosomes, and gene-level R against the truth expression of the cell type
+            assert metrics["chroms"] and all(0 < t["ceiling"] <= 1 and t["fraction_of_ceiling"] == pytest.approx(
+                t["pearson_r"] / t["ceiling"]) for t in metrics["tracks"])
+            assert all(-1 <= g["truth_spearman_r"] <= 1 and 0 < g["ceiling_spearman_r"] <= 1
+                       for g in metrics["gene_level"]["tracks"])
     summary = (out / "evaluate/summary/transfer_summary.tsv").read_text().splitlines()
     assert len(summary) == 1 + 1 + len(targets) * len(strategies)
     assert (out / "evaluate/summary/transfer_vs_scratch.png").stat().st_size > 1000

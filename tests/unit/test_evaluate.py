@@ -118,6 +118,23 @@ def test_tss_bin_sums_hand_built(tmp_path):
     # without expression: observed = the same TSS-bin sums of the observed targets
     long2, mets2 = gene_level(values, values * 2, regions, tracks, tss, 100, 100, 1, None)
     assert (long2["observed"] == 2 * long2["predicted"]).all() and mets2["pearson_r"][0] == pytest.approx(1.0)
+    # with the simulated truth expression of the track's cell type: R against the truth, the truth's
+    # own R against the observed values (the ceiling) and the fraction of it (scipy as the oracle)
+    truth = pd.DataFrame({"c": [0.5, 3.0, 2.0, 1.0, 7.0]}, index=pd.Index(["gA", "gB", "gC", "gD", "gZ"], name="gene_id"))
+    tracks_c = [dict(track_id="atac", assay="ATAC", cell_type="c"), dict(track_id="cage", assay="cage", cell_type="c")]
+    long3, mets3 = gene_level(values, values, regions, tracks_c, tss, 100, 100, 1, expr, truth_log2x=truth)
+    d3 = long3.set_index("gene_id")
+    t = truth["c"].reindex(d3.index)
+    row = mets3.iloc[0]
+    assert row["truth_n_genes"] == 4
+    assert row["truth_spearman_r"] == pytest.approx(spearmanr(d3["predicted"], t).statistic)
+    assert row["truth_pearson_r"] == pytest.approx(pearsonr(np.log1p(d3["predicted"]), t).statistic)
+    assert row["ceiling_spearman_r"] == pytest.approx(spearmanr(t, d3["observed"]).statistic)
+    assert row["ceiling_pearson_r"] == pytest.approx(pearsonr(t, d3["observed"]).statistic)
+    assert row["fraction_of_ceiling"] == pytest.approx(row["spearman_r"] / row["ceiling_spearman_r"])
+    # a track of a cell type the truth does not know gets no truth columns
+    _, mets4 = gene_level(values, values, regions, tracks, tss, 100, 100, 1, expr, truth_log2x=truth)
+    assert "truth_spearman_r" not in mets4 or mets4["truth_spearman_r"].isna().all()
 
 
 def test_tss_bed_errors(tmp_path):

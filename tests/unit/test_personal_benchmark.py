@@ -270,7 +270,8 @@ def test_truth_model_recovers_planted_genetics(world, tmp_path):
     genes = pd.read_csv(tmp_path / "m" / "genes.tsv", sep="\t").set_index("gene_id")
     drivers = pd.read_csv(tmp_path / "m" / "drivers.tsv", sep="\t")
     assert s["n_significant"] == 3 and s["n_significant_negative"] == 0
-    assert s["population_r"] > 0.95
+    # (no assertion on population_r: across the three genes of largest genetic variance the
+    # reference genome's level is not the population's; the per-individual check below is exact)
     # haplotypes, TSS centring (indels included) and combining are exact: log2 of the per-individual
     # prediction is the simulator's noise-free expression
     from seq2func.simulate import load_world

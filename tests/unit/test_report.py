@@ -45,7 +45,8 @@ def test_html_section_inlines_images(tmp_path):
     assert 'src="data:image/png;base64,' in text and "a &lt;b&gt;" in text
 
 
-def _metrics(path: Path, kind: str, strategy: str | None, ct: str | None, r: float, tracks: list[str]) -> Path:
+def _metrics(path: Path, kind: str, strategy: str | None, ct: str | None, r: float, tracks: list[str],
+             **extra) -> Path:
     hist = [{"epoch": e, "train_loss": 1.0 / e, "valid_loss": 1.2 / e, "metric": r * e / 3, "windows_per_s": 10.0}
             for e in (1, 2, 3)]
     m = {"kind": kind, "model": "basenji", "strategy": strategy, "cell_type": ct, "metric": "valid_r", "history": hist,
@@ -53,6 +54,7 @@ def _metrics(path: Path, kind: str, strategy: str | None, ct: str | None, r: flo
          "trainable_params": 10, "device": "cpu", "mean_pearson_r": r, "n_windows": 4,
          "tracks": [{"track_id": t, "cell_type": ct or "c", "pearson_r": r, "spearman_r": r} for t in tracks],
          "gene_level": {"tracks": [{"track_id": tracks[0], "n_genes": 9, "pearson_r": r / 2, "spearman_r": r / 2}]}}
+    m.update(extra)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(m))
     return path
@@ -61,7 +63,11 @@ def _metrics(path: Path, kind: str, strategy: str | None, ct: str | None, r: flo
 def test_training_and_evaluation_sections(tmp_path):
     pre = _metrics(tmp_path / "pre/metrics.json", "pretrain", None, None, 0.4, ["ATAC_a"])
     ft = _metrics(tmp_path / "ft/metrics.json", "finetune", "full", "n", 0.5, ["ATAC_n"])
-    sc = _metrics(tmp_path / "sc/metrics.json", "finetune", "scratch", "n", 0.2, ["ATAC_n"])
+    sc = _metrics(tmp_path / "sc/metrics.json", "finetune", "scratch", "n", 0.2, ["ATAC_n"], chroms=["chr2", "chr3"])
+    # EVALUATE given --truth writes the ceiling into its metrics
+    m = json.loads(ft.read_text())
+    m["tracks"][0]["ceiling"] = 0.8
+    ft.write_text(json.dumps(m))
     out = tmp_path / "mqc"
     sections.training_content(ft, "n/full", out)
     curve = json.loads((out / "n_full.curve_metric_mqc.json").read_text())
@@ -69,7 +75,22 @@ def test_training_and_evaluation_sections(tmp_path):
     runs = json.loads((out / "n_full.training_runs_mqc.json").read_text())
     assert runs["data"]["n/full"]["best_epoch"] == 3
     truth = tmp_path / "truth.json"
-    truth.write_text(json.dumps({"tracks": [{"track_id": "ATAC_n", "noise_ceiling": {"empirical_r": 0.8}}]}))
+    # older metrics: the ceiling of the scored chromosomes comes from the truth's per-chromosome moments
+    rng = np.random.default_rng(0)
+    chroms = {}
+    cs, ys = [], []
+    for c in ("chr1", "chr2", "chr3"):
+        e = rng.gamma(2.0, 3.0, 500)
+        y = rng.poisson(e).astype(float)
+        p = e + 0.1
+        chroms[c] = {"moments": [e.size, e.sum(), (e * e).sum(), p.sum(), (p * p).sum(), y.sum(), (y * y).sum(),
+                                 (e * y).sum(), (p * y).sum()]}
+        if c != "chr1":
+            cs.append(e)
+            ys.append(y)
+    want = float(np.corrcoef(np.concatenate(cs), np.concatenate(ys))[0, 1])
+    truth.write_text(json.dumps({"tracks": [{"track_id": "ATAC_n", "noise_ceiling": {"empirical_r": 0.99},
+                                             "ceilings": {"chroms": chroms}}]}))
     from seq2func.evaluate import summarize_runs
 
     files, labels = [pre, ft, sc], ["pretrain", "n/full", "n/scratch"]
@@ -78,6 +99,7 @@ def test_training_and_evaluation_sections(tmp_path):
     assert tm["n/full | ATAC_n"]["noise_ceiling_r"] == 0.8
     assert math.isclose(tm["n/full | ATAC_n"]["fraction_of_ceiling"], 0.5 / 0.8)
     assert "noise_ceiling_r" not in tm["pretrain | ATAC_a"]
+    assert math.isclose(tm["n/scratch | ATAC_n"]["noise_ceiling_r"], want, rel_tol=1e-9)
     bars = json.loads((out / "s2f_transfer_mqc.json").read_text())
     assert bars["plot_type"] == "bargraph" and bars["data"] == {"n": {"full": 0.5, "scratch": 0.2}}
     table = json.loads((out / "s2f_transfer_table_mqc.json").read_text())["data"]

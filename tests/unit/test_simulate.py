@@ -204,6 +204,61 @@ def test_bigwigs_equal_truth_coverage_and_noise_ceiling(tiny, world):
         assert abs(nc["analytic_r"] - nc["empirical_r"]) < 0.05
     for t in truth["tracks"]:
         assert 0.5 < t["noise_ceiling"]["analytic_r"] <= 1.0
+    # per-chromosome ceilings on the samplesheet's transform (the quantity EVALUATE scores); oracle:
+    # scipy's Poisson pmf summed bin by bin, numpy Pearson
+    from scipy.stats import poisson
+
+    for tid in chosen:
+        tr = parse_transform(by_id[tid]["transform"])
+        per = by_id[tid]["ceilings"]["chroms"]
+        assert by_id[tid]["ceilings"]["transform"] == str(tr) and set(per) == set(world.config.chroms)
+        for chrom, (L_, O_) in zip(world.config.chroms, stats[tid]):
+            y = tr.apply(O_.astype(np.float32)).astype(np.float16).astype(np.float64)
+            f_l = tr.apply(L_.astype(np.float32)).astype(np.float64)
+            cond = np.empty_like(L_)
+            for i, lam_i in enumerate(L_):
+                k = np.arange(0, int(lam_i + 20 * np.sqrt(lam_i) + 50))
+                cond[i] = (poisson.pmf(k, lam_i) * tr.apply(k.astype(np.float64))).sum()
+            assert per[chrom]["n_bins"] == L_.size
+            assert per[chrom]["sequence_ceiling"] == pytest.approx(np.corrcoef(f_l, y)[0, 1], abs=1e-6)
+            assert per[chrom]["ceiling"] == pytest.approx(np.corrcoef(cond, y)[0, 1], abs=1e-6)
+            assert per[chrom]["ceiling"] >= per[chrom]["sequence_ceiling"] - 0.01
+
+
+def test_core_promoter_places_cage_and_enhancers_lie_within_reach(tiny, world):
+    """Every TSS carries the core promoter in transcript orientation (read back with pysam), the
+    expected CAGE of every gene peaks at its TSS base, no cohort variant touches a core promoter,
+    and the genes' enhancers lie within reach_bp (recorded in truth.json)."""
+    import pysam
+
+    truth = tiny["truth_dict"]
+    P = world.params
+    assert truth["params"]["reach_bp"] == P.reach_bp == 4000
+    core = [(int(o), q) for o, q in truth["params"]["core_promoter"]]
+    rc = str.maketrans("ACGT", "TGCA")
+    genes = _table(truth, "genes")
+    fa = pysam.FastaFile(str(tiny["fasta"]))
+    lo, hi = min(o for o, _ in core), max(o + len(q) for o, q in core)
+    for g in genes:
+        s = fa.fetch(g["chrom"], g["tss"] + lo, g["tss"] + hi) if g["strand"] == "+" else \
+            fa.fetch(g["chrom"], g["tss"] - hi + 1, g["tss"] - lo + 1).translate(rc)[::-1]
+        for o, q in core:
+            assert s[o - lo:o - lo + len(q)] == q, (g["gene_id"], g["strand"], s)
+    fa.close()
+    cs = world.chromosome("chr1")
+    lam, _ = world.coverage("chr1", "CAGE_hepatocyte", cs)
+    for g in cs.layout.genes:
+        assert int(np.argmax(lam[g.tss - 60:g.tss + 61])) == 60
+    spans = {c: [(g["tss"] + lo, g["tss"] + hi) if g["strand"] == "+" else (g["tss"] - hi + 1, g["tss"] - lo + 1)
+                 for g in genes if g["chrom"] == c] for c in world.config.chroms}
+    with pysam.VariantFile(str(tiny["vcf"])) as vf:
+        for rec in vf:  # REF spans never touch a core promoter
+            assert not any(rec.start < b and a < rec.stop for a, b in spans[rec.chrom]), (rec.chrom, rec.pos)
+    dist = truth["expression_model"]["enhancer_distance_bp"]
+    tss_by_gene = {g["gene_id"]: g["tss"] for g in genes}
+    d = [abs(e["centre"] - tss_by_gene[e["gene_id"]]) for e in truth["elements"] if e["kind"] == "enhancer"]
+    assert dist["n"] == len(d) > 20 and dist["quantiles"]["1"] == max(d) <= P.reach_bp - 500 + 1
+    assert dist["quantiles"]["0"] == min(d) >= 1500
 
 
 def test_chunked_tracks_and_peaks_equal_unchunked(world):
@@ -319,7 +374,8 @@ def test_conservation_is_elevated_over_planted_motifs(tiny):
     for i in inst:
         covered[i["chrom"]][i["start"] // 10 * 10:(i["end"] + 9) // 10 * 10] = True
     off = np.concatenate([np.asarray(bw.values(c, 0, n), dtype=float)[~covered[c]] for c, n in bw.chroms().items()])
-    assert len(inst) > 100 and on.min() > 0.5 and np.median(on) > 2.5
+    # one bin of N(-0.5, 0.8) + U(2.5, 5) falls below 0.5 with p ~ 0.03, so a rare short instance may
+    assert len(inst) > 100 and np.quantile(on, 0.02) > 0.5 and np.median(on) > 2.5 and (on > 0.5).mean() > 0.98
     assert abs(np.mean(off) + 0.5) < 0.05 and 0.7 < np.std(off) < 0.9
     bw.close()
 

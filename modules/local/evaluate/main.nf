@@ -7,6 +7,7 @@ process EVALUATE {
     path dataset, stageAs: 'dataset'
     path tss, stageAs: 'annotation/*'
     path expression, stageAs: 'expression/*'
+    path truth, stageAs: 'truth/*'   // simulated truth.json (ceilings, truth expression) or NO_FILE
 
     output:
     tuple val(label), path("evaluate/${label}/metrics.json"), emit: metrics
@@ -16,6 +17,7 @@ process EVALUATE {
     script:
     def tssArg  = tss.toString().endsWith('NO_FILE') ? '' : "--tss-bed ${Seq2func.q(tss)}"
     def exprArg = expression.toString().endsWith('NO_FILE') ? '' : "--expression ${Seq2func.q(expression)}"
+    def truthArg = truth.toString().endsWith('NO_FILE') ? '' : "--truth ${Seq2func.q(truth)}"
     """
     export OMP_NUM_THREADS=${task.cpus}
     evaluate.py \\
@@ -24,7 +26,7 @@ process EVALUATE {
         --outdir ${Seq2func.q("evaluate/${label}")} \\
         --split test \\
         --tss-bins ${params.tss_bins as int} \\
-        ${tssArg} ${exprArg} \\
+        ${tssArg} ${exprArg} ${truthArg} \\
         ${params.use_gpu ? '--device cuda --require-gpu' : ''}
     python3 -m seq2func.versions ${task.process} > versions.yml
     """

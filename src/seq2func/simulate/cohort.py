@@ -5,7 +5,8 @@ Variant sites (per chromosome, ``rng_for(seed, C_VARIANTS, chrom)``):
 * positions: Poisson with ``window_variant_rate`` per bp inside TSS +/- (window + margin) and
   ``background_variant_rate`` elsewhere (outside the telomeric N runs), plus the designed causal
   SNVs; accepted left to right so that variant spans are >= ``MIN_GAP`` bp apart (longer than any
-  motif, so the site changes of two variants never interact);
+  motif, so the site changes of two variants never interact); none starts within ``CORE_GAP`` bp
+  of a TSS, so every haplotype keeps its core promoters (genome module);
 * types: 85 % SNV (transitions 2/3), 12 % indel (half insertions, half deletions, length
   ``min(10, Geometric(0.45))``, insertions half tandem duplications), 3 % multi-allelic SNV
   (two ALT bases). REF never contains N. Indels and multi-allelic sites keep ``EDGE_GAP`` bp from
@@ -47,6 +48,7 @@ from seq2func.simulate.scanning import LETTERS, Sites, encode
 
 MIN_GAP = 32
 EDGE_GAP = 60
+CORE_GAP = 45  # no cohort variant starts within this many bp of a TSS: core promoters stay intact
 DESIGN_GAP = 60
 
 
@@ -127,6 +129,7 @@ def make_variants(world, cs) -> Variants:
 
     edges = np.sort(np.array([e for g in lay.genes for e in (g.tss - ext, g.tss, g.tss + ext)], dtype=np.int64))
     dpos = np.array([d.pos for d in lay.designs], dtype=np.int64)
+    tss_pos = np.sort(np.array([g.tss for g in lay.genes], dtype=np.int64))
 
     def near(sorted_pts, p, gap):
         if sorted_pts.size == 0:
@@ -155,7 +158,7 @@ def make_variants(world, cs) -> Variants:
         while next_design is not None and lay.designs[next_design].pos <= p + DESIGN_GAP:
             last_end = emit_design(next_design)
             next_design = next(design_iter, None)
-        if p < last_end + MIN_GAP or near(dpos, p, DESIGN_GAP):
+        if p < last_end + MIN_GAP or near(dpos, p, DESIGN_GAP) or near(tss_pos, p, CORE_GAP):
             continue
         r = int(codes[p])
         if r == 4:

@@ -11,7 +11,7 @@ Scales (``config_for_scale``):
 scale      genome                 genes  individuals   cell types (compendium+target)
 =========  =====================  =====  ============  ==========================
 tiny       3 chromosomes, 1.5 Mb  60     80            8 + 2   (20 tracks)
-small      3 chromosomes, 15 Mb   ~375   200           12 + 3  (30 tracks)
+small      3 chromosomes, 15 Mb   ~900   200           12 + 3  (30 tracks)
 large      5 chromosomes, 122 Mb  ~2440  500           16 + 4  (40 tracks)
 =========  =====================  =====  ============  ==========================
 
@@ -93,7 +93,7 @@ def config_for_scale(scale: str, **overrides) -> WorldConfig:
         cfg = WorldConfig(
             scale="small",
             chrom_lengths=(6_000_000, 5_000_000, 4_000_000),
-            genes_per_mb=25.0,
+            genes_per_mb=60.0,
             n_individuals=200,
             n_compendium=12,
             n_target=3,
@@ -134,11 +134,14 @@ class ModelParams:
     cutoff: float = 2.5
     plant_margin: float = 0.5  # planted instances are PWM samples with score >= h + plant_margin
     # expression (per haplotype): drive = sum over sites of activity[tf] * tx_weight[tf] * occ * g(d)
-    window_bp: int = 20_000  # sites with |centre - TSS| <= window_bp count
+    window_bp: int = 20_000  # haplotype window: TSS +/- window_bp (+ margin_bp) is extracted per gene
+    reach_bp: int = 20_000  # sites with |centre - TSS| <= min(reach_bp, window_bp) count (params_for_scale)
     margin_bp: int = 500  # extra flank to extract around the window (indel shifts, motif width)
     promoter_bp: int = 300  # g(d) = 1 for d <= promoter_bp
     enhancer_gain: float = 0.8  # g(d) = enhancer_gain * exp(-(d - promoter_bp) / decay_bp) beyond
     decay_bp: float = 6000.0
+    # core promoter (not a TF site: it sets where transcription starts, so CAGE is placed by sequence)
+    core_promoter: tuple[tuple[int, str], ...] = ((-31, "TATAAAAG"), (-2, "TCAGTCT"), (28, "AGACG"))
     x0: float = 0.2  # x = x0 + x_scale * softplus(drive)   (linear expression, CAGE-like units)
     x_scale: float = 8.0
     noise_sd: float = 0.2  # observed personal expression = log2((x_h1 + x_h2) / 2) + N(0, noise_sd^2)
@@ -160,7 +163,28 @@ class ModelParams:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["background"] = list(self.background)
+        d["core_promoter"] = [list(x) for x in self.core_promoter]
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelParams":
+        d = dict(d)
+        if "background" in d:
+            d["background"] = tuple(d["background"])
+        if "core_promoter" in d:
+            d["core_promoter"] = tuple((int(o), str(s)) for o, s in d["core_promoter"])
+        return cls(**d)
+
+
+# Enhancer reach per scale: the tiny and small worlds are meant for 16,384-bp models (basenji_tiny:
+# a TSS in the scored region sees >= 1,024 bp on each side and 8 kb on average), so their drive only
+# counts sites within 4 kb of the TSS; the large world is meant for basenji_131k (131 kb input).
+REACH_BP = {"tiny": 4_000, "small": 4_000, "large": 20_000}
+
+
+def params_for_scale(scale: str, **overrides) -> ModelParams:
+    """Default model constants of a scale (only ``reach_bp`` differs between scales)."""
+    return replace(ModelParams(reach_bp=int(REACH_BP.get(scale, ModelParams.reach_bp))), **overrides)
 
 
 # TF roles, keyed by JASPAR name: (category, accessibility weight, transcription weight).

@@ -6,7 +6,7 @@ For a haplotype sequence, a TSS index ``t`` in it and a cell type with TF activi
     occ    = 1 / (1 + exp(-beta * (score - h_tf)))
     d      = |start + (width - 1) / 2 - t|                     (site centre to TSS, bp)
     g(d)   = 1                                                 if d <= promoter_bp
-           = enhancer_gain * exp(-(d - promoter_bp) / decay_bp) if promoter_bp < d <= window_bp
+           = enhancer_gain * exp(-(d - promoter_bp) / decay_bp) if promoter_bp < d <= min(window_bp, reach_bp)
            = 0                                                 beyond
     drive  = sum over sites of a[tf] * tx_weight[tf] * occ * g(d)
     x      = x0 + x_scale * softplus(drive)                    (linear, CAGE-like units)
@@ -36,7 +36,7 @@ from seq2func.simulate.scanning import Scanner, Sites, encode
 def g_weight(d: np.ndarray, P: ModelParams) -> np.ndarray:
     d = np.asarray(d, dtype=np.float64)
     enh = P.enhancer_gain * np.exp(-(d - P.promoter_bp) / P.decay_bp)
-    return np.where(d <= P.promoter_bp, 1.0, np.where(d <= P.window_bp, enh, 0.0))
+    return np.where(d <= P.promoter_bp, 1.0, np.where(d <= min(P.window_bp, P.reach_bp), enh, 0.0))
 
 
 def x_from_drive(drive: np.ndarray, P: ModelParams) -> np.ndarray:

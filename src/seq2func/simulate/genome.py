@@ -9,8 +9,15 @@ Layout of one chromosome of length ``L`` (all coordinates 0-based, half-open):
   ``window_bp + margin_bp + 1 kb`` away from telomeres and deserts; strand +/-; gene body
   2-30 kb (one exon). Each gene has a *program*: ``housekeeping`` (ubiquitous TFs), or a cell
   type (its lineage TFs); neuronal genes may carry a REST site in the promoter.
-* Promoter: 2-4 (causal genes: 1-2) planted sites within TSS-250..TSS+150 (strand-aware); enhancers: 0-1
-  (housekeeping) or 1-3 clusters of 2-4 sites at 1.5 kb..window-1 kb from the TSS; orphan
+* Core promoter at every TSS (``ModelParams.core_promoter``, strand-aware, in transcript
+  orientation): a TATA box ``TATAAAAG`` at -31..-24, an initiator ``TCAGTCT`` at -2..+4 whose A
+  is the TSS (the centre of the CAGE kernel) and a DPE ``AGACG`` at +28..+32. It is not a TF site
+  (no PWM scores it; it does not change expression): it tells a sequence model where, to the
+  base, transcription starts. Cohort variants are kept out of it (``cohort.CORE_GAP``).
+* Promoter: 2-4 (causal genes: 1-2) planted sites within TSS-250..TSS+150 (strand-aware; not over
+  the core promoter); enhancers: 0-1 (housekeeping) or 1-3 clusters of 2-4 sites at
+  1.5 kb..min(window - 1 kb, reach - 500 bp) from the TSS (``reach_bp``: 4 kb at the tiny and
+  small scales, meant for 16-kb models; 20 kb at the large scale); orphan
   enhancers (one per 40 kb) and single CTCF sites (one per 25 kb) anywhere.
 * Causal designs (genes of class ``causal``, 35 %): 1-2 per gene, either ``break`` (70 %: an SNV
   at the most damaging position of a planted site, preferably in the promoter, of a TF that drives
@@ -102,6 +109,32 @@ class ChromLayout:
     deserts: list[tuple[int, int]]
     designs: list[Design]
     isochore_class: np.ndarray = field(repr=False)
+    cores: list[tuple[int, np.ndarray]] = field(default_factory=list, repr=False)  # (start, + strand codes)
+
+
+def core_promoter_pieces(tss: int, strand: int, P) -> list[tuple[int, np.ndarray]]:
+    """Genome (start, + strand codes) of the core promoter elements of a TSS.
+
+    ``P.core_promoter`` holds (offset, sequence) pairs in transcript orientation, offset 0 being
+    the TSS base (the Inr's A). On the - strand an element at offsets [o, o + w) occupies genome
+    positions ``tss - (o + w - 1) .. tss - o`` and is written reverse-complemented.
+    """
+    code = {c: i for i, c in enumerate("ACGT")}
+    out = []
+    for off, seq in P.core_promoter:
+        fwd = np.array([code[c] for c in seq], dtype=np.uint8)
+        if strand > 0:
+            out.append((tss + int(off), fwd))
+        else:
+            out.append((tss - (int(off) + fwd.size - 1), COMPLEMENT[fwd][::-1].copy()))
+    return out
+
+
+def core_promoter_span(P) -> tuple[int, int]:
+    """(first, last) offset, in transcript orientation, covered by the core promoter."""
+    if not P.core_promoter:
+        return 0, 0
+    return min(o for o, _ in P.core_promoter), max(o + len(q) - 1 for o, q in P.core_promoter)
 
 
 def _complement_intervals(excl: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
@@ -177,6 +210,12 @@ def make_layout(world, ci: int, gene_offset: int) -> ChromLayout:
     instances: list[Instance] = []
     elements: list[dict] = []
     tf_index = {n: i for i, n in enumerate(sc.names)}
+    # core promoters first: nothing else is planted over them
+    cores: list[tuple[int, np.ndarray]] = []
+    for g in genes:
+        for start, codes in core_promoter_pieces(g.tss, g.strand, P):
+            cores.append((start, codes))
+            used[max(0, start - 2) : start + codes.size + 2] = True
 
     def place(centre: int, half: int, tf: int, element: str, element_id: str, gene_id: str, latent_col: bool = False):
         w = int(sc.widths[tf])
@@ -215,7 +254,7 @@ def make_layout(world, ci: int, gene_offset: int) -> ChromLayout:
         n_enh = int(rng.integers(0, 2)) if g.program == "housekeeping" else int(rng.integers(1, 4))
         epool = list(UBIQUITOUS) + ["FOSL2::JUN"] if g.program == "housekeeping" else prog_tfs
         for e in range(n_enh):
-            d = int(rng.integers(1500, W - 1000))
+            d = int(rng.integers(1500, max(1501, min(W - 1000, P.reach_bp - 500))))
             centre = g.tss + (d if rng.random() < 0.5 else -d)
             if centre < tel + 500 or centre > L - tel - 500:
                 continue
@@ -306,7 +345,7 @@ def make_layout(world, ci: int, gene_offset: int) -> ChromLayout:
                 design_pos.append(pos)
     designs.sort(key=lambda d: d.pos)
     instances.sort(key=lambda i: i.start)
-    return ChromLayout(name, ci, L, genes, instances, elements, n_runs, blacklist, deserts, designs, iso)
+    return ChromLayout(name, ci, L, genes, instances, elements, n_runs, blacklist, deserts, designs, iso, cores)
 
 
 def _transition_cdf(gc: float, cpg: float) -> tuple[np.ndarray, np.ndarray]:
@@ -344,6 +383,8 @@ def make_sequence(world, layout: ChromLayout) -> np.ndarray:
     codes = out.reshape(-1)[:L].copy()
     for a, b in layout.n_runs:
         codes[a:b] = 4
+    for start, core in layout.cores:
+        codes[start : start + core.size] = core
     for inst in layout.instances:
         codes[inst.start : inst.end] = inst.seq
     return codes

@@ -18,6 +18,13 @@ Peaks: maximal runs with expected ``lambda >= peak_fold * depth * atac_bg`` and 
 ``depth * atac_bg`` at the summit; ``pValue`` = -log10 P(Poisson(depth * atac_bg * length) >=
 observed count in the peak); ``qValue`` = -1; ``score`` = min(1000, round(10 * signalValue)).
 
+Ceilings of the evaluated quantity (per track and chromosome, :class:`TransformedCeiling`): the
+same bins, transformed as the samplesheet says (``f``; the stored targets are float16), so they
+are the ceilings of exactly the number EVALUATE reports on a chromosome: ``ceiling`` = Pearson of
+``E[f(K) | L]`` (exact, Poisson pmf) with ``f(O)``, the best any predictor can reach, and
+``sequence_ceiling`` = Pearson of ``f(L)`` (the noiseless expected track, i.e. the output of a
+perfect sequence model) with ``f(O)``.
+
 Noise ceiling (per track, ``bin_bp`` bins aligned to 0, partial last bins and bins touching the
 blacklist excluded): ``analytic_r = sqrt(Var(L) / (Var(L) + E[L]))`` over bins of summed expected
 ``L`` (the best Pearson R any predictor of the observed binned counts can reach, since
@@ -159,6 +166,84 @@ class PeakCaller:
             f"{self.chrom}\t{start}\t{end}\t{self.track['track_id']}_peak{self.counter[0]}\t{min(1000, int(round(10 * fe)))}"
             f"\t.\t{fe:.4f}\t{pval:.4f}\t-1\t{summit - start}\n"
         )
+
+
+def expected_transformed(L: np.ndarray, transform, divisor: float = 1.0, chunk: int = 2048) -> np.ndarray:
+    """``E[f(K / divisor)]`` for ``K ~ Poisson(L)``, elementwise, exactly (pmf over +/- 12 SD).
+
+    Parameters
+    ----------
+    L : array of Poisson means (binned expected coverage).
+    transform : :class:`seq2func.transforms.Transform` (``f``; only its operations are applied).
+    divisor : the aggregation's divisor (bin size for ``mean``, 1 for ``sum``).
+
+    Returns
+    -------
+    ndarray of ``L``'s shape.
+    """
+    from scipy.stats import poisson
+
+    L = np.asarray(L, np.float64)
+    if not transform.ops:
+        return L / divisor
+    out = np.empty_like(L)
+    flat, res = L.ravel(), out.ravel()
+    sd = np.sqrt(flat)
+    lo = np.maximum(0, np.floor(flat - 12 * sd - 12)).astype(np.int64)
+    hi = np.ceil(flat + 12 * sd + 12).astype(np.int64)
+    order = np.argsort(hi - lo, kind="stable")
+    for s in range(0, order.size, chunk):
+        sel = order[s:s + chunk]
+        W = int((hi[sel] - lo[sel]).max()) + 1
+        k = lo[sel, None] + np.arange(W)[None, :]
+        valid = k <= hi[sel, None]
+        pmf = np.where(valid, poisson.pmf(k, flat[sel, None]), 0.0)
+        f = transform.apply((k / divisor).astype(np.float64)).astype(np.float64)
+        res[sel] = (pmf * f).sum(1) / pmf.sum(1)
+    return res.reshape(L.shape)
+
+
+class TransformedCeiling:
+    """Per-chromosome ceilings of one track on the transformed scale (see module docstring)."""
+
+    def __init__(self, bin_bp: int, transform):
+        self.bin, self.tr = bin_bp, transform
+        self.div = float(bin_bp) if transform.aggregation == "mean" else 1.0
+        self.sums: dict[str, np.ndarray] = {}  # chrom -> n, c, c2, p, p2, y, y2, cy, py
+
+    def feed(self, chrom: str, lam: np.ndarray, obs: np.ndarray, bad: np.ndarray) -> None:
+        nb = lam.size // self.bin
+        if nb == 0:
+            return
+        m = nb * self.bin
+        L = lam[:m].reshape(nb, self.bin).sum(axis=1)
+        O = obs[:m].reshape(nb, self.bin).sum(axis=1).astype(np.float64)
+        keep = ~bad[:m].reshape(nb, self.bin).any(axis=1)
+        L, O = L[keep], O[keep]
+        y = self.tr.apply((O / self.div).astype(np.float32)).astype(np.float16).astype(np.float64)
+        c = expected_transformed(L, self.tr, self.div)
+        p = self.tr.apply((L / self.div).astype(np.float32)).astype(np.float64)
+        acc = self.sums.setdefault(chrom, np.zeros(9))
+        acc += np.array([L.size, c.sum(), (c * c).sum(), p.sum(), (p * p).sum(), y.sum(), (y * y).sum(),
+                         (c * y).sum(), (p * y).sum()])
+
+    def result(self) -> dict:
+        """``{"transform", "bin_bp", "chroms": {chrom: {...}}, "all": {...}}`` with n_bins, ceiling, sequence_ceiling."""
+        total = sum(self.sums.values()) if self.sums else np.zeros(9)
+        return {"transform": str(self.tr), "bin_bp": self.bin,
+                "chroms": {c: {**ceiling_from_moments(s), "moments": [float(x) for x in s]} for c, s in self.sums.items()},
+                "all": ceiling_from_moments(total)}
+
+
+def ceiling_from_moments(s) -> dict:
+    """``{"n_bins", "ceiling", "sequence_ceiling"}`` from the 9 summed moments of :class:`TransformedCeiling`."""
+    s = np.asarray(s, dtype=np.float64)
+    n = s[0]
+    if n == 0:
+        return {"n_bins": 0, "ceiling": None, "sequence_ceiling": None}
+    return {"n_bins": int(n),
+            "ceiling": NoiseStats._r(n, s[1], s[2], s[5], s[6], s[7]),
+            "sequence_ceiling": NoiseStats._r(n, s[3], s[4], s[5], s[6], s[8])}
 
 
 class NoiseStats:

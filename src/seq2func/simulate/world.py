@@ -45,6 +45,7 @@ from seq2func.simulate.config import (
     ModelParams,
     WorldConfig,
     config_for_scale,
+    params_for_scale,
     rng_for,
 )
 from seq2func.simulate.expression import (
@@ -81,7 +82,7 @@ class World:
                  motifs: list[Motif] | None = None, motif_provenance: dict | None = None):
         self.config = config
         self.seed = int(seed)
-        self.params = params or ModelParams()
+        self.params = params or params_for_scale(config.scale)
         if motifs is None:
             motifs, motif_provenance = load_jaspar_subset()
         self.motif_provenance = dict(motif_provenance or {})
@@ -218,7 +219,7 @@ class World:
         p = dict(truth["params"])
         p["background"] = tuple(p["background"])
         motifs = [motif_from_dict(t) for t in truth["motifs"]["tfs"]]
-        return cls(cfg, truth["seed"], ModelParams(**p), motifs, truth["motifs"].get("provenance"))
+        return cls(cfg, truth["seed"], ModelParams.from_dict(p), motifs, truth["motifs"].get("provenance"))
 
     def cohort(self, ci: int | str, cs: ChromState | None = None):
         """(variants, haplotype alleles (n_var x 2N), missing mask) of one chromosome."""
@@ -408,6 +409,7 @@ def _write_world(world: World, tmp: Path) -> None:
                 peak_counters[ti] = [0]
                 peak_callers[ti] = tracks_mod.PeakCaller(fh, t, P, peak_counters[ti])
         noise = [tracks_mod.NoiseStats(P.bin_bp) for _ in world.tracks]
+        ceilings = [tracks_mod.TransformedCeiling(P.bin_bp, parse_transform(t["transform"])) for t in world.tracks]
 
         fasta = stack.enter_context(open(tmp / "genome.fa", "wb"))
         gtf = stack.enter_context(open(tmp / "genes.gtf", "w"))
@@ -463,6 +465,7 @@ def _write_world(world: World, tmp: Path) -> None:
                     st, en, vals = tracks_mod.run_length(obs, a)
                     bws[ti].addEntries([chrom] * st.size, st, ends=en, values=vals)
                     noise[ti].feed(lam, obs, bad)
+                    ceilings[ti].feed(chrom, lam, obs, bad)
                     if ti in peak_callers:
                         peak_callers[ti].feed(a, lam, obs)
             for pc in peak_callers.values():
@@ -560,14 +563,27 @@ def _write_world(world: World, tmp: Path) -> None:
                 w.writerow([t["track_id"], t["cell_type"], t["assay"], f"peaks/{t['track_id']}.narrowPeak", t["role"], "", "."])
 
     truth = _truth(world, chrom_info, truth_genes, truth_inst, truth_elem, truth_causal, truth_eff, counts,
-                   maf_edges, maf_hist, noise, peak_counters)
+                   maf_edges, maf_hist, noise, peak_counters, ceilings)
     with open(tmp / "truth.json", "w") as fh:
         json.dump(truth, fh, indent=1)
         fh.write("\n")
     _write_variants_to_score(tmp)
 
 
-def _truth(world: World, chrom_info, genes, inst, elems, causal, eff, counts, maf_edges, maf_hist, noise, peak_counters) -> dict:
+def _enhancer_distances(genes: list, elems: list[dict]) -> dict:
+    """Distribution of |enhancer centre - TSS| of the genes' own planted enhancers (bp)."""
+    tss = {g[0]: int(g[3]) for g in genes}
+    d = np.array([abs(int(e["centre"]) - tss[e["gene_id"]]) for e in elems
+                  if e["kind"] == "enhancer" and e["gene_id"] in tss], dtype=np.float64)
+    if d.size == 0:
+        return {"n": 0}
+    q = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
+    return {"n": int(d.size), "quantiles": {f"{x:g}": float(np.quantile(d, x)) for x in q},
+            "mean": float(d.mean()), "histogram_1kb": np.bincount((d // 1000).astype(np.int64)).tolist()}
+
+
+def _truth(world: World, chrom_info, genes, inst, elems, causal, eff, counts, maf_edges, maf_hist, noise, peak_counters,
+           ceilings) -> dict:
     cfg, P, sc = world.config, world.params, world.scanner
     tfs = []
     for i, m in enumerate(world.motifs):
@@ -581,6 +597,7 @@ def _truth(world: World, chrom_info, genes, inst, elems, causal, eff, counts, ma
     for ti, t in enumerate(world.tracks):
         e = {k: t[k] for k in ("track_id", "cell_type", "assay", "role", "file", "transform", "depth")}
         e["noise_ceiling"] = noise[ti].result()
+        e["ceilings"] = ceilings[ti].result()
         if ti in peak_counters:
             e["n_peaks"] = peak_counters[ti][0]
             e["peaks_file"] = f"peaks/{t['track_id']}.narrowPeak"
@@ -620,18 +637,21 @@ def _truth(world: World, chrom_info, genes, inst, elems, causal, eff, counts, ma
             "blacklist": "lambda += depth * blacklist_level inside blacklist intervals",
             "observed": "Poisson(lambda) per base, bigWig runs of equal values covering every base",
             "noise_ceiling": "analytic_r = sqrt(Var(L) / (Var(L) + E[L])) over bin_bp bins of summed expected L, blacklist bins and partial last bins excluded; empirical_r = Pearson(expected, observed) binned",
+            "ceilings": "per chromosome, on the samplesheet's transform f of the same bins (targets are float16): ceiling = Pearson(E[f(K) | L], f(O)), the best any predictor reaches; sequence_ceiling = Pearson(f(L), f(O)), a perfect sequence model",
+            "core_promoter": "every TSS carries the core promoter (offset, sequence) pairs of params.core_promoter in transcript orientation, offset 0 = the TSS = the CAGE kernel centre; no cohort variant starts within 45 bp of a TSS",
             "peaks": "runs of expected lambda >= peak_fold * depth * atac_bg, length >= peak_min_bp",
         },
         "expression_model": {
             "formula": {
                 "drive": "sum over sites of activity[tf] * tx_weight[tf] * occ * g(d), d = |start + (width - 1) / 2 - tss|",
-                "g": "1 if d <= promoter_bp; enhancer_gain * exp(-(d - promoter_bp) / decay_bp) if d <= window_bp; else 0",
+                "g": "1 if d <= promoter_bp; enhancer_gain * exp(-(d - promoter_bp) / decay_bp) if d <= min(window_bp, reach_bp); else 0",
                 "x": "x0 + x_scale * softplus(drive)",
                 "individual": "log2((x_hap1 + x_hap2) / 2) + Normal(0, noise_sd^2)",
             },
             "window_bp": P.window_bp, "margin_bp": P.margin_bp, "promoter_bp": P.promoter_bp,
             "enhancer_gain": P.enhancer_gain, "decay_bp": P.decay_bp, "x0": P.x0, "x_scale": P.x_scale,
-            "noise_sd": P.noise_sd,
+            "noise_sd": P.noise_sd, "reach_bp": P.reach_bp,
+            "enhancer_distance_bp": _enhancer_distances(genes, elems),
             "personal_cell_type": cfg.personal_cell_type,
             "haplotype_window": "reference interval [tss - window_bp - margin_bp, tss + window_bp + margin_bp) with bcftools consensus -H 1 / -H 2; tss index shifted by the indels before it",
             "missing_policy": "missing alleles ('.') only ever hide REF alleles: treat them as REF",

@@ -16,7 +16,7 @@ workflow TRAIN {
     ch_tss           // TSS BED / GTF, or NO_FILE
     ch_expression    // expression TSV, or NO_FILE
     no_file
-    ch_truth         // simulated truth.json (noise ceilings for the report), or NO_FILE
+    ch_truth         // simulated truth.json (ceilings and truth expression for EVALUATE and the report), or NO_FILE
 
     main:
     ch_versions = Channel.empty()
@@ -58,7 +58,7 @@ workflow TRAIN {
     ch_checkpoints = ch_pretrained.map { ['pretrain', it] }
         .mix(FINETUNE.out.checkpoint.map { ct, strategy, ckpt -> ["${ct}/${strategy}".toString(), ckpt] })
 
-    EVALUATE(ch_checkpoints, ch_dataset, ch_tss, ch_expression)
+    EVALUATE(ch_checkpoints, ch_dataset, ch_tss, ch_expression, ch_truth)
     ch_versions = ch_versions.mix(EVALUATE.out.versions.first())
 
     ch_all = EVALUATE.out.metrics.toSortedList { a, b -> a[0] <=> b[0] }
