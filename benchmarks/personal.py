@@ -35,6 +35,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+# personal fine-tuning variants (what Rastogi et al. 2024 tried): FinetuneParams overrides
+VARIANTS = {
+    "mse_only": {"pairwise_weight": 0.0},           # per-gene (standardised) loss alone
+    "pairwise_only": {"mse_weight": 0.0},           # pairwise differences between individuals alone
+    "individuals_32": {"individuals_per_step": 32},  # more individuals of a gene per step
+    "individuals_8": {"individuals_per_step": 8},
+    "lr_3e-4": {"lr": 3e-4},
+}
+
 KEYS = ("n_genes", "n_significant", "n_significant_negative", "frac_significant_negative", "mean_r", "median_r",
         "frac_negative_r", "predixcan_mean_r", "population_r", "by_mode", "drivers", "counts")
 
@@ -56,6 +65,10 @@ def main() -> None:
     ap.add_argument("--finetune-lr", type=float, default=1e-4)
     ap.add_argument("--finetune-mse-weight", type=float, default=1.0)
     ap.add_argument("--finetune-pairwise-weight", type=float, default=1.0)
+    ap.add_argument("--finetune-individuals-per-step", type=int, default=16)
+    ap.add_argument("--finetune-variants", default="",
+                    help="comma-separated extra fine-tuning runs from the same start, each one change to the first: "
+                         + ", ".join(VARIANTS))
     ap.add_argument("--chroms", default="", help="comma-separated chromosomes for the models and fine-tuning (default: all)")
     ap.add_argument("--truth-chroms", default="", help="comma-separated chromosomes for the truth model (default: --chroms)")
     ap.add_argument("--skip", default="", help="comma-separated: random,truth,finetune")
@@ -134,20 +147,42 @@ def main() -> None:
         p = RunParams(**{**base.__dict__, "window": 41001, "ism": args.truth_ism})
         bench("truth", pred, info, p, on=truth_chroms)
     if "finetune" not in skip:
-        t0 = time.time()
-        ft = personal_finetune(args.checkpoint or rand_ckpt, vcf=files["vcf"], fasta=files["fasta"], tss=files["tss"],
-                               expression=files["expression"], out=work / "finetune", cell_type=args.cell_type,
-                               chroms=chroms, device=args.device, save_model=False,
-                               params=FinetuneParams(epochs=args.finetune_epochs, lr=args.finetune_lr,
-                                                     mse_weight=args.finetune_mse_weight,
-                                                     pairwise_weight=args.finetune_pairwise_weight))
-        result["finetune"] = {"start": str(args.checkpoint) if args.checkpoint else "random_basenji_tiny",
-                              "params": ft["params"], "n_genes": ft["n_genes"], "n_individuals": ft["n_individuals"],
-                              "initial_scale": ft["initial_scale"], "final_scale": ft["final_scale"],
-                              "evaluation": ft["evaluation"], "history": ft["history"], "steps": ft["steps"],
-                              "seconds": round(time.time() - t0, 2)}
-        ev = ft["evaluation"]["heldout_individuals"]
-        print("finetune heldout individuals", json.dumps(ev), flush=True)
+        first = dict(epochs=args.finetune_epochs, lr=args.finetune_lr, mse_weight=args.finetune_mse_weight,
+                     pairwise_weight=args.finetune_pairwise_weight, individuals_per_step=args.finetune_individuals_per_step)
+
+        def finetune_run(name: str, overrides: dict) -> dict:
+            t0 = time.time()
+            ft = personal_finetune(args.checkpoint or rand_ckpt, vcf=files["vcf"], fasta=files["fasta"], tss=files["tss"],
+                                   expression=files["expression"], out=work / f"finetune_{name}", cell_type=args.cell_type,
+                                   chroms=chroms, device=args.device, save_model=False,
+                                   params=FinetuneParams(**{**first, **overrides}))
+            ev = ft["evaluation"]["heldout_individuals"]
+            print(f"finetune {name}: heldout individuals", json.dumps(ev), flush=True)
+            return {"start": str(args.checkpoint) if args.checkpoint else "random_basenji_tiny", "change": overrides,
+                    "params": ft["params"], "n_genes": ft["n_genes"], "n_individuals": ft["n_individuals"],
+                    "initial_scale": ft["initial_scale"], "final_scale": ft["final_scale"],
+                    "evaluation": ft["evaluation"], "history": ft["history"], "steps": ft["steps"],
+                    "seconds": round(time.time() - t0, 2)}
+
+        result["finetune"] = finetune_run("first", {})
+        result["finetune_variants"] = {v: finetune_run(v, VARIANTS[v]) for v in filter(None, args.finetune_variants.split(","))}
+        # headline keys: wrong-sign share among significant genes and mean R relative to the truth model
+        truth_r = (result["models"].get("truth") or {}).get("mean_r")
+        for name, run in [("finetune", result["finetune"])] + [(f"variant {k}", v) for k, v in result["finetune_variants"].items()]:
+            for split in ("heldout_individuals", "heldout_genes"):
+                e = run["evaluation"][split]["personal_finetuned"]
+                run.setdefault("summary", {})[split] = {
+                    "wrong_sign_share": e["frac_significant_negative"], "n_significant": e["n_significant"],
+                    "mean_r": e["mean_r"], "mean_r_over_truth": e["mean_r"] / truth_r if truth_r else None,
+                    "reference_only_wrong_sign_share": run["evaluation"][split]["reference_only"]["frac_significant_negative"],
+                    "reference_only_mean_r": run["evaluation"][split]["reference_only"]["mean_r"]}
+        s0 = result["finetune"]["summary"]
+        result["wrong_sign_share_heldout_individuals"] = s0["heldout_individuals"]["wrong_sign_share"]
+        result["mean_r_over_truth_heldout_individuals"] = s0["heldout_individuals"]["mean_r_over_truth"]
+        result["wrong_sign_share_heldout_genes"] = s0["heldout_genes"]["wrong_sign_share"]
+        result["mean_r_over_truth_heldout_genes"] = s0["heldout_genes"]["mean_r_over_truth"]
+        result["truth_model_mean_r"] = truth_r
+        result["truth_model_wrong_sign_share"] = (result["models"].get("truth") or {}).get("frac_significant_negative")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(f"wrote {args.out}; work dir {work}")
