@@ -36,12 +36,12 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from seq2func import __version__
 from seq2func.chroms import alias_map
 from seq2func.errors import InputError
-from seq2func.io.atomic import write_files, write_json  # noqa: F401  (write_json: bin/validate_inputs.py)
-from seq2func.io.project import INPUT_SCHEMA as INPUT_SCHEMA_NAME
-from seq2func.io.project import PARAMS_SCHEMA as SCHEMA_NAME
 from seq2func.io.annotation import gene_key, gene_table, read_tss, summarise_genes
+from seq2func.io.atomic import write_files, write_json  # noqa: F401  (write_json: bin/validate_inputs.py)
 from seq2func.io.expression import read_expression
 from seq2func.io.fasta import Genome, check_fasta
+from seq2func.io.project import INPUT_SCHEMA as INPUT_SCHEMA_NAME
+from seq2func.io.project import PARAMS_SCHEMA as SCHEMA_NAME
 from seq2func.io.project import find_project_file
 from seq2func.io.samplesheet import Track, load_row_schema, read_samplesheet, to_csv
 from seq2func.io.text import CStderr, iter_text_lines

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from seq2func.io.annotation import read_tss
 from seq2func.errors import InputError
+from seq2func.io.annotation import read_tss
 
 
 def test_gtf_tss_equals_simulated_bed(tmp_path):

@@ -119,6 +119,7 @@ def test_dataset_split_never_shares_a_chromosome(tmp_path):
 
 
 # ----------------------------------------------------------------------------- contig blocks
+from seq2func.data.genome import Fasta  # noqa: E402
 from seq2func.data.split import (  # noqa: E402
     check_nonempty,
     cut_blocks,
@@ -127,7 +128,6 @@ from seq2func.data.split import (  # noqa: E402
     split_blocks,
     split_digest,
 )
-from seq2func.data.genome import Fasta  # noqa: E402
 
 # chromosome -> (length, [(start, end, letters of the run)]); min_gap 5000 cuts at runs >= 5 kb only
 GAPPY = {

@@ -24,9 +24,9 @@ from seq2func.evaluate import (
     predict,
     read_expression,
     read_tss_bed,
+    track_metrics,
     tss_bin_sums,
     tss_windows,
-    track_metrics,
 )
 from seq2func.train import model_from_checkpoint, pretrain
 

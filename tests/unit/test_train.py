@@ -22,8 +22,8 @@ from seq2func.data import PrepareParams, open_dataset, prepare_dataset
 from seq2func.errors import InputError
 from seq2func.train import (
     Interrupted,
-    TrainParams,
     clip_gradients,
+    engine,
     finetune,
     load_checkpoint,
     make_scheduler,
@@ -31,7 +31,6 @@ from seq2func.train import (
     pretrain,
     warmup_cosine,
 )
-from seq2func.train import engine
 
 try:
     from test_data_fixtures import write_bigwig, write_fasta, write_samplesheet

@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pysam
 import pyBigWig
+import pysam
 import pytest
 
 import seq2func.cli
@@ -452,7 +452,7 @@ def test_bad_fasta(world, tmp_path, text, needle, request):
 def test_bad_bigwig_of_another_assembly(world, tmp_path):
     bw = write_bigwig(tmp_path / "hg38.bw", [("chr1", 3000), ("chr2", 1500)])
     sheet = tmp_path / "samplesheet.csv"
-    sheet.write_text(HEADER + f"a,cellA,ATAC,hg38.bw,target,,\n")
+    sheet.write_text(HEADER + "a,cellA,ATAC,hg38.bw,target,,\n")
     with pyBigWig.open(str(bw)) as b:  # oracle: the file really says 3000
         assert b.chroms("chr1") == 3000
     assert_bad(

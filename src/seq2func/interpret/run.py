@@ -110,8 +110,15 @@ def interpret_model(
     from seq2func.interpret.attribution import attributions
     from seq2func.interpret.filters import filter_pwms
     from seq2func.interpret.ism import ism
-    from seq2func.interpret.motifs import (consensus, information_content, jaspar_motifs, logo_png, run_modisco,
-                                           tomtom_matches, write_meme)
+    from seq2func.interpret.motifs import (
+        consensus,
+        information_content,
+        jaspar_motifs,
+        logo_png,
+        run_modisco,
+        tomtom_matches,
+        write_meme,
+    )
     from seq2func.interpret.regions import select_regions
     from seq2func.train.checkpoint import model_from_checkpoint
     from seq2func.train.device import resolve_device

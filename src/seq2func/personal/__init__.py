@@ -1,5 +1,6 @@
 """PERSONAL stage: personal haplotype sequences and the cross-individual benchmark."""
 
+from seq2func.io.vcf import match_samples
 from seq2func.personal.haplotypes import (
     HaplotypeBuilder,
     Haplotypes,
@@ -7,7 +8,6 @@ from seq2func.personal.haplotypes import (
     center_on,
     parse_region,
 )
-from seq2func.io.vcf import match_samples
 
 __all__ = [
     "HaplotypeBuilder",

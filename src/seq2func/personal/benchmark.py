@@ -50,9 +50,9 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from seq2func.chroms import alias_map, canonical
+from seq2func.errors import InputError
 from seq2func.io.atomic import atomic_dir
 from seq2func.io.atomic import write_json as _write_json
-from seq2func.errors import InputError
 from seq2func.personal.predictdb import GENE_COLUMNS as PREDICTDB_COLUMNS
 from seq2func.stats import MODES, gene_rng, gene_table, null_abs_r, pearson_r
 

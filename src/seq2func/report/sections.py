@@ -422,7 +422,6 @@ def interpret_content(runs: Mapping[str, str | os.PathLike], summary_dir: str | 
                       out_dir: str | os.PathLike, *, max_patterns: int = 8) -> Paths:
     """Motif table with logos per model, matched TFs' attribution mass by cell type (heatmap), the
     TFs each fine-tuned model gained, and (simulated world) recovery of the planted TFs."""
-    from html import escape
 
     sdir = Path(summary_dir)
     written: Paths = []
