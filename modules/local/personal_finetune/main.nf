@@ -26,8 +26,7 @@ process PERSONAL_FINETUNE {
         --epochs ${params.personal_finetune_epochs as int} ${steps} \\
         --lr ${params.personal_finetune_lr as double} \\
         --mse-weight ${params.personal_finetune_mse_weight as double} --pairwise-weight ${params.personal_finetune_pairwise_weight as double} \\
-        --holdout-individuals ${params.personal_finetune_holdout as double} \\
-        --seed ${params.train_seed as int}
+        --holdout-individuals ${params.personal_finetune_holdout as double}
     report.py personal-finetune --finetune personal_finetune/finetune.json --out personal_finetune/mqc
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
