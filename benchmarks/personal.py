@@ -15,10 +15,16 @@ deduplication). Then personal fine-tuning of the random basenji (or ``--checkpoi
 
     python benchmarks/personal.py --world DIR/world --scale small \\
         --checkpoint DIR/finetune/neuron/gradual_unfreeze/model.pt --skip random \\
-        --truth-chroms chr3 --truth-ism none
+        --chroms chr3 --truth-chroms chr3 --truth-ism none --finetune-epochs 6 \\
+        --finetune-variants mse_only,pairwise_only,individuals_32 --threads 2
 
 with ``DIR`` the work directory of ``benchmarks/train.py --workdir DIR`` (small world, seed 1). Records the summaries, the dedup counts (haplotypes vs distinct model
-inputs) and the wall times in ``benchmarks/results/personal.json`` (``--out``).
+inputs) and the wall times in ``benchmarks/results/personal.json`` (``--out``). Headline keys:
+``wrong_sign_share_heldout_individuals`` (share of the significant genes with negative R after
+personal fine-tuning, held-out individuals, training genes), ``mean_r_over_truth_heldout_individuals``
+(their mean per-gene R over the truth model's on the same chromosomes), the same two for
+held-out genes, and ``finetune_variants`` (each ``--finetune-variants`` run: one change to the
+first run, from the same start: ``VARIANTS``).
 """
 
 from __future__ import annotations
