@@ -58,6 +58,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", default="tiny")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--stats-seed", type=int, default=1,
+                    help="seed of the null draws, the fine-tuning splits and order (RunParams/FinetuneParams.seed)")
     ap.add_argument("--world", type=Path, help="existing world directory (default: simulate one)")
     ap.add_argument("--checkpoint", type=Path)
     ap.add_argument("--cell-type", default="neuron")
@@ -136,7 +138,7 @@ def main() -> None:
         print(name, json.dumps({k: res[k] for k in ("n_genes", "n_significant", "n_significant_negative", "mean_r",
                                                       "predixcan_mean_r", "population_r")}), flush=True)
 
-    base = RunParams(predixcan_inner_k=args.predixcan_inner_k, predixcan_n_alphas=args.predixcan_n_alphas,
+    base = RunParams(seed=args.stats_seed, predixcan_inner_k=args.predixcan_inner_k, predixcan_n_alphas=args.predixcan_n_alphas,
                      max_backgrounds=args.max_backgrounds)
     if "random" not in skip:
         pred, info = load_predictor(rand_ckpt, cell_type=args.cell_type, device=args.device)
@@ -153,7 +155,7 @@ def main() -> None:
         p = RunParams(**{**base.__dict__, "window": 41001, "ism": args.truth_ism})
         bench("truth", pred, info, p, on=truth_chroms)
     if "finetune" not in skip:
-        first = dict(epochs=args.finetune_epochs, lr=args.finetune_lr, mse_weight=args.finetune_mse_weight,
+        first = dict(seed=args.stats_seed, epochs=args.finetune_epochs, lr=args.finetune_lr, mse_weight=args.finetune_mse_weight,
                      pairwise_weight=args.finetune_pairwise_weight, individuals_per_step=args.finetune_individuals_per_step)
 
         def finetune_run(name: str, overrides: dict) -> dict:

@@ -91,7 +91,7 @@ def peak_rss_kb() -> int:
 
 def child_prepare(fasta: str, sheet: str, out: str) -> None:
     """Runs in a fresh process: one whole PREPARE; prints timing and this process's peak RSS."""
-    from seq2func.data import PrepareParams, prepare_dataset
+    from seq2func.prepare import PrepareParams, prepare_dataset
 
     t0 = time.perf_counter()
     m = prepare_dataset(fasta, sheet, out, params=PrepareParams(seq_length=SEQ_LENGTH, stride=STRIDE, bin_size=BIN, crop_bp=CROP, max_n_frac=0.1),
@@ -106,7 +106,7 @@ def child_baseline() -> None:
     import pyBigWig  # noqa: F401
     import pysam  # noqa: F401
 
-    import seq2func.data  # noqa: F401
+    import seq2func.prepare  # noqa: F401
 
     print(json.dumps({"maxrss_kb": peak_rss_kb()}))
 
@@ -123,10 +123,10 @@ def bench_targets(fasta: Path, sheet: Path, stride: int, stats_windows: int = 8,
     """Binned targets of every window of chr1: ours (chunked) vs pyBigWig per window."""
     import pyBigWig
 
-    from seq2func.data.genome import Fasta
-    from seq2func.data.prepare import CHUNK_BP, CHUNK_BYTES, chunk_bounds
-    from seq2func.data.targets import BigWigSource, window_targets
-    from seq2func.data.tracks import read_samplesheet
+    from seq2func.prepare.genome import Fasta
+    from seq2func.prepare.run import CHUNK_BP, CHUNK_BYTES, chunk_bounds
+    from seq2func.prepare.targets import BigWigSource, window_targets
+    from seq2func.prepare.tracks import read_samplesheet
 
     fa = Fasta(fasta)
     tracks = read_samplesheet(sheet)

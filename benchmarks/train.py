@@ -195,7 +195,7 @@ def simulate(workdir: Path, scale: str, seed: int) -> tuple[Path, bool]:
 
 
 def prepare(world: Path, out: Path, seq_length: int, stride: int, crop_bp: int, bin_size: int) -> dict:
-    from seq2func.data.prepare import PrepareParams, prepare_dataset
+    from seq2func.prepare.run import PrepareParams, prepare_dataset
 
     if out.exists():
         shutil.rmtree(out)
@@ -419,9 +419,9 @@ def loader_vs_memory(ds, config: dict, cols: list[int], batch_size: int, warmup:
     """Optimizer steps/s of the trainer's inner loop fed by the real loader vs in-memory one-hot tensors."""
     from torch.utils.data import DataLoader
 
-    from seq2func.data.dataset import SeqDataset, one_hot
     from seq2func.losses import get_loss
     from seq2func.models import build_model
+    from seq2func.prepare.dataset import SeqDataset, one_hot
     from seq2func.train import ddp
     from seq2func.train.device import autocast, resolve_device, seed_everything
     from seq2func.train.engine import adapt_target, check_output_bins, clip_gradients, seed_worker
@@ -588,9 +588,9 @@ def train_step_benchmark(config_name: str, batch_size: int, steps: int, warmup: 
     """Forward + backward + AdamW steps/s of a model on random one-hot input; FLOPs via FlopCounterMode; MFU."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from seq2func.data.dataset import one_hot
     from seq2func.losses import get_loss
     from seq2func.models import build_model, count_params, load_config
+    from seq2func.prepare.dataset import one_hot
     from seq2func.train.device import autocast
 
     torch.manual_seed(seed)
@@ -748,8 +748,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
-    from seq2func.data import open_dataset
     from seq2func.models import load_config
+    from seq2func.prepare import open_dataset
     from seq2func.train import TrainParams, pretrain
     from seq2func.train.engine import fit_config_to_dataset
 

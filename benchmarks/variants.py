@@ -55,9 +55,9 @@ def machine() -> dict:
 
 
 def speed(world: Path, n: int, repeats: int, batch_size: int) -> dict:
-    from seq2func.data.genome import Fasta
     from seq2func.models import build_model, load_config
     from seq2func.predict import Predictor
+    from seq2func.prepare.genome import Fasta
     from seq2func.variants.records import read_variants
     from seq2func.variants.scores import score_variants
     from seq2func.variants.sequences import variant_windows

@@ -1,30 +1,11 @@
 #!/usr/bin/env python3
-"""EVALUATE summary: every evaluated checkpoint in one table, and what transfer bought over scratch."""
+"""``evaluate_summary.py`` = ``seq2func evaluate summary``: the command as Nextflow's tasks (and torchrun) call it.
 
-from __future__ import annotations
-
-from pathlib import Path
-from typing import List
-
-import typer
+The command lives in :mod:`seq2func.commands.evaluate_summary`; ``evaluate_summary.py --help`` lists its options.
+"""
 
 import seq2func.cli
-from seq2func.evaluate import summarize_runs, write_summary
-
-app = typer.Typer(add_completion=False, help=__doc__)
-
-
-@app.command()
-def main(
-    metrics: List[Path] = typer.Argument(..., help="metrics.json files written by evaluate.py"),
-    labels: str = typer.Option("", "--labels", help="comma-separated run labels, one per metrics file"),
-    outdir: Path = typer.Option(Path("summary"), "--outdir", help="output directory"),
-) -> None:
-    names = [x for x in labels.split(",") if x] or None
-    if names is not None and len(names) != len(metrics):
-        raise typer.BadParameter(f"{len(names)} labels for {len(metrics)} metrics files", param_hint="--labels")
-    write_summary(summarize_runs(metrics, names), outdir)
-
+from seq2func.commands.evaluate_summary import app
 
 if __name__ == "__main__":
     seq2func.cli.run(app)

@@ -1,28 +1,11 @@
 #!/usr/bin/env python3
-"""PREPARE step 3: merge per-chromosome parts into one dataset (regions.tsv, tracks.tsv, manifest.json, shards/)."""
+"""``prepare_merge.py`` = ``seq2func prepare merge``: the command as Nextflow's tasks (and torchrun) call it.
 
-from __future__ import annotations
-
-from pathlib import Path
-from typing import List
-
-import typer
+The command lives in :mod:`seq2func.commands.prepare_merge`; ``prepare_merge.py --help`` lists its options.
+"""
 
 import seq2func.cli
-from seq2func.data.prepare import merge_parts
-
-app = typer.Typer(add_completion=False, help=__doc__)
-
-
-@app.command()
-def main(
-    parts: List[Path] = typer.Argument(..., help="part directories written by prepare_chrom.py"),
-    out: Path = typer.Option(..., "--out", help="dataset directory to write"),
-    link: str = typer.Option("hardlink", "--link", help="hardlink (copy across filesystems) | copy | symlink | move"),
-    allow_missing: bool = typer.Option(False, "--allow-missing", help="accept a split chromosome without a part"),
-) -> None:
-    merge_parts(parts, out, link=link, allow_missing=allow_missing)
-
+from seq2func.commands.prepare_merge import app
 
 if __name__ == "__main__":
     seq2func.cli.run(app)

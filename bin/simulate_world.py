@@ -1,32 +1,11 @@
 #!/usr/bin/env python3
-"""Write the simulated ground-truth world (SPEC §5) into --outdir."""
+"""``simulate_world.py`` = ``seq2func simulate``: the command as Nextflow's tasks (and torchrun) call it.
 
-from __future__ import annotations
-
-from pathlib import Path
-
-import typer
+The command lives in :mod:`seq2func.commands.simulate_world`; ``simulate_world.py --help`` lists its options.
+"""
 
 import seq2func.cli
-from seq2func.errors import InputError
-
-app = typer.Typer(add_completion=False, help=__doc__)
-
-
-@app.command()
-def main(
-    scale: str = typer.Option("tiny", "--scale", help="tiny | small | large"),
-    seed: int = typer.Option(1, "--seed", help="random seed (same seed, same bytes)"),
-    outdir: Path = typer.Option(..., "--outdir", help="output directory (created if missing)"),
-) -> None:
-    from seq2func.simulate import SCALES, simulate_world
-
-    if scale not in SCALES:
-        raise InputError("--scale", None, f"unknown scale '{scale}' (known: {', '.join(SCALES)})")
-    if seed < 0:
-        raise InputError("--seed", None, f"must be >= 0, got {seed}")
-    simulate_world(outdir, scale=scale, seed=seed)
-
+from seq2func.commands.simulate_world import app
 
 if __name__ == "__main__":
     seq2func.cli.run(app)

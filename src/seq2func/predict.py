@@ -3,7 +3,7 @@
 Every stage that runs a model goes through :class:`Predictor` (EVALUATE on dataset windows,
 PERSONAL on haplotypes and for ISM, SCORE_VARIANTS on reference/alternative sequences):
 
-- inputs are uint8 codes ``(N, L)`` (``A=0 C=1 G=2 T=3 N=4``, :mod:`seq2func.data.genome`),
+- inputs are uint8 codes ``(N, L)`` (``A=0 C=1 G=2 T=3 N=4``, :mod:`seq2func.prepare.genome`),
   one-hot encoded on the device;
 - outputs are float32 ``(N, bins, tracks)``: a profile model's output bins, one bin for
   classification (logits) and scalar models;
@@ -26,8 +26,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from seq2func.data.dataset import one_hot, shift_codes
-from seq2func.data.genome import COMPLEMENT
+from seq2func.prepare.dataset import one_hot, shift_codes
+from seq2func.prepare.genome import COMPLEMENT
 
 __all__ = ["Predictor", "rc_permutation", "reverse_complement_codes_t"]
 

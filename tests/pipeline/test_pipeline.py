@@ -71,7 +71,7 @@ def test_test_profile_publishes_world_validation_and_reports(test_profile_run):
 
 def test_prepare_writes_a_chromosome_split_dataset(test_profile_run):
     tmp, _ = test_profile_run
-    from seq2func.data import open_dataset
+    from seq2func.prepare import open_dataset
 
     ds = open_dataset(tmp / "results/prepare/profile")
     manifest = json.loads((tmp / "results/prepare/profile/manifest.json").read_text())

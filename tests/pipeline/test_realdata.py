@@ -90,7 +90,7 @@ def test_realdata_validation_records_its_decisions(realdata_run):
 def test_realdata_contig_split_and_targets_equal_pybigwig(realdata_run):
     import pyBigWig
 
-    from seq2func.data import open_dataset
+    from seq2func.prepare import open_dataset
 
     out = realdata_run[0] / "results"
     ds = open_dataset(out / "prepare/profile")
@@ -213,7 +213,7 @@ def test_realdata_peak_mode_with_ctcf_peaks(realdata_run):
     assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-3000:]
     rep = json.loads((out / "validate/validation.json").read_text())
     assert rep["decisions"]["mode"] == "peak" and rep["decisions"]["split_by"] == "contig"
-    from seq2func.data import open_dataset
+    from seq2func.prepare import open_dataset
 
     ds = open_dataset(out / "prepare/peak")
     assert ds.mode == "peak" and set(ds.regions["split"]) == {"train", "valid", "test"}

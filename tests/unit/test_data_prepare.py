@@ -12,8 +12,8 @@ import numpy as np
 import pyBigWig
 import pytest
 
-from seq2func.data import PrepareParams, merge_parts, open_dataset, prepare_chrom, prepare_dataset
 from seq2func.errors import InputError
+from seq2func.prepare import PrepareParams, merge_parts, open_dataset, prepare_chrom, prepare_dataset
 
 try:
     from test_data_fixtures import build_profile_world, write_bigwig, write_fasta, write_samplesheet
@@ -416,7 +416,7 @@ def test_cli_fan_out_equals_in_process(world, tmp_path):
 
 
 # ----------------------------------------------------------------------------- contig blocks
-from seq2func.data.split import load_split, make_split, split_blocks, split_digest  # noqa: E402
+from seq2func.prepare.split import load_split, make_split, split_blocks, split_digest  # noqa: E402
 
 ONE = {"chrOne": 400_000}
 ONE_RUNS = (("chrOne", 150_000, 170_000), ("chrOne", 300_000, 302_000))  # a 20 kb assembly gap, a 2 kb N run

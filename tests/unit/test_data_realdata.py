@@ -11,8 +11,8 @@ import pyBigWig
 import pysam
 import pytest
 
-from seq2func.data import PrepareParams, open_dataset, prepare_dataset
-from seq2func.data.split import check_nonempty, make_split, split_blocks, split_summary
+from seq2func.prepare import PrepareParams, open_dataset, prepare_dataset
+from seq2func.prepare.split import check_nonempty, make_split, split_blocks, split_summary
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 RD = SHARED / "realdata" / "hg19_chr22"

@@ -7,8 +7,16 @@ import json
 import numpy as np
 import pytest
 
-from seq2func.data import PrepareParams, fold_roles, load_split, make_split, open_dataset, prepare_dataset, write_split
 from seq2func.errors import InputError
+from seq2func.prepare import (
+    PrepareParams,
+    fold_roles,
+    load_split,
+    make_split,
+    open_dataset,
+    prepare_dataset,
+    write_split,
+)
 
 try:
     from test_data_fixtures import build_profile_world
@@ -119,8 +127,8 @@ def test_dataset_split_never_shares_a_chromosome(tmp_path):
 
 
 # ----------------------------------------------------------------------------- contig blocks
-from seq2func.data.genome import Fasta  # noqa: E402
-from seq2func.data.split import (  # noqa: E402
+from seq2func.prepare.genome import Fasta  # noqa: E402
+from seq2func.prepare.split import (  # noqa: E402
     check_nonempty,
     cut_blocks,
     find_contigs,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from seq2func.data import PrepareParams, SeqDataset, make_loader, one_hot, open_dataset, prepare_dataset
+from seq2func.prepare import PrepareParams, SeqDataset, make_loader, one_hot, open_dataset, prepare_dataset
 
 try:
     from test_data_fixtures import build_profile_world
@@ -130,7 +130,7 @@ def test_one_hot_and_loader(ds):
 
 
 def test_write_regions_takes_one_label_or_one_per_window(tmp_path):
-    from seq2func.data.store import write_regions
+    from seq2func.prepare.store import write_regions
 
     write_regions(tmp_path / "a.tsv", "chr1", np.array([0, 10]), 5, "train", ["tile", "tile"])
     write_regions(tmp_path / "b.tsv", "chr1", np.array([0, 10]), 5, np.array(["train", "fold3"], dtype=object), ["tile", "peak"])

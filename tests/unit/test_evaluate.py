@@ -16,7 +16,6 @@ import torch
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from seq2func.data import open_dataset
 from seq2func.errors import InputError
 from seq2func.evaluate import (
     evaluate,
@@ -28,6 +27,7 @@ from seq2func.evaluate import (
     tss_bin_sums,
     tss_windows,
 )
+from seq2func.prepare import open_dataset
 from seq2func.train import model_from_checkpoint, pretrain
 
 try:
@@ -245,8 +245,8 @@ def test_evaluate_peak_classifier_auroc(tmp_path):
         from test_data_fixtures import write_fasta, write_samplesheet
     except ImportError:  # pragma: no cover
         from .test_data_fixtures import write_fasta, write_samplesheet
-    from seq2func.data import PrepareParams, prepare_dataset
     from seq2func.models import load_config
+    from seq2func.prepare import PrepareParams, prepare_dataset
 
     chroms = {"chr1": 20_000, "chr2": 8_000, "chr3": 8_000}
     write_fasta(tmp_path / "g.fa", chroms, seed=3, n_runs=())

@@ -1,4 +1,4 @@
-"""Tests of seq2func.finetune (strategies, trainable-parameter counts) and seq2func.models.lora."""
+"""Tests of seq2func.train.strategies (strategies, trainable-parameter counts) and seq2func.models.lora."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from seq2func.finetune import STRATEGIES, apply_strategy, count_trainable, train_mode
 from seq2func.models import build_model, count_params, load_config
 from seq2func.models.lora import LoRAConv1d, LoRALinear, apply_lora, merge_lora
+from seq2func.train.strategies import STRATEGIES, apply_strategy, count_trainable, train_mode
 
 torch.set_num_threads(2)
 

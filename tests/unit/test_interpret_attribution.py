@@ -11,11 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-from seq2func.data.dataset import one_hot
 from seq2func.errors import InputError
 from seq2func.interpret.attribution import Target, attributions, central_bins
+from seq2func.io.motifs import load_jaspar_subset
 from seq2func.models import build_model, load_config
-from seq2func.motifs import load_jaspar_subset
+from seq2func.prepare.dataset import one_hot
 from seq2func.variants.baselines import pwm_matrix
 
 torch.set_num_threads(1)

@@ -16,8 +16,8 @@ from seq2func.interpret.filters import (
     information_content,
     pwm_from_counts,
 )
+from seq2func.io.motifs import load_jaspar_subset
 from seq2func.models import build_model, load_config
-from seq2func.motifs import load_jaspar_subset
 
 
 def _ctcf():

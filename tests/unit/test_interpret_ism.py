@@ -22,12 +22,12 @@ import pytest
 import torch
 from torch import nn
 
-from seq2func.data.dataset import one_hot
 from seq2func.errors import InputError
 from seq2func.interpret import ism, ism_speed
 from seq2func.interpret.ism import fast_path_reason
 from seq2func.models import build_model, load_config
 from seq2func.predict import Predictor
+from seq2func.prepare.dataset import one_hot
 
 torch.set_num_threads(1)
 

@@ -46,7 +46,7 @@ def test_jaspar_from_pyjaspar(jaspar, ctcf):
     assert (mid, name) == (CTCF, "CTCF")
     np.testing.assert_allclose(ctcf.probabilities().sum(axis=0), 1.0)
     # the same numbers as the bundled subset (verbatim copy of pyjaspar's database)
-    from seq2func.motifs import load_jaspar_subset
+    from seq2func.io.motifs import load_jaspar_subset
 
     bundled = next(m for m in load_jaspar_subset()[0] if m.matrix_id == CTCF)
     np.testing.assert_array_equal(bundled.counts.T, counts)
@@ -148,7 +148,7 @@ def test_logo_and_table(tmp_path, ctcf):
 def _synthetic(n: int = 200, length: int = 200, seed: int = 0):
     """Random sequences, every other one with a CTCF instance (either strand) sampled from its PWM;
     hypothetical contributions = the PWM's log-odds at the planted site, N(0, 0.1) noise elsewhere."""
-    from seq2func.motifs import load_jaspar_subset
+    from seq2func.io.motifs import load_jaspar_subset
 
     m = next(x for x in load_jaspar_subset()[0] if x.matrix_id == CTCF)
     p = m.probabilities(0.8).T

@@ -10,10 +10,10 @@ import numpy as np
 import pysam
 import pytest
 
-from seq2func.data import PrepareParams, open_dataset, prepare_dataset
-from seq2func.data.genome import encode
 from seq2func.errors import InputError
 from seq2func.interpret.regions import COLUMNS, ranking_tracks, select_regions
+from seq2func.prepare import PrepareParams, open_dataset, prepare_dataset
+from seq2func.prepare.genome import encode
 
 try:
     from test_data_fixtures import build_profile_world, write_fasta, write_samplesheet

@@ -27,8 +27,8 @@ def _cli(*args) -> subprocess.CompletedProcess:
 def world(tmp_path_factory):
     import torch
 
-    from seq2func.data.prepare import PrepareParams, prepare_dataset
     from seq2func.models import build_model, load_config
+    from seq2func.prepare.run import PrepareParams, prepare_dataset
     from seq2func.simulate import simulate_world
     from seq2func.train.checkpoint import save_checkpoint
 

@@ -413,7 +413,7 @@ def test_adapter_enformer_pytorch(tmp_path):
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         assert model2(x).shape == (2, 4, 2)
     assert len(model2.trunk_blocks()) >= 4
-    from seq2func.finetune import apply_strategy, count_trainable
+    from seq2func.train.strategies import apply_strategy, count_trainable
 
     with torch.no_grad():
         before = model2(x)

@@ -19,7 +19,7 @@ from torch import nn
 
 from seq2func.personal.benchmark import RunParams, merge_chunks, run_chunk
 from seq2func.personal.predict import load_predictor
-from seq2func.stats import benjamini_hochberg, personal_benchmark
+from seq2func.personal.stats import benjamini_hochberg, personal_benchmark
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""PredictDB models on the cohort VCF (seq2func.personal.predictdb) and through the personal
+"""PredictDB models on the cohort VCF (seq2func.personal.baselines.predictdb) and through the personal
 benchmark (run_chunk/merge_chunks, bin/personal.py): a PredictDB-format db built from the tiny world
 with mixed varID styles, flipped alleles, far variants, rsID-only rows and absent variants, checked
 against predictions summed by hand from `bcftools query` genotypes (tests/predictdb_helpers.py)."""
@@ -19,9 +19,9 @@ import torch
 from scipy import stats as sps
 
 from seq2func.errors import InputError
+from seq2func.personal.baselines.predictdb import map_genes, predictdb_for_genes
 from seq2func.personal.benchmark import RunParams, merge_chunks, run_chunk
 from seq2func.personal.predict import load_predictor
-from seq2func.personal.predictdb import map_genes, predictdb_for_genes
 from tests.predictdb_helpers import design_db, oracle_predictions, write_db
 from tests.unit.test_personal_benchmark import STUB_TRACKS, GCProfile
 
@@ -254,7 +254,7 @@ def _reader_vcf(tmp_path, cells_200: list[str], indexed: bool = True) -> Path:
 def test_vcf_reader_genotypes(tmp_path, indexed):
     """GT after other FORMAT keys is found (as htslib finds it); multi-digit, haploid and missing
     alleles decode as in the haplotype builder; contigs alias (chr1 -> 1)."""
-    from seq2func.personal.predictdb import VcfReader
+    from seq2func.personal.baselines.predictdb import VcfReader
 
     vcf = _reader_vcf(tmp_path, ["2|0", "1", "./."], indexed)
     with VcfReader(vcf, ["C", "A", "B"]) as r:
@@ -274,7 +274,7 @@ def test_vcf_reader_genotypes(tmp_path, indexed):
 def test_vcf_reader_malformed_gt_is_an_error(tmp_path):
     """A malformed GT stops with one line naming the file and CHROM:POS, as in the haplotype builder
     (it used to become a missing genotype here)."""
-    from seq2func.personal.predictdb import VcfReader
+    from seq2func.personal.baselines.predictdb import VcfReader
 
     vcf = _reader_vcf(tmp_path, ["0|1", "x|1", "0|0"])
     with VcfReader(vcf, ["A", "B"]) as r:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from seq2func.data.dataset import one_hot
 from seq2func.models import build_model, load_config
 from seq2func.predict import Predictor, rc_permutation, reverse_complement_codes_t
+from seq2func.prepare.dataset import one_hot
 
 torch.set_num_threads(1)
 

@@ -1,4 +1,4 @@
-"""Tests of seq2func.predixcan against scikit-learn used directly and hand-built PredictDB files."""
+"""Tests of seq2func.personal.baselines.predixcan against scikit-learn used directly and hand-built PredictDB files."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from sklearn.linear_model import ElasticNetCV
 from sklearn.model_selection import KFold
 from sklearn.preprocessing import StandardScaler
 
-from seq2func import predixcan
 from seq2func.errors import InputError
+from seq2func.personal.baselines import predixcan
 
 
 def _cohort(seed=0, n=80, p=25):

@@ -180,3 +180,62 @@ def test_ci_turns_skips_into_failures(tmp_path):
     assert ci.returncode == 1 and "skipped under CI, which must run every test: Skipped: no data" in ci.stdout, ci.stdout
     local = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=base, timeout=120)
     assert local.returncode == 0 and "1 skipped" in local.stdout, local.stdout
+
+
+def _groovy_option_params() -> dict[str, list[tuple[str, str]]]:
+    """lib/Seq2func.groovy: each `<kind>Args(params)` -> its (--option, params.name) pairs."""
+    text = (REPO / "lib/Seq2func.groovy").read_text()
+    out = {}
+    for m in re.finditer(r"static String (\w+Args)\(Map params\) \{(.*?)\n    \}", text, re.S):
+        out[m.group(1)] = _option_params(m.group(2))
+    return out
+
+
+def _option_params(text: str) -> list[tuple[str, str]]:
+    return re.findall(r"(--[a-z0-9-]+) \$\{(?:Seq2func\.q\()?params\.(\w+)", text)
+
+
+def _cli_defaults(script: str) -> dict[tuple[str | None, str], object]:
+    """bin/<script>: (subcommand or None, --option) -> the Typer default."""
+    import importlib.util
+
+    import typer
+
+    spec = importlib.util.spec_from_file_location(f"_bin_{Path(script).stem}", REPO / "bin" / script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cmd = typer.main.get_command(mod.app)
+    commands = cmd.commands.items() if hasattr(cmd, "commands") else [(None, cmd)]
+    return {(name, opt): p.default for name, c in commands for p in c.params
+            if getattr(p, "param_type_name", "") == "option" for opt in p.opts}
+
+
+def test_cli_defaults_match_the_pipeline_defaults():
+    """One source per parameter: where a module passes `--option ${params.x}` (directly or through
+    a Seq2func.<kind>Args val input), the bin script's own default for --option equals the schema's
+    default of x, so a command run by hand behaves like the pipeline."""
+    schema, groovy = _schema_defaults(), _groovy_option_params()
+    # the one option whose CLI default depends on another option (PREPARE's mode: 131,072 bp for
+    # profile datasets, 1,000 for peaks); the schema's default is the profile value
+    mode_dependent = {"--seq-length"}
+    checked, wrong = 0, []
+    for m in sorted((REPO / "modules/local").glob("*/main.nf")):
+        text = m.read_text()
+        call = re.search(r"^\s+(?!report\.py)(\w+\.py)(?: ([a-z][a-z-]*))?\b", text.split('"""')[1], re.M)
+        if not call:
+            continue
+        pairs = _option_params(text)
+        for kind in re.findall(r"Seq2func\.(\w+Args)\(params\)", text):
+            pairs += groovy[kind]
+        defaults = _cli_defaults(call.group(1))
+        sub = call.group(2)
+        for opt, param in pairs:
+            if schema.get(param) is None or (sub, opt) not in defaults or opt in mode_dependent:
+                continue
+            cli, want = defaults[(sub, opt)], schema[param]
+            checked += 1
+            same = cli == want or (isinstance(cli, (int, float)) and isinstance(want, (int, float)) and float(cli) == float(want))
+            if not same:
+                wrong.append(f"{call.group(1)} {sub or ''} {opt}: {cli!r}, --{param}: {want!r}")
+    assert checked >= 20, checked
+    assert not wrong, wrong

@@ -1,4 +1,4 @@
-"""Tests of seq2func.stats against scipy, statsmodels, hand computations and the published table."""
+"""Tests of seq2func.personal.stats against scipy, statsmodels, hand computations and the published table."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from seq2func import stats
+from seq2func.personal import stats
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 SUPP1 = SHARED / "golden" / "EnformerAssessment_SupplementaryTable1.tsv"

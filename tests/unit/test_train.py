@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import torch
 
-from seq2func.data import PrepareParams, open_dataset, prepare_dataset
 from seq2func.errors import InputError
+from seq2func.prepare import PrepareParams, open_dataset, prepare_dataset
 from seq2func.train import (
     Interrupted,
     clip_gradients,
@@ -363,7 +363,7 @@ def _trunk(sd: dict) -> dict:
 @pytest.fixture(scope="module")
 def strategies(ds_path, pretrained, tmp_path_factory):
     """Each strategy fine-tuned for 2 epochs on HepG2 (CAGE +/-) with half of the training windows."""
-    from seq2func.finetune import count_trainable
+    from seq2func.train.strategies import count_trainable
 
     out = {}
     root = tmp_path_factory.mktemp("ft")

@@ -25,6 +25,8 @@ import pytest
 import seq2func.cli
 from seq2func import validate as V
 from seq2func.errors import InputError
+from seq2func.io.fasta import check_fasta
+from seq2func.io.text import CStderr
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "bin" / "validate_inputs.py"
@@ -179,7 +181,7 @@ SUBPROCESS_IDS = {"zero-bytes", "track_id-shell", "end<start", "no-header", "dup
 
 def _run_inprocess(args: list[str]) -> subprocess.CompletedProcess:
     err = io.StringIO()
-    cap = V.CStderr()  # C libraries write to fd 2 directly
+    cap = CStderr()  # C libraries write to fd 2 directly
     old_argv = sys.argv
     sys.argv = [str(SCRIPT)] + args
     code = 0
@@ -317,7 +319,7 @@ def test_index_built_in_work_dir_when_fasta_dir_read_only(world, tmp_path, monke
     monkeypatch.setattr(io_fasta, "_dir_writable", lambda d: False)
     wd = tmp_path / "work"
     wd.mkdir()
-    g = V.check_fasta(fa, "genome.fa", wd)
+    g = check_fasta(fa, "genome.fa", wd)
     assert g.fai == (wd / "genome.fa.fai").resolve() and g.fai.exists() and not Path(str(fa) + ".fai").exists()
     assert g.lengths == dict(CHROMS)
     assert g.fetch("chr1", 0, 10) == world["seqs"]["chr1"][:10]
@@ -326,7 +328,7 @@ def test_index_built_in_work_dir_when_fasta_dir_read_only(world, tmp_path, monke
 def test_bgzipped_fasta_gets_fai_and_gzi(world, tmp_path):
     gz = tmp_path / "genome.fa.gz"
     subprocess.run(["bgzip", "-c", str(world["fasta"])], stdout=open(gz, "wb"), check=True)
-    g = V.check_fasta(gz, "genome.fa.gz", tmp_path)
+    g = check_fasta(gz, "genome.fa.gz", tmp_path)
     assert g.gzi is not None and g.gzi.exists() and g.lengths == dict(CHROMS)
     assert g.fetch("chr2", 595, 605) == world["seqs"]["chr2"][595:605]
 
@@ -632,7 +634,7 @@ def test_write_outputs_is_atomic(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(V.json, "dumps", boom)
+    monkeypatch.setattr(json, "dumps", boom)
     with pytest.raises(OSError):
         V.write_outputs([], {"a": 1}, out, rep)
     assert list((tmp_path / "o").iterdir()) == []

@@ -21,7 +21,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from seq2func.errors import InputError
 from seq2func.io.fasta import contig_lengths
-from seq2func.motifs import load_jaspar_subset
+from seq2func.io.motifs import load_jaspar_subset
 from seq2func.variants.baselines import match_threshold, pwm_matrix, pwm_scores, random_scores
 from seq2func.variants.benchmark import (
     AUROC_COLUMNS,

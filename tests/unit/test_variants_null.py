@@ -51,7 +51,7 @@ def test_calibration_of_a_continuous_null_is_near_alpha():
 def test_random_snvs_match_the_fasta(tmp_path):
     import pysam
 
-    from seq2func.data.genome import Fasta
+    from seq2func.prepare.genome import Fasta
 
     seq = "N" * 100 + "".join(np.random.default_rng(3).choice(list("ACGTacgt"), size=2000)) + "N" * 100
     (tmp_path / "g.fa").write_text(">c1\n" + "\n".join(seq[i:i + 60] for i in range(0, len(seq), 60)) + "\n")

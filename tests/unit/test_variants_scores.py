@@ -12,11 +12,11 @@ import pysam
 import pytest
 import torch
 
-from seq2func.data.dataset import one_hot
-from seq2func.data.genome import Fasta, encode
 from seq2func.errors import InputError
 from seq2func.models import build_model, init_output_bias, load_config
 from seq2func.predict import Predictor
+from seq2func.prepare.dataset import one_hot
+from seq2func.prepare.genome import Fasta, encode
 from seq2func.variants.scores import compute_scores, predict_windows, score_variants
 from seq2func.variants.sequences import stitch, stitch_split, variant_sequences, variant_windows
 

@@ -17,8 +17,7 @@ process PREPARE_SPLIT {
     if (params.valid_chroms)    args << "--valid-chroms ${Seq2func.q(params.valid_chroms)}"
     if (params.chrom_fractions) args << "--fractions ${Seq2func.q(params.chrom_fractions)}"
     if (params.folds)           args << "--folds ${params.folds as int}"
-    // nothing chosen: 80/10/10 by length (whole chromosomes or contig blocks)
-    if (!args)                  args << "--fractions 0.8,0.1,0.1"
+    // nothing chosen: prepare_split.py splits 80/10/10 by length (seq2func.prepare.split.DEFAULT_FRACTIONS)
     if (split_by == 'contig') {
         args << "--block-size ${params.split_block_size as long} --min-gap ${params.split_min_gap as long}"
         if (params.split_gap != null) args << "--gap ${params.split_gap as long}"

@@ -62,7 +62,7 @@ Methods
     The raw gradient: ``hypothetical`` is the uncorrected gradient and ``attr`` the classic
     gradient x input (Simonyan et al. 2014; Shrikumar et al. 2016).
 
-Sequences are uint8 codes ``(N, L)`` (``A=0 C=1 G=2 T=3 N=4``, :mod:`seq2func.data.genome`); ``N``
+Sequences are uint8 codes ``(N, L)`` (``A=0 C=1 G=2 T=3 N=4``, :mod:`seq2func.prepare.genome`); ``N``
 is an all-zero one-hot column, its attribution is zero, and the dinucleotide shuffles keep it as
 a character of its own (tangermeme's ``allow_N``).
 """
@@ -79,8 +79,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from seq2func.data.dataset import one_hot
 from seq2func.errors import InputError
+from seq2func.prepare.dataset import one_hot
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ al. 2016):
 4. the bases of the sites are counted -> a ``4 x w`` position frequency matrix (rows ``A, C, G,
    T``) and probabilities ``(count + pseudocount / 4) / (n_sites + pseudocount)`` (the
    ``pseudocount``, 1 by default, spread evenly over the four bases, as
-   :meth:`seq2func.motifs.Motif.probabilities`); information content in bits against a uniform
+   :meth:`seq2func.io.motifs.Motif.probabilities`); information content in bits against a uniform
    background, ``sum p log2(p / 0.25)``.
 
 Sites are read in the orientation given (no reverse complement). Work is done in batches on
@@ -170,7 +170,7 @@ class _FirstConv:
     def run(self, codes: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(x, act, valid)``: one-hot ``(B, 4, L)``, activations ``(B, C, P)`` (``-inf`` where
         not valid) and the valid-window mask ``(B, 1, P)``."""
-        from seq2func.data.dataset import one_hot
+        from seq2func.prepare.dataset import one_hot
 
         t = torch.from_numpy(np.ascontiguousarray(codes)).to(self.device)
         x = one_hot(t)

@@ -366,7 +366,7 @@ class _Engine:
     def __init__(self, plan: _Plan, codes: np.ndarray, device: torch.device):
         self.plan = plan
         self.device = device
-        from seq2func.data.dataset import one_hot
+        from seq2func.prepare.dataset import one_hot
 
         par = next((q for st in plan.stages for m in st.modules for q in m.parameters() if q.is_floating_point()),
                    None)

@@ -5,7 +5,7 @@ bundles (offline), motif comparison with ``memelite``'s Tomtom, motif discovery 
 contributions with ``modiscolite`` (TF-MoDISco lite), logos with ``logomaker``.
 
 Matrix convention: a motif is a ``(4, w)`` float array, rows ``A C G T`` (the PyTorch / memelite
-layout; :mod:`seq2func.motifs` keeps the JASPAR ``(w, 4)`` layout, transpose to go between them).
+layout; :mod:`seq2func.io.motifs` keeps the JASPAR ``(w, 4)`` layout, transpose to go between them).
 A PWM is a position *probability* matrix (columns sum to 1); a CWM holds contribution scores.
 
 Tomtom statistics (:func:`tomtom_matches`)

@@ -63,7 +63,7 @@ def _is_accessibility(assay: str) -> bool:
 
 
 def _open(dataset):
-    from seq2func.data.store import PreparedDataset, open_dataset
+    from seq2func.prepare.store import PreparedDataset, open_dataset
 
     return dataset if isinstance(dataset, PreparedDataset) or hasattr(dataset, "targets") else open_dataset(dataset)
 
@@ -74,7 +74,7 @@ def ranking_tracks(dataset, cell_types: Sequence[str] | None = None) -> dict[str
     Parameters
     ----------
     dataset
-        A :class:`~seq2func.data.store.PreparedDataset` (or its path).
+        A :class:`~seq2func.prepare.store.PreparedDataset` (or its path).
     cell_types
         Cell types to rank for; default: those of the tracks with role ``target`` (every cell
         type of ``dataset.tracks`` when none has that role), in track order.
@@ -119,7 +119,7 @@ def window_scores(dataset, windows: np.ndarray, tracks: dict[str, list[int]]) ->
     Parameters
     ----------
     dataset
-        A :class:`~seq2func.data.store.PreparedDataset` (or its path).
+        A :class:`~seq2func.prepare.store.PreparedDataset` (or its path).
     windows
         Window indices ``(n,)``.
     tracks
@@ -180,7 +180,7 @@ def read_regions_bed(path: str | os.PathLike, fasta_lengths: dict[str, int], seq
         window past a contig edge; or a BED with no region.
     """
     from seq2func.chroms import alias_map
-    from seq2func.data.bed import _open_text
+    from seq2func.prepare.bed import _open_text
 
     path = Path(path)
     L = int(seq_length)
@@ -264,7 +264,7 @@ def select_regions(dataset, *, cell_types: Sequence[str] | None = None, n: int =
     Parameters
     ----------
     dataset
-        A :class:`~seq2func.data.store.PreparedDataset` (or its path).
+        A :class:`~seq2func.prepare.store.PreparedDataset` (or its path).
     cell_types
         Cell types to choose for (default: the ``target`` tracks' cell types, else every cell
         type; see :func:`ranking_tracks`).
@@ -273,7 +273,7 @@ def select_regions(dataset, *, cell_types: Sequence[str] | None = None, n: int =
         mode, fewer positive windows).
     split
         Split to choose from (a label of ``dataset.regions.split``, or with ``fold`` a role of
-        :meth:`~seq2func.data.store.PreparedDataset.split`); ``None``: every window.
+        :meth:`~seq2func.prepare.store.PreparedDataset.split`); ``None``: every window.
     how
         ``signal``: the top ``n`` by summed signal (see the module docstring); ``random``: ``n``
         random windows of the split, the same for every cell type (seeded by ``seed``).
@@ -365,7 +365,7 @@ def select_regions(dataset, *, cell_types: Sequence[str] | None = None, n: int =
 
 
 def _from_bed(ds, bed, fasta, tracks: dict[str, list[int]], tid: dict[str, str], L: int) -> tuple[pd.DataFrame, np.ndarray]:
-    from seq2func.data.genome import Fasta
+    from seq2func.prepare.genome import Fasta
 
     if fasta is None:
         raise InputError("fasta", None, f"regions from a BED ({bed}) need the reference FASTA to fetch their sequences")

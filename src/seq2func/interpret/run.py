@@ -105,8 +105,6 @@ def interpret_model(
     require_gpu: bool = False,
 ) -> dict:
     """Explain one checkpoint into ``out`` (see the module doc); returns ``summary.json``."""
-    from seq2func.data import open_dataset
-    from seq2func.data.dataset import one_hot
     from seq2func.interpret.attribution import attributions
     from seq2func.interpret.filters import filter_pwms
     from seq2func.interpret.ism import ism
@@ -120,6 +118,8 @@ def interpret_model(
         write_meme,
     )
     from seq2func.interpret.regions import select_regions
+    from seq2func.prepare import open_dataset
+    from seq2func.prepare.dataset import one_hot
     from seq2func.train.checkpoint import model_from_checkpoint
     from seq2func.train.device import resolve_device
 

@@ -1,7 +1,7 @@
 """VCF/BCF: opening, records of a region as raw text, genotypes, sample matching.
 
 Every reader of the cohort VCF goes through this module: the personal haplotype builder
-(:mod:`seq2func.personal.haplotypes`), the PredictDB baseline (:mod:`seq2func.personal.predictdb`),
+(:mod:`seq2func.personal.haplotypes`), the PredictDB baseline (:mod:`seq2func.personal.baselines.predictdb`),
 the benchmark's sample list and VALIDATE.
 
 * :func:`open_vcf` opens a VCF, VCF.gz (bgzip) or BCF with pysam. What htslib prints on standard

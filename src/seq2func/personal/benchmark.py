@@ -4,7 +4,7 @@
 tables; :func:`merge_chunks` concatenates chunks, runs the null test and Benjamini-Hochberg over
 **all** genes at once (never per chunk), and writes the final tables, ``summary.json`` and the
 figures. Everything a gene's statistics need is computed inside its chunk from seeds that depend
-only on ``(seed, gene_id)`` (:func:`seq2func.stats.gene_rng`), so any chunking gives the same
+only on ``(seed, gene_id)`` (:func:`seq2func.personal.stats.gene_rng`), so any chunking gives the same
 final table as one run over all genes.
 
 Chunk directory (``run_chunk(out=...)``)::
@@ -19,7 +19,7 @@ Chunk directory (``run_chunk(out=...)``)::
     predictdb_predictions.tsv
                       with ``RunParams.predictdb``: gene_id, one column per individual: the PredictDB
                       model's prediction (genes of the chunk that the db has; see
-                      seq2func.personal.predictdb); gene_stats.tsv then has the ``predictdb_*``
+                      seq2func.personal.baselines.predictdb); gene_stats.tsv then has the ``predictdb_*``
                       columns filled (NA for genes absent from the db, and without a db)
     chunk.json        parameters, model, samples, genes done/skipped, counts, timings, PredictDB
                       matching totals and examples (``predictdb``, null without a db)
@@ -49,12 +49,12 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
-from seq2func.chroms import alias_map, canonical
 from seq2func.errors import InputError
 from seq2func.io.atomic import atomic_dir
 from seq2func.io.atomic import write_json as _write_json
-from seq2func.personal.predictdb import GENE_COLUMNS as PREDICTDB_COLUMNS
-from seq2func.stats import MODES, gene_rng, gene_table, null_abs_r, pearson_r
+from seq2func.personal.baselines.predictdb import GENE_COLUMNS as PREDICTDB_COLUMNS
+from seq2func.personal.cohort import fasta_contigs, load_cohort, sort_genes
+from seq2func.personal.stats import MODES, gene_rng, gene_table, null_abs_r, pearson_r
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class RunParams:
     window: int = 40001
     combine: str = "mean"
     null_draws: int = 50
-    seed: int = 1
+    seed: int = 0  # the pipeline's --train_seed
     unphased: str = "error"
     ref_n: str = "error"  # VCF records whose REF meets FASTA N (other bases matching): error | skip
     missing_samples: str = "error"
@@ -119,7 +119,7 @@ class RunParams:
         if not 0 < self.r2_stop <= 1:
             raise InputError("--r2-stop", str(self.r2_stop), "must be in (0, 1]")
         if self.predictdb:
-            from seq2func.personal.predictdb import check_predictdb
+            from seq2func.personal.baselines.predictdb import check_predictdb
 
             check_predictdb(self.predictdb)
 
@@ -130,104 +130,6 @@ class RunParams:
 def write_json(path: Path, obj) -> None:
     """JSON with NaN/numpy cleaned, written atomically (:func:`seq2func.io.atomic.write_json`)."""
     _write_json(path, obj)
-
-
-def select_genes(
-    tss: pd.DataFrame,
-    *,
-    genes: Sequence[str] | None = None,
-    chroms: Sequence[str] | None = None,
-    gene_source: str = "--genes-chunk",
-) -> pd.DataFrame:
-    """Rows of the TSS table for a gene list (every listed gene must be there) or chromosomes."""
-    df = tss
-    if genes is not None:
-        have = set(df["gene_id"])
-        absent = [g for g in genes if g not in have]
-        if absent:
-            shown = ", ".join(absent[:5]) + (f" (+{len(absent) - 5} more)" if len(absent) > 5 else "")
-            raise InputError(gene_source, None, f"{len(absent)} gene(s) not in the TSS annotation: {shown}")
-        order = {g: i for i, g in enumerate(genes)}
-        df = df[df["gene_id"].isin(order)].copy()
-        df = df.iloc[np.argsort(df["gene_id"].map(order).to_numpy(), kind="stable")]
-    if chroms:
-        want = {canonical(c) for c in chroms}
-        df = df[df["chrom"].map(canonical).isin(want)]
-    return df.reset_index(drop=True)
-
-
-def _nat_key(chrom: str):
-    c = canonical(str(chrom))
-    return (0, int(c), "") if c.isdigit() else (1, 0, c)
-
-
-def sort_genes(df: pd.DataFrame) -> pd.DataFrame:
-    keys = df["chrom"].map(_nat_key)
-    order = sorted(range(len(df)), key=lambda i: (keys.iloc[i], int(df["tss"].iloc[i]), str(df["gene_id"].iloc[i])))
-    return df.iloc[order].reset_index(drop=True)
-
-
-def load_cohort(
-    vcf: str | os.PathLike,
-    tss: str | os.PathLike | pd.DataFrame | None,
-    expression: str | os.PathLike | pd.DataFrame,
-    *,
-    genes: Sequence[str] | None = None,
-    chroms: Sequence[str] | None = None,
-    missing_samples: str = "error",
-    gene_source: str = "--genes-chunk",
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str], str | os.PathLike]:
-    """The selected genes, the expression of the individuals shared with the VCF (in VCF order),
-    those individuals, and how to name the expression input in errors. Used by the benchmark
-    chunks and personal fine-tuning alike.
-
-    Genes are placed by :func:`seq2func.io.annotation.place_genes`: the annotation's TSSs under the
-    expression file's gene IDs (matched with or without version suffix), and for a phenotype BED
-    its own start column for the genes the annotation lacks (``tss`` may then be None)."""
-    from seq2func.io.annotation import place_genes
-    from seq2func.io.expression import read_expression
-    from seq2func.io.vcf import match_samples
-    from seq2func.io.vcf import vcf_samples as read_vcf_samples
-    from seq2func.personal.predict import read_tss
-
-    expr_label = "--expression" if isinstance(expression, pd.DataFrame) else expression
-    positions = None
-    if isinstance(expression, pd.DataFrame):
-        expr = expression
-    else:
-        ef = read_expression(expression)
-        expr, positions = ef.values, ef.positions
-    annotation = tss if isinstance(tss, pd.DataFrame) or tss is None else read_tss(tss)
-    if annotation is None and positions is None:
-        raise InputError("--tss", None, f"required: {expr_label} is a gene_id TSV without positions (give a TSS BED6 "
-                         "or GTF, or the expression as a phenotype BED '#chr start end id ...')")
-    tss_df = place_genes(annotation, [str(g) for g in expr.index], positions)
-    if positions is None and len(tss_df) and not tss_df["gene_id"].astype(str).isin(expr.index.astype(str)).any():
-        # no annotation gene has expression: every chunk would be empty (another ID scheme?)
-        ids = list(dict.fromkeys(annotation["gene_id"].astype(str)))
-        raise InputError("--tss" if isinstance(tss, pd.DataFrame) else tss, None,
-                         f"none of its {len(ids)} gene(s) ({', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''}) is in "
-                         f"{expr_label} ({len(expr)} genes, e.g. {', '.join(map(str, expr.index[:3]))}; IDs compared "
-                         "with and without version suffix)")
-    sel = select_genes(tss_df, genes=genes, chroms=chroms, gene_source=gene_source)
-    vcf_samples = read_vcf_samples(vcf)  # a bad VCF: one InputError line, nothing from htslib
-    idx = match_samples(vcf_samples, list(expr.columns), path=expr_label, missing=missing_samples)
-    samples = [vcf_samples[i] for i in idx]
-    return sel, expr[samples], samples, expr_label
-
-
-def fasta_contigs(fasta: str | os.PathLike, chroms: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
-    """FASTA contig lengths and, per TSS chromosome, its FASTA name (``chr1`` <-> ``1``); one error
-    naming the FASTA when a chromosome is absent."""
-    from seq2func.personal.predict import contig_lengths
-
-    chroms = list(dict.fromkeys(chroms))
-    lengths = contig_lengths(fasta)
-    fa_of = alias_map(list(lengths), chroms)
-    absent = sorted(set(chroms) - set(fa_of))
-    if absent:
-        raise InputError(fasta, None, f"TSS chromosome(s) not in the FASTA: {', '.join(absent[:5])}")
-    return lengths, fa_of
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,6 +151,7 @@ def run_chunk(
 ) -> dict:
     """Benchmark one chunk of genes with ``predictor`` (:class:`~seq2func.personal.predict.GenePredictor`)
     and write the chunk directory ``out`` (atomically). Returns the ``chunk.json`` content."""
+    from seq2func.personal.baselines.predixcan import elastic_net_cv
     from seq2func.personal.drivers import (
         DRIVER_COLUMNS,
         SNV_COLUMNS,
@@ -262,7 +165,6 @@ def run_chunk(
     )
     from seq2func.personal.haplotypes import HaplotypeBuilder
     from seq2func.personal.predict import gene_window, predict_gene
-    from seq2func.predixcan import elastic_net_cv
 
     p = params or RunParams()
     p.check()
@@ -294,7 +196,7 @@ def run_chunk(
     timing = {"haplotypes": 0.0, "predict": 0.0, "stats": 0.0, "predixcan": 0.0, "ism": 0.0, "predictdb": 0.0}
     pdb = None
     if p.predictdb:  # the db's models read the VCF at their own variants (+-1 Mb), not the personal window
-        from seq2func.personal.predictdb import predictdb_for_genes
+        from seq2func.personal.baselines.predictdb import predictdb_for_genes
 
         t0 = time.time()
         pdb = predictdb_for_genes(p.predictdb, vcf, sel, samples, expression=expr,

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _sps
 
-from seq2func.stats import pearson_r
+from seq2func.personal.stats import pearson_r
 
 __all__ = [
     "DRIVER_COLUMNS",

@@ -34,7 +34,7 @@ def _empty(ax, text="no data"):
 
 
 def _r(x, y) -> float:
-    from seq2func.stats import pearson_r
+    from seq2func.personal.stats import pearson_r
 
     ok = np.isfinite(x) & np.isfinite(y)
     return float(pearson_r(x[ok], y[ok])) if ok.sum() >= 3 else float("nan")

@@ -296,7 +296,7 @@ class GenePredictor:
         return y[:, cols].double().sum(dim=1)
 
     def encode(self, seqs: Sequence[str]) -> torch.Tensor:
-        from seq2func.data.genome import encode
+        from seq2func.prepare.genome import encode
 
         L = int(self.seq_len)
         codes = np.empty((len(seqs), L), dtype=np.uint8)

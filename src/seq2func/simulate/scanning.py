@@ -113,7 +113,7 @@ class Scanner:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_motifs(cls, motifs, params: ModelParams) -> "Scanner":
-        """Build from :class:`seq2func.motifs.Motif` objects, computing the thresholds."""
+        """Build from :class:`seq2func.io.motifs.Motif` objects, computing the thresholds."""
         names, los, ths = [], [], []
         bg = np.asarray(params.background)
         for m in motifs:

@@ -30,7 +30,7 @@ import numpy as np
 
 from seq2func import __version__
 from seq2func.errors import InputError
-from seq2func.motifs import Motif, load_jaspar_subset, motif_from_dict, motif_to_dict
+from seq2func.io.motifs import Motif, load_jaspar_subset, motif_from_dict, motif_to_dict
 from seq2func.simulate import cohort as cohort_mod
 from seq2func.simulate import genome as genome_mod
 from seq2func.simulate import tracks as tracks_mod

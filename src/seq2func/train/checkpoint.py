@@ -105,7 +105,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def dataset_info(ds) -> dict:
-    """The ``dataset`` entry of a checkpoint for a :class:`seq2func.data.PreparedDataset`."""
+    """The ``dataset`` entry of a checkpoint for a :class:`seq2func.prepare.PreparedDataset`."""
     p = ds.manifest["params"]
     return {
         "manifest_checksum": file_sha256(Path(ds.path) / "manifest.json"),
@@ -234,7 +234,7 @@ def build_from_checkpoint(ckpt: dict) -> torch.nn.Module:
     model = build_model(dict(ckpt["model_config"]), load_weights=False)
     strat = ckpt.get("strategy") or {}
     if strat.get("name") == "lora":  # adapters add parameters the plain architecture lacks
-        from seq2func.finetune import apply_strategy
+        from seq2func.train.strategies import apply_strategy
 
         apply_strategy(model, "lora", **dict(strat.get("kwargs") or {}))
     return model

@@ -3,7 +3,7 @@
 Brain-ResNet compared its fine-tuned model against public variant-effect tools; the simplest
 of those score a variant by how much it changes the best match of known transcription-factor
 motifs. :func:`pwm_scores` is that baseline, over the JASPAR matrices bundled with seq2func
-(``assets/motifs/jaspar_subset.json``, :func:`seq2func.motifs.load_jaspar_subset`, the same
+(``assets/motifs/jaspar_subset.json``, :func:`seq2func.io.motifs.load_jaspar_subset`, the same
 matrices the simulator plants), and :func:`random_scores` is the chance level.
 
 PWMs: JASPAR counts -> probabilities with a pseudocount of 0.8 split over the four bases in
@@ -29,7 +29,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from seq2func.motifs import Motif, load_jaspar_subset
+from seq2func.io.motifs import Motif, load_jaspar_subset
 
 log = logging.getLogger(__name__)
 

@@ -20,14 +20,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from seq2func.data.genome import CODE_LUT
+from seq2func.prepare.genome import CODE_LUT
 
 NULL_KINDS = ("random", "shuffle")
 BASES = np.array(list("ACGT"))
 
 
 def random_snvs(fasta, chrom: str, n: int, seed: int = 0, *, max_tries: int = 20) -> pd.DataFrame:
-    """``n`` random SNVs on ``chrom`` of ``fasta`` (a :class:`seq2func.data.genome.Fasta` or anything
+    """``n`` random SNVs on ``chrom`` of ``fasta`` (a :class:`seq2func.prepare.genome.Fasta` or anything
     with ``lengths`` and ``fetch_text``): positions uniform over the contig, kept where the
     reference base is A/C/G/T, the alternative a uniform other base.
 
@@ -164,7 +164,7 @@ def shuffled_null_scores(predictor, variants: pd.DataFrame, fasta, tracks, n: in
     import torch
     from tangermeme.ersatz import dinucleotide_shuffle
 
-    from seq2func.data.genome import N as CODE_N
+    from seq2func.prepare.genome import N as CODE_N
     from seq2func.variants.scores import _track_rows, compute_scores, untransform_predictions
     from seq2func.variants.sequences import variant_windows
 

@@ -86,7 +86,7 @@ def score_chunk(
     ``null``: null draws for the whole run; this chunk draws its share, ``ceil(null x its unique
     variants / all unique variants)``. Returns ``chunk.json``.
     """
-    from seq2func.data.genome import Fasta
+    from seq2func.prepare.genome import Fasta
     from seq2func.variants.null import NULL_KINDS, random_snvs, shuffled_null_scores
     from seq2func.variants.scores import default_scores, score_variants
 

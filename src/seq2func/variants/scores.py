@@ -48,8 +48,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seq2func.data.genome import Fasta
 from seq2func.errors import InputError
+from seq2func.prepare.genome import Fasta
 from seq2func.transforms import parse_transform
 from seq2func.variants.sequences import VariantWindows, stitch, variant_windows
 
@@ -241,7 +241,7 @@ def score_variants(predictor: Any, variants: pd.DataFrame, fasta: Fasta | str | 
         Unique variants: ``chrom`` (FASTA spelling), ``pos`` (1-based), ``ref``, ``alt`` (anchored
         VCF alleles, upper case), ``key`` (unique), optionally ``flipped`` (bool).
     fasta
-        The reference genome (a :class:`~seq2func.data.genome.Fasta` or its path).
+        The reference genome (a :class:`~seq2func.prepare.genome.Fasta` or its path).
     tracks
         The checkpoint's track rows (``track_id``, ``transform``), one per output column;
         ``None``: ids ``"0"``, ``"1"``, ... and no transform.

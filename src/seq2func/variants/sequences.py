@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seq2func.data.genome import Fasta, N, decode, encode
 from seq2func.errors import InputError
+from seq2func.prepare.genome import Fasta, N, decode, encode
 
 __all__ = [
     "MAX_REGION_BP",
@@ -170,7 +170,7 @@ def variant_windows(fasta: Fasta | str | os.PathLike, chrom: Sequence[str], pos:
     Parameters
     ----------
     fasta
-        The reference genome (a :class:`~seq2func.data.genome.Fasta` or its path).
+        The reference genome (a :class:`~seq2func.prepare.genome.Fasta` or its path).
     chrom, pos, ref, alt
         One entry per variant: contig (FASTA spelling), 1-based position, anchored alleles.
     seq_len

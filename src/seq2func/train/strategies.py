@@ -1,6 +1,6 @@
 """FINETUNE strategies: which parameters of a (pre-trained) model train.
 
-    from seq2func.finetune import apply_strategy, count_trainable
+    from seq2func.train.strategies import apply_strategy, count_trainable
     schedule = apply_strategy(model, "gradual_unfreeze")
     for epoch in range(n_epochs):
         schedule(epoch)            # no-op for every strategy but gradual_unfreeze

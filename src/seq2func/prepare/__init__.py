@@ -2,7 +2,7 @@
 
 Python API::
 
-    from seq2func.data import open_dataset, SeqDataset, make_loader
+    from seq2func.prepare import open_dataset, SeqDataset, make_loader
     ds = open_dataset("dataset/")          # .sequences .targets .regions .tracks .manifest .split()
     train = SeqDataset(ds, split="train", rc=True, shift=3, seed=0)
 
@@ -11,9 +11,9 @@ Python API::
 
 from __future__ import annotations
 
-from seq2func.data.prepare import PrepareParams, merge_parts, prepare_chrom, prepare_dataset
-from seq2func.data.split import fold_roles, load_split, make_split, write_split
-from seq2func.data.store import PreparedDataset, open_dataset
+from seq2func.prepare.run import PrepareParams, merge_parts, prepare_chrom, prepare_dataset
+from seq2func.prepare.split import fold_roles, load_split, make_split, write_split
+from seq2func.prepare.store import PreparedDataset, open_dataset
 
 __all__ = [
     "PrepareParams",
@@ -36,7 +36,7 @@ _LAZY = {"SeqDataset", "make_loader", "one_hot"}
 
 def __getattr__(name: str):
     if name in _LAZY:
-        from seq2func.data import dataset
+        from seq2func.prepare import dataset
 
         return getattr(dataset, name)
-    raise AttributeError(f"module 'seq2func.data' has no attribute {name!r}")
+    raise AttributeError(f"module 'seq2func.prepare' has no attribute {name!r}")

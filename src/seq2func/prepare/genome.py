@@ -2,7 +2,7 @@
 
 Sequences are stored as uint8 codes ``A=0, C=1, G=2, T=3, N=4`` (lower case folded, every other
 IUPAC letter becomes N). One-hot encoding happens only on the device
-(:func:`seq2func.data.dataset.one_hot`).
+(:func:`seq2func.prepare.dataset.one_hot`).
 
 The FASTA may be plain or bgzip-compressed; pysam builds a missing ``.fai`` (and ``.gzi``) next
 to it. Nothing here ever holds a whole chromosome in memory: :func:`scan_chrom` walks a contig

@@ -28,7 +28,7 @@ import zlib
 
 import numpy as np
 
-from seq2func.data.bed import BedRecords, IntervalSet
+from seq2func.prepare.bed import BedRecords, IntervalSet
 
 
 def chrom_rng(seed: int, chrom: str) -> np.random.Generator:

@@ -51,9 +51,9 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .chroms import canonical
-from .errors import InputError
-from .stats import pearson_r
+from seq2func.chroms import canonical
+from seq2func.errors import InputError
+from seq2func.personal.stats import pearson_r
 
 __all__ = [
     "ElasticNetResult",

@@ -12,7 +12,7 @@ in db order, with a warning. A gene absent from the db gets NA everywhere.
 
 Variants, per gene:
 
-1. ``varID`` parsed in any style :func:`seq2func.predixcan.parse_variant_id` knows
+1. ``varID`` parsed in any style :func:`seq2func.personal.baselines.predixcan.parse_variant_id` knows
    (``chr22_123_A_G_b37``, ``22_123_A_G_b38``, ``22:123:A:G``, ``chr22:123:A:G``); the
    chromosome is renamed onto the VCF's spelling with :func:`seq2func.chroms.alias_map`
    (``22`` <-> ``chr22``) and the VCF records at that position are read (tabix).
@@ -21,7 +21,7 @@ Variants, per gene:
    TSS +- 1 Mb** (:data:`RSID_FLANK`; PredictDB's cis window) on the gene's contig -- not the whole
    contig. A variant more than 1 Mb from our TSS (possible for long genes, whose PredictDB window
    is measured from the gene body) is found only through its position.
-3. Alleles decide as :func:`seq2func.predixcan.match_predictdb_weights` defines: our REF/ALT ==
+3. Alleles decide as :func:`seq2func.personal.baselines.predixcan.match_predictdb_weights` defines: our REF/ALT ==
    model ref/eff as is; == eff/ref **flipped** (effect-allele dosage ``2 - ALT dosage``); the
    complement for strand-unambiguous SNVs; A/T and C/G SNVs matched as written (counted in
    ``ambiguous``) unless ``drop_ambiguous``; anything else unmatched and contributing 0.
@@ -31,7 +31,7 @@ counts allele ``k`` only; a flipped weight there uses ``2 - that count``, as for
 with ``bcftools norm -m-`` (MetaXcan's Predict.py does the same). Dosages come from ``GT``: the
 number of called alleles equal to the ALT; a haploid ``GT`` counts its one allele. A genotype with
 any missing allele (``./.``, ``0|.``) is missing and mean-imputed over the chunk's individuals
-(PrediXcan's rule, :func:`seq2func.predixcan.predict_predictdb`); imputed dosages (``DS``) are not
+(PrediXcan's rule, :func:`seq2func.personal.baselines.predixcan.predict_predictdb`); imputed dosages (``DS``) are not
 read.
 
 Prediction = sum of ``weight x effect-allele dosage`` over the matched variants (a gene whose
@@ -61,8 +61,8 @@ from seq2func.io.vcf import (
     match_samples,
     parse_genotypes,
 )
-from seq2func.predixcan import load_predictdb, parse_variant_id, predict_predictdb
-from seq2func.stats import pearson_r
+from seq2func.personal.baselines.predixcan import load_predictdb, parse_variant_id, predict_predictdb
+from seq2func.personal.stats import pearson_r
 
 log = logging.getLogger(__name__)
 
@@ -329,7 +329,7 @@ def predictdb_for_genes(
                 for s, e in merged:
                     for i, recs in reader.with_ids(c, s, e, wanted).items():
                         by_id.setdefault(i, []).extend(recs)
-    # 3. per gene: its variants, then seq2func.predixcan.predict_predictdb
+    # 3. per gene: its variants, then seq2func.personal.baselines.predixcan.predict_predictdb
     for g, wg in w.groupby("gene", sort=False):
         recs: list[_Record] = []
         seen: set[int] = set()

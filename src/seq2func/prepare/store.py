@@ -45,9 +45,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from seq2func.data.split import fold_roles, split_labels
 from seq2func.errors import InputError
 from seq2func.io.atomic import new_temp_dir, publish_dir  # noqa: F401  (publish_dir: re-exported for PREPARE)
+from seq2func.prepare.split import fold_roles, split_labels
 
 DATASET_FORMAT = "seq2func-dataset/1"
 PART_FORMAT = "seq2func-part/1"
@@ -281,7 +281,7 @@ class PreparedDataset:
 
         ``name`` is a label in ``regions.split`` (``train``/``valid``/``test`` or ``fold<k>``). For
         a k-fold dataset, ``split("train", fold=k)`` (and ``valid``/``test``) maps each window's
-        label to its role with :func:`seq2func.data.split.fold_roles` (``by="label"``), so k folds
+        label to its role with :func:`seq2func.prepare.split.fold_roles` (``by="label"``), so k folds
         work for whole-chromosome and contig-block splits alike.
         """
         if fold is not None:

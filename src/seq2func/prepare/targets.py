@@ -30,9 +30,9 @@ from typing import Iterator, Mapping
 import numpy as np
 
 from seq2func.chroms import alias_map
-from seq2func.data.bed import IntervalSet
-from seq2func.data.tracks import TrackSpec
 from seq2func.errors import InputError
+from seq2func.prepare.bed import IntervalSet
+from seq2func.prepare.tracks import TrackSpec
 
 log = logging.getLogger(__name__)
 

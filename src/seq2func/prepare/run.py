@@ -10,9 +10,9 @@ place at the end, so a failed task publishes nothing.
 A part directory holds ``part.json`` (parameters, split, counts, checksums, warnings),
 ``sequences.npy``, ``targets.npy``, ``regions.tsv`` and ``tracks.tsv``. ``merge_parts``
 (``bin/prepare_merge.py``) checks that the parts agree, links their shards into the dataset
-layout described in :mod:`seq2func.data.store` and writes ``manifest.json``.
+layout described in :mod:`seq2func.prepare.store` and writes ``manifest.json``.
 
-Windows are tiled only inside the split's blocks (:func:`seq2func.data.split.chrom_blocks`): a
+Windows are tiled only inside the split's blocks (:func:`seq2func.prepare.split.chrom_blocks`): a
 whole-chromosome split gives one block ``[0, length)`` per chromosome, so windows start at ``0,
 stride, 2*stride, ...`` with the chromosome's label; a contig-block split
 (``split_by="contig"``) gives each window its block's label, and blocks of different labels lie at
@@ -40,10 +40,11 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from seq2func.chroms import alias_map
-from seq2func.data import peaks as peakmod
-from seq2func.data.bed import IntervalSet, read_bed
-from seq2func.data.genome import Fasta, genome_sha256, names_lengths_md5, scan_chrom
-from seq2func.data.split import (
+from seq2func.errors import InputError
+from seq2func.prepare import peaks as peakmod
+from seq2func.prepare.bed import IntervalSet, read_bed
+from seq2func.prepare.genome import Fasta, genome_sha256, names_lengths_md5, scan_chrom
+from seq2func.prepare.split import (
     EXCLUDE,
     chrom_blocks,
     load_split,
@@ -52,7 +53,7 @@ from seq2func.data.split import (
     split_blocks,
     split_mode,
 )
-from seq2func.data.store import (
+from seq2func.prepare.store import (
     DATASET_FORMAT,
     PART_FORMAT,
     REGION_COLUMNS,
@@ -63,9 +64,8 @@ from seq2func.data.store import (
     versions,
     write_regions,
 )
-from seq2func.data.targets import BigWigSource, window_targets
-from seq2func.data.tracks import read_samplesheet, track_table
-from seq2func.errors import InputError
+from seq2func.prepare.targets import BigWigSource, window_targets
+from seq2func.prepare.tracks import read_samplesheet, track_table
 
 log = logging.getLogger(__name__)
 
@@ -460,7 +460,7 @@ def merge_parts(
     some chromosome or block to (for k folds: every fold) must end up with at least one window,
     else a one-line :class:`InputError` names the dataset and the split (e.g. all its blocks were
     dropped by the N filter). A split the split assigned nothing to is
-    :func:`seq2func.data.split.check_nonempty`'s business (``prepare_split.py --require``); with
+    :func:`seq2func.prepare.split.check_nonempty`'s business (``prepare_split.py --require``); with
     ``allow_missing``, splits none of whose chromosomes has a part are not checked. The check runs
     before anything is linked or moved. ``()`` turns it off.
     """

@@ -69,7 +69,7 @@ from seq2func.chroms import alias_map
 from seq2func.errors import InputError
 
 if TYPE_CHECKING:
-    from seq2func.data.genome import Fasta
+    from seq2func.prepare.genome import Fasta
 
 SPLITS = ("train", "valid", "test")
 EXCLUDE = "exclude"
@@ -77,7 +77,7 @@ CONTIGS = "contigs"
 FORMAT = "seq2func-split/1"
 SPLIT_BY = ("chrom", "contig")
 DEFAULT_GAP = 131072
-DEFAULT_CONTIG_FRACTIONS = (0.8, 0.1, 0.1)
+DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)  # nothing chosen (no fractions, folds, test or valid chromosomes)
 GAP_SCAN_BP = 1 << 20  # stream a chromosome 1 Mb at a time when looking for N runs
 
 
@@ -88,7 +88,7 @@ def read_fai(path: str | os.PathLike) -> tuple[list[str], dict[str, int]]:
     if path.suffix != ".fai":
         fai = Path(str(path) + ".fai")
         if not fai.is_file():
-            from seq2func.data.genome import Fasta
+            from seq2func.prepare.genome import Fasta
 
             fa = Fasta(path)  # builds the index
             fa.close()
@@ -209,7 +209,7 @@ def find_gaps(fasta: Fasta, chrom: str, min_gap: int, block_bp: int = GAP_SCAN_B
     Parameters
     ----------
     fasta
-        An open :class:`seq2func.data.genome.Fasta`.
+        An open :class:`seq2func.prepare.genome.Fasta`.
     chrom
         Chromosome name as spelled in the FASTA.
     min_gap
@@ -223,7 +223,7 @@ def find_gaps(fasta: Fasta, chrom: str, min_gap: int, block_bp: int = GAP_SCAN_B
         ``gaps``: sorted half-open ``(start, end)`` N runs of at least ``min_gap`` bp; ``first`` /
         ``last``: the first non-N base and one past the last (``None`` for an all-N chromosome).
     """
-    from seq2func.data.genome import N_LUT
+    from seq2func.prepare.genome import N_LUT
 
     length = fasta.length(chrom)
     gaps: list[tuple[int, int]] = []
@@ -264,7 +264,7 @@ def find_contigs(fasta: Fasta, chrom: str, min_gap: int, block_bp: int = GAP_SCA
     Parameters
     ----------
     fasta
-        An open :class:`seq2func.data.genome.Fasta`.
+        An open :class:`seq2func.prepare.genome.Fasta`.
     chrom
         Chromosome name as spelled in the FASTA.
     min_gap
@@ -338,7 +338,7 @@ def _contig_split(
     seq_length: int | None,
     folds: int | None,
 ) -> list[dict]:
-    from seq2func.data.genome import Fasta
+    from seq2func.prepare.genome import Fasta
 
     fa = Fasta(fasta_path)
     try:
@@ -405,8 +405,9 @@ def make_split(
     test_chroms, valid_chroms
         Explicit test / validation chromosomes (chrom mode only; any spelling, ``22``/``chr22``).
     fractions
-        ``(train, valid, test)`` length fractions (or ``"0.8,0.1,0.1"``); contig mode defaults to
-        0.8,0.1,0.1 when neither ``fractions`` nor ``folds`` is given.
+        ``(train, valid, test)`` length fractions (or ``"0.8,0.1,0.1"``); defaults to
+        :data:`DEFAULT_FRACTIONS` (0.8,0.1,0.1) when neither ``fractions`` nor ``folds`` nor test or
+        validation chromosomes are given.
     folds
         Deal chromosomes (chrom mode, those not ``test``) or blocks (contig mode) into ``K``
         length-balanced folds ``fold0..fold{K-1}``.
@@ -473,6 +474,8 @@ def make_split(
         return _make_contig_split(fai, names, lengths, included, test, valid, fractions, folds, seed,
                                   block_size, min_gap, gap, seq_length)
 
+    if fractions is None and not folds and not test and not valid:
+        fractions = list(DEFAULT_FRACTIONS)  # nothing chosen: 80/10/10 by length, as in contig mode
     for c in names:
         if c not in included:
             label[c] = EXCLUDE
@@ -541,7 +544,7 @@ def _make_contig_split(fai, names, lengths, included, test, valid, fractions, fo
         shares = [1.0 / folds] * folds
     else:
         method = "fractions"
-        fractions = list(fractions) if fractions is not None else list(DEFAULT_CONTIG_FRACTIONS)
+        fractions = list(fractions) if fractions is not None else list(DEFAULT_FRACTIONS)
         labels = list(SPLITS)
         shares = list(fractions)
     blocks = _contig_split(fpath, names, lengths, included, labels, shares, seed, block_size, min_gap, gap, seq_length, folds)

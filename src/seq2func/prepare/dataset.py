@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from seq2func.data.genome import COMPLEMENT, N
-from seq2func.data.store import PreparedDataset, open_dataset
+from seq2func.prepare.genome import COMPLEMENT, N
+from seq2func.prepare.store import PreparedDataset, open_dataset
 
 
 def one_hot(codes: torch.Tensor, channels_first: bool = True, dtype: torch.dtype = torch.float32) -> torch.Tensor:
