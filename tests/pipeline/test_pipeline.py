@@ -461,7 +461,7 @@ def _replay(workdir: Path, dest: Path, resume_dir: Path) -> None:
     script = (workdir / ".command.sh").read_text()
     old = re.search(r"--resume-dir '([^']+)'", script).group(1)
     (dest / ".command.sh").write_text(script.replace(old, str(resume_dir)))
-    env = {k: v for k, v in os.environ.items() if k != "SEQ2FUNC_TEST_KILL_AFTER_EPOCH"}
+    env = {k: v for k, v in os.environ.items() if k not in ("SEQ2FUNC_TEST_KILL_AFTER_EPOCH", "SEQ2FUNC_TRAIN_HOOKS")}
     env["PATH"] = f"{REPO / 'bin'}:{REPO / '.venv' / 'bin'}:{env.get('PATH', '')}"
     res = subprocess.run(["bash", "-euo", "pipefail", ".command.sh"], cwd=dest, capture_output=True, text=True, env=env,
                          timeout=600)
@@ -488,11 +488,17 @@ def _same_training(a: Path, b: Path) -> None:
 def test_killed_training_task_resumes_from_its_last_checkpoint(tmp_path):
     """SPEC §6: a killed training resumes from its last checkpoint. PRETRAIN and FINETUNE kill
     themselves with SIGKILL (exit 137, as an OOM kill) right after the checkpoint of their first epoch
-    (test hook SEQ2FUNC_TEST_KILL_AFTER_EPOCH, given to the tasks by the env scope of a -c config);
+    (test hook tests.hooks:kill_after_epoch, injected with SEQ2FUNC_TRAIN_HOOKS, tests importable through
+    PYTHONPATH, and SEQ2FUNC_TEST_KILL_AFTER_EPOCH, given to the tasks by the env scope of a -c config);
     base.config retries 137 once, in a fresh work directory; the retry finds the checkpoint in
     <workDir>/.seq2func-resume, resumes at epoch 1 and ends bit-identical to an uninterrupted run."""
     cfg = tmp_path / "kill.config"
-    cfg.write_text("env { SEQ2FUNC_TEST_KILL_AFTER_EPOCH = '1' }\n")
+    import os
+
+    pythonpath = os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))
+    cfg.write_text("env {\n    SEQ2FUNC_TEST_KILL_AFTER_EPOCH = '1'\n"
+                   "    SEQ2FUNC_TRAIN_HOOKS = 'tests.hooks:kill_after_epoch'\n"
+                   f"    PYTHONPATH = '{pythonpath}'\n}}\n")
     results = tmp_path / "results"
     res = _run(tmp_path, "-profile", "test", "-c", str(cfg), "--outdir", str(results), "--epochs", "3",
                "--finetune_strategies", "head_only", "--finetune_cell_types", "neuron", "--skip_personal")

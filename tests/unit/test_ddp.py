@@ -67,7 +67,8 @@ def test_torchrun_two_cpu_processes(tmp_path):
         return subprocess.run(c, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
                               env=dict(env, **extra_env), cwd=tmp_path)
 
-    p = run(tmp_path / "killed", SEQ2FUNC_TEST_KILL_AFTER_EPOCH="1")
+    p = run(tmp_path / "killed", SEQ2FUNC_TEST_KILL_AFTER_EPOCH="1", SEQ2FUNC_TRAIN_HOOKS="tests.hooks:kill_after_epoch",
+            PYTHONPATH=os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH")))))
     assert p.returncode != 0 and "killing this process" in p.stderr, p.stderr[-3000:]
     p = run(tmp_path / "retry")
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]

@@ -249,7 +249,13 @@ def test_personal_finetune_small(world, tmp_path):
     ex = pd.read_csv(world / "expression.tsv", sep="\t").set_index("gene_id")
     held = sp["heldout_individuals"]
     rs = [np.corrcoef(pr.loc[gid, held].to_numpy(float), ex.loc[gid, held].to_numpy(float))[0, 1] for gid in sp["train_genes"]]
-    assert j["evaluation"]["heldout_individuals"]["reference_only"]["mean_r"] == pytest.approx(np.mean(rs), abs=1e-6)
+    # The random model's predictions barely vary across individuals (std ~1e-5 of a mean ~2.4, some
+    # 30 float32 steps), and the two paths batch the haplotypes differently, so the last float32 bit
+    # differs and R moves by up to ~1e-3; other individuals or genes would move it by ~0.1.
+    ref = g[(g["set"] == "heldout_individuals") & (g["model"] == "reference_only")].set_index("gene_id")["r"]
+    assert sorted(ref.index) == sorted(sp["train_genes"])
+    assert ref.loc[sp["train_genes"]].to_numpy(float) == pytest.approx(rs, abs=5e-3)
+    assert j["evaluation"]["heldout_individuals"]["reference_only"]["mean_r"] == pytest.approx(np.mean(rs), abs=1e-3)
 
 
 def test_truth_model_recovers_planted_genetics(world, tmp_path):

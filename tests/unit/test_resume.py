@@ -16,7 +16,6 @@ import sys
 import pytest
 
 from seq2func.train.resume import (
-    KILL_ENV,
     RESUME_FORMAT,
     ResumeState,
     fingerprint,
@@ -24,6 +23,8 @@ from seq2func.train.resume import (
     state_key,
     training_identity,
 )
+from tests.conftest import REPO
+from tests.hooks import KILL_ENV
 
 
 def identity(**over) -> dict:
@@ -137,9 +138,11 @@ def test_finish_moves_the_checkpoints_and_removes_the_state(tmp_path):
 
 
 _KILL_CHILD = """
-import sys
-from seq2func.train.resume import maybe_test_kill
-maybe_test_kill(int(sys.argv[1]), sys.argv[2] == "fresh")
+import sys, types
+from seq2func.train.hooks import hooks_from_env
+trainer = types.SimpleNamespace(epoch=int(sys.argv[1]), fresh_start=sys.argv[2] == "fresh")
+for hook in hooks_from_env():  # SEQ2FUNC_TRAIN_HOOKS=tests.hooks:kill_after_epoch
+    hook(trainer)
 print("alive")
 """
 
@@ -154,7 +157,9 @@ def test_test_kill_hook_sigkills_only_fresh_runs_at_that_epoch(epochs_done, star
     import os
 
     res = subprocess.run([sys.executable, "-c", _KILL_CHILD, str(epochs_done), start], capture_output=True, text=True,
-                         env={**os.environ, KILL_ENV: env}, timeout=60)
+                         env={**os.environ, KILL_ENV: env, "SEQ2FUNC_TRAIN_HOOKS": "tests.hooks:kill_after_epoch",
+                              "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))},
+                         timeout=60)
     if killed:
         assert res.returncode == -9 and "alive" not in res.stdout, res.stderr
     else:

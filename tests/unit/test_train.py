@@ -279,7 +279,9 @@ def test_resume_dir_survives_sigkill(ds_path, pretrained, tmp_path, caplog):
             "pretrain(sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], resume_dir=sys.argv[4], **json.loads(sys.argv[5]))")
     res = subprocess.run([sys.executable, "-c", code, str(ds_path), str(cfg), str(tmp_path / "killed"), str(rdir), json.dumps(FAST)],
                          capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "SEQ2FUNC_TEST_KILL_AFTER_EPOCH": "1"})
+                         env={**os.environ, "SEQ2FUNC_TEST_KILL_AFTER_EPOCH": "1",
+                              "SEQ2FUNC_TRAIN_HOOKS": "tests.hooks:kill_after_epoch",
+                              "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))})
     assert res.returncode == -9, res.stderr[-2000:]
     (state,) = list(rdir.iterdir())
     assert load_checkpoint(state / "last.pt")["progress"]["epoch"] == 1

@@ -19,6 +19,7 @@ import typer
 
 from seq2func.errors import InputError
 from seq2func.prepare.split import (
+    DEFAULT_FRACTIONS,
     EXCLUDE,
     check_nonempty,
     make_split,
@@ -69,6 +70,8 @@ def main(
         mode = resolve_split_by(mode, 0, False)
     # auto without --data-contigs: make_split counts the contigs it uses (--chroms, --exclude-chroms,
     # --min-length) that are at least --seq-length long
+    if not (fractions or folds or _names(test_chroms) or _names(valid_chroms)):
+        fractions = ",".join(map(str, DEFAULT_FRACTIONS))  # nothing chosen: 80/10/10 by length
     split = make_split(
         fasta, test_chroms=test_chroms, valid_chroms=valid_chroms, fractions=fractions, folds=folds or None,
         seed=seed, chroms=chroms, exclude_chroms=exclude_chroms, min_length=min_length,

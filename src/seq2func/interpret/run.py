@@ -83,6 +83,412 @@ def informative(pwm: np.ndarray, min_column_ic: float = MIN_COLUMN_IC) -> np.nda
     return trimmed
 
 
+def _load_model(checkpoint: str | os.PathLike, dataset: str | os.PathLike, device: str,
+                require_gpu: bool) -> tuple:
+    """Load the checkpoint and the dataset, and check that they go together.
+
+    Parameters
+    ----------
+    checkpoint, dataset
+        The checkpoint to explain and the prepared dataset of its windows.
+    device, require_gpu
+        Where to run (:func:`seq2func.train.device.resolve_device`).
+
+    Returns
+    -------
+    tuple
+        ``(device, model, checkpoint dict, track table, dataset)``.
+    """
+    from seq2func.prepare import open_dataset
+    from seq2func.train.checkpoint import model_from_checkpoint
+    from seq2func.train.device import resolve_device
+
+    dev = resolve_device(device, require_gpu)
+    model, ck = model_from_checkpoint(checkpoint, device=dev)
+    tracks = list(ck.get("tracks") or [])
+    if not tracks:
+        raise InputError(checkpoint, "tracks", "the checkpoint has no track table: nothing to explain per cell type")
+    ds = open_dataset(dataset)
+    if int(ck["dataset"].get("seq_length", ds.seq_length)) != ds.seq_length:
+        raise InputError(checkpoint, "seq_length", f"the model was trained on {ck['dataset'].get('seq_length')}-bp windows, "
+                                                   f"the dataset has {ds.seq_length}")
+    return dev, model, ck, tracks, ds
+
+
+def _cell_types(tracks: Sequence[dict], ds, dataset: str | os.PathLike) -> list[str]:
+    """The model's cell types that the dataset has, in track order.
+
+    Parameters
+    ----------
+    tracks
+        The checkpoint's track table.
+    ds
+        The prepared dataset.
+    dataset
+        Its path (for the error).
+
+    Returns
+    -------
+    list of str
+        The cell types to explain (an :class:`InputError` when none).
+    """
+    cell_types = list(dict.fromkeys(str(t.get("cell_type")) for t in tracks))
+    known = set(ds.tracks["cell_type"])
+    cell_types = [c for c in cell_types if c in known]
+    if not cell_types:
+        raise InputError(dataset, "tracks", f"none of the model's cell types is in the dataset ({', '.join(sorted(known)[:5])})")
+    return cell_types
+
+
+def _ism_first_region(model, codes: np.ndarray, table: pd.DataFrame, track: dict, col: int, ism_bp: int,
+                      dev) -> dict:
+    """ISM of the central ``ism_bp`` of a cell type's first region.
+
+    Parameters
+    ----------
+    model
+        The model.
+    codes
+        The cell type's regions, base codes ``(N, L)``.
+    table
+        The regions (``chrom``, ``start``).
+    track
+        The track explained (its ``track_id``).
+    col
+        Its column in the model's output.
+    ism_bp
+        Bases mutated.
+    dev
+        The device.
+
+    Returns
+    -------
+    dict
+        ``values`` (``(ism_bp, 4)`` float32), ``start``, ``chrom``, ``codes`` and ``track``.
+    """
+    from seq2func.interpret.ism import ism
+
+    L = codes.shape[1]
+    a = max(0, L // 2 - ism_bp // 2)
+    return {"values": ism(model, codes[:1], positions=slice(a, min(L, a + ism_bp)), tracks=[col],
+                          device=dev)[0, :, :, 0].astype(np.float32),
+            "start": int(table["start"].iloc[0]) + a, "chrom": str(table["chrom"].iloc[0]),
+            "codes": codes[0, a:a + ism_bp], "track": track["track_id"]}
+
+
+def _explain_regions(model, ds, tracks: Sequence[dict], cell_types: Sequence[str], dev, timing: dict, *,
+                     dataset: str | os.PathLike, label: str, n: int, split: str,
+                     regions_bed: str | os.PathLike | None, fasta: str | os.PathLike | None, method: str,
+                     n_shuffles: int, seed: int, ism_bp: int) -> tuple:
+    """Regions, attributions and ISM of every cell type (steps 1, 2 and 4 of the module doc).
+
+    Parameters
+    ----------
+    model, ds, tracks
+        The model, the prepared dataset and the checkpoint's track table.
+    cell_types
+        The cell types to explain.
+    dev
+        The device.
+    timing
+        Seconds per step; ``attributions`` and ``ism`` are added to.
+    dataset, label, n, split, regions_bed, fasta, method, n_shuffles, seed, ism_bp
+        As :func:`interpret_model`'s.
+
+    Returns
+    -------
+    tuple
+        ``(regions, codes, attributions, hypothetical, one-hot, cell type per region, ISM per cell
+        type)``; the arrays stacked over the cell types.
+    """
+    from seq2func.interpret.attribution import attributions
+    from seq2func.interpret.regions import select_regions
+    from seq2func.prepare.dataset import one_hot
+
+    tables, codes_all, hyp_all, attr_all, ct_of = [], [], [], [], []
+    ism_out = {}
+    for ct in cell_types:
+        table, codes = select_regions(ds, cell_types=[ct], n=n, split=split, bed=regions_bed, fasta=fasta)
+        if len(table) == 0:
+            log.warning("%s: no %s windows for %s", label, split, ct)
+            continue
+        col = _track_column(tracks, ct)
+        t = time.perf_counter()
+        attr, hyp = attributions(model, codes, track=col, method=method, n_shuffles=n_shuffles, seed=seed,
+                                 device=dev, convergence="warn")
+        timing["attributions"] += time.perf_counter() - t
+        table = table.assign(model_track=tracks[col]["track_id"])
+        tables.append(table)
+        codes_all.append(codes)
+        attr_all.append(attr)
+        hyp_all.append(hyp)
+        ct_of += [ct] * len(table)
+        if ism_bp > 0:
+            t = time.perf_counter()
+            ism_out[ct] = _ism_first_region(model, codes, table, tracks[col], col, ism_bp, dev)
+            timing["ism"] += time.perf_counter() - t
+    if not tables:
+        raise InputError(dataset, f"split {split}", "no windows to explain")
+    regions = pd.concat(tables, ignore_index=True)
+    codes = np.concatenate(codes_all)
+    attr = np.concatenate(attr_all)
+    hyp = np.concatenate(hyp_all)
+    onehot = one_hot(__import__("torch").from_numpy(codes)).numpy()
+    ct_arr = np.array(ct_of)
+    return regions, codes, attr, hyp, onehot, ct_arr, ism_out
+
+
+def _find_patterns(onehot: np.ndarray, hyp: np.ndarray, label: str, max_seqlets: int, seed: int,
+                   timing: dict) -> list:
+    """TF-MoDISco-lite patterns of the hypothetical contributions (none when it finds none).
+
+    Parameters
+    ----------
+    onehot, hyp
+        One-hot sequences and hypothetical contributions, ``(N, 4, L)``.
+    label
+        The model's label (for the warning).
+    max_seqlets, seed
+        As :func:`seq2func.interpret.motifs.run_modisco`'s.
+    timing
+        Seconds per step; ``modisco`` is added to.
+
+    Returns
+    -------
+    list
+        The patterns.
+    """
+    from seq2func.interpret.motifs import run_modisco
+
+    t = time.perf_counter()
+    try:
+        patterns = run_modisco(onehot, hyp, max_seqlets=max_seqlets, seed=seed)
+    except (ValueError, RuntimeError, IndexError) as err:  # too few seqlets for a metacluster
+        log.warning("%s: MoDISco found no patterns (%s)", label, str(err).splitlines()[0] if str(err) else type(err).__name__)
+        patterns = []
+    timing["modisco"] += time.perf_counter() - t
+    return patterns
+
+
+def _pattern_mass(patterns: Sequence, attr: np.ndarray, ct_arr: np.ndarray,
+                  cell_types: Sequence[str]) -> tuple[list[dict], list[dict]]:
+    """Each pattern's description and its attribution mass per cell type.
+
+    Parameters
+    ----------
+    patterns
+        The MoDISco patterns.
+    attr
+        Contributions ``(N, 4, L)``.
+    ct_arr
+        The cell type of each region.
+    cell_types
+        The cell types explained.
+
+    Returns
+    -------
+    prow : list of dict
+        Per pattern: name, metacluster, seqlets, width, consensus and information content.
+    mass_rows : list of dict
+        Per pattern and cell type: the summed ``|contribution|`` of its seqlets (``mass``) and its
+        share of all of the cell type's ``|contribution|``.
+    """
+    from seq2func.interpret.motifs import consensus, information_content
+
+    abs_attr = np.abs(attr).sum(axis=1)  # (N, L)
+    total = {ct: float(abs_attr[ct_arr == ct].sum()) or 1.0 for ct in cell_types}
+    prow, mass_rows = [], []
+    for p in patterns:
+        mass = {ct: 0.0 for ct in cell_types}
+        for s in p.seqlets.itertuples(index=False):
+            i = int(s.example_idx)
+            mass[ct_arr[i]] += float(abs_attr[i, max(0, int(s.start)):int(s.end)].sum())
+        prow.append({"pattern": p.name, "metacluster": p.metacluster, "n_seqlets": int(p.n_seqlets), "width": int(p.pwm.shape[1]),
+                     "consensus": consensus(p.pwm), "ic_bits": float(information_content(p.pwm).sum())})
+        for ct in cell_types:
+            mass_rows.append({"pattern": p.name, "cell_type": ct, "mass": mass[ct], "share": mass[ct] / total[ct]})
+    return prow, mass_rows
+
+
+def _match_motifs(patterns: Sequence, model, codes: np.ndarray, targets, dev, min_filter_sites: int,
+                  min_filter_ic: float, timing: dict) -> tuple:
+    """First-layer filters as PWMs, and patterns and filters matched to JASPAR with Tomtom.
+
+    Parameters
+    ----------
+    patterns
+        The MoDISco patterns.
+    model, codes, dev
+        The model, the regions' base codes and the device (:func:`seq2func.interpret.filters.filter_pwms`).
+    targets
+        The JASPAR matrices.
+    min_filter_sites, min_filter_ic
+        Filters with fewer sites or less information content are not matched.
+    timing
+        Seconds per step; ``filters`` and ``tomtom`` are added to.
+
+    Returns
+    -------
+    tuple
+        ``(pattern matches, filters, filters kept for matching, filter matches)``.
+    """
+    from seq2func.interpret.filters import filter_pwms
+    from seq2func.interpret.motifs import tomtom_matches
+
+    t = time.perf_counter()
+    queries = {p.name: q for p in patterns if (q := informative(p.pwm)) is not None}
+    matches = tomtom_matches(queries, targets) if queries else pd.DataFrame()
+    filters = filter_pwms(model, codes, device=dev)
+    timing["filters"] += time.perf_counter() - t
+    keep = [f for f in filters if f["n_sites"] >= min_filter_sites and f["information_content"] >= min_filter_ic]
+    fq = {f"filter{f['filter']}": q for f in keep if (q := informative(f["pwm"])) is not None}
+    keep = [f for f in keep if f"filter{f['filter']}" in fq]
+    t = time.perf_counter()
+    fmatches = tomtom_matches(fq, targets) if fq else pd.DataFrame()
+    timing["tomtom"] += time.perf_counter() - t
+    return matches, filters, keep, fmatches
+
+
+def _best_match(m: pd.DataFrame) -> pd.DataFrame:
+    """The best (rank 1) Tomtom match of each query.
+
+    Parameters
+    ----------
+    m
+        Tomtom matches (empty when nothing was matched).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``query, target_id, target_name, p_value, q_value, offset, strand``.
+    """
+    if m.empty:
+        return pd.DataFrame(columns=["query", "target_id", "target_name", "p_value", "q_value", "offset", "strand"])
+    return m[m["rank"] == 1][["query", "target_id", "target_name", "p_value", "q_value", "offset", "strand"]]
+
+
+def _result_tables(prow: list[dict], mass_rows: list[dict], matches: pd.DataFrame, filters: list[dict],
+                   keep: list[dict], fmatches: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The patterns, filters and pattern-mass tables with their best JASPAR matches.
+
+    Parameters
+    ----------
+    prow, mass_rows
+        Pattern descriptions and masses (:func:`_pattern_mass`).
+    matches, filters, keep, fmatches
+        :func:`_match_motifs`' results.
+
+    Returns
+    -------
+    ptab, ftab, spec : pandas.DataFrame
+        ``patterns.tsv``, ``filters.tsv`` and ``pattern_mass.tsv``.
+    """
+    ptab = pd.DataFrame(prow, columns=["pattern", "metacluster", "n_seqlets", "width", "consensus", "ic_bits"])
+    ptab = ptab.merge(_best_match(matches).rename(columns={"query": "pattern"}), on="pattern", how="left")
+    ftab = pd.DataFrame([{"filter": f["filter"], "n_sites": f["n_sites"], "information_content": f["information_content"],
+                          "max_activation": f["max_activation"]} for f in filters])
+    if len(ftab):
+        ftab["query"] = "filter" + ftab["filter"].astype(str)
+        ftab = ftab.merge(_best_match(fmatches), on="query", how="left").drop(columns=["query"])
+        ftab["matched"] = ftab["filter"].isin([f["filter"] for f in keep]) & (ftab["q_value"] < Q_MATCH)
+    spec = pd.DataFrame(mass_rows, columns=["pattern", "cell_type", "mass", "share"])
+    if len(spec):
+        spec = spec.merge(ptab[["pattern", "target_id", "target_name", "q_value"]], on="pattern", how="left")
+    return ptab, ftab, spec
+
+
+def _write_model_outputs(tmp: Path, *, regions: pd.DataFrame, codes: np.ndarray, attr: np.ndarray, hyp: np.ndarray,
+                         ct_arr: np.ndarray, ptab: pd.DataFrame, spec: pd.DataFrame, ftab: pd.DataFrame,
+                         matches: pd.DataFrame, fmatches: pd.DataFrame, patterns: Sequence, keep: list[dict],
+                         ism_out: dict) -> None:
+    """Write every output but ``summary.json`` into ``tmp``.
+
+    Parameters
+    ----------
+    tmp
+        The output folder being written.
+    regions, codes, attr, hyp, ct_arr
+        The regions, their base codes, contributions, hypothetical contributions and cell types.
+    ptab, spec, ftab
+        :func:`_result_tables`' tables.
+    matches, fmatches
+        Every Tomtom match of the patterns and of the filters.
+    patterns, keep
+        The MoDISco patterns and the filters kept for matching.
+    ism_out
+        ISM per cell type.
+
+    Returns
+    -------
+    None
+    """
+    from seq2func.interpret.motifs import logo_png, write_meme
+
+    regions.to_csv(tmp / "regions.tsv", sep="\t", index=False)
+    np.savez_compressed(tmp / "attributions.npz", codes=codes, attributions=attr.astype(np.float16),
+                        hypothetical=hyp.astype(np.float16), cell_type=ct_arr)
+    ptab.to_csv(tmp / "patterns.tsv", sep="\t", index=False, na_rep="NA")
+    spec.to_csv(tmp / "pattern_mass.tsv", sep="\t", index=False, na_rep="NA")
+    ftab.to_csv(tmp / "filters.tsv", sep="\t", index=False, na_rep="NA")
+    if len(matches):
+        matches.to_csv(tmp / "pattern_matches.tsv", sep="\t", index=False, na_rep="NA")
+    if len(fmatches):
+        fmatches.to_csv(tmp / "filter_matches.tsv", sep="\t", index=False, na_rep="NA")
+    write_meme(tmp / "patterns.meme", {p.name: p.pwm for p in patterns})
+    write_meme(tmp / "filters.meme", {f"filter{f['filter']}": f["pwm"] for f in keep})
+    (tmp / "logos").mkdir()
+    for p in patterns[:20]:
+        m = ptab.set_index("pattern").loc[p.name]
+        title = f"{p.name} ({int(p.n_seqlets)} seqlets)" + (f": {m['target_name']} q={m['q_value']:.1g}"
+                                                             if isinstance(m.get("target_name"), str) else "")
+        logo_png(tmp / "logos" / f"{p.name.replace('.', '_')}.png", p.pwm, title)
+    if ism_out:
+        np.savez_compressed(tmp / "ism.npz", **{f"{ct}__{k}": np.asarray(v) for ct, d in ism_out.items() for k, v in d.items()})
+
+
+def _model_summary(*, label: str, checkpoint: str | os.PathLike, ck: dict, cell_types: Sequence[str],
+                   regions: pd.DataFrame, split: str, method: str, n_shuffles: int, jaspar_release: str, targets,
+                   ptab: pd.DataFrame, ftab: pd.DataFrame, tracks: Sequence[dict], timing: dict,
+                   t0: float) -> dict:
+    """The content of ``summary.json``.
+
+    Parameters
+    ----------
+    label, checkpoint, split, method, n_shuffles, jaspar_release
+        As :func:`interpret_model`'s.
+    ck
+        The checkpoint dict.
+    cell_types, regions
+        The cell types explained and their regions.
+    targets
+        The JASPAR matrices.
+    ptab, ftab
+        ``patterns.tsv`` and ``filters.tsv``.
+    tracks
+        The checkpoint's track table.
+    timing
+        Seconds per step.
+    t0
+        :func:`time.perf_counter` at the start.
+
+    Returns
+    -------
+    dict
+        The summary.
+    """
+    return {
+        "label": label, "checkpoint": str(Path(checkpoint).resolve()), "model": (ck.get("model_config") or {}).get("name"),
+        "cell_types": cell_types, "regions": int(len(regions)), "split": split, "method": method, "n_shuffles": n_shuffles,
+        "jaspar_release": jaspar_release, "jaspar_matrices": len(targets),
+        "patterns": int(len(ptab)), "patterns_matched": int((ptab["q_value"] < Q_MATCH).sum()) if len(ptab) else 0,
+        "matched_tfs": sorted({_tf_name(x) for x in ptab.loc[ptab["q_value"] < Q_MATCH, "target_name"]}) if len(ptab) else [],
+        "filters": int(len(ftab)), "filters_matched": int(ftab["matched"].sum()) if len(ftab) else 0,
+        "filter_tfs": sorted({_tf_name(x) for x in ftab.loc[ftab["matched"], "target_name"]}) if len(ftab) else [],
+        "tracks": [{k: t.get(k) for k in ("track_id", "cell_type", "assay", "role")} for t in tracks],
+        "seconds": {k: round(v, 2) for k, v in timing.items()}, "total_seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
 def interpret_model(
     checkpoint: str | os.PathLike,
     dataset: str | os.PathLike,
@@ -105,156 +511,28 @@ def interpret_model(
     require_gpu: bool = False,
 ) -> dict:
     """Explain one checkpoint into ``out`` (see the module doc); returns ``summary.json``."""
-    from seq2func.interpret.attribution import attributions
-    from seq2func.interpret.filters import filter_pwms
-    from seq2func.interpret.ism import ism
-    from seq2func.interpret.motifs import (
-        consensus,
-        information_content,
-        jaspar_motifs,
-        logo_png,
-        run_modisco,
-        tomtom_matches,
-        write_meme,
-    )
-    from seq2func.interpret.regions import select_regions
-    from seq2func.prepare import open_dataset
-    from seq2func.prepare.dataset import one_hot
-    from seq2func.train.checkpoint import model_from_checkpoint
-    from seq2func.train.device import resolve_device
+    from seq2func.interpret.motifs import jaspar_motifs
 
     t0 = time.perf_counter()
-    dev = resolve_device(device, require_gpu)
-    model, ck = model_from_checkpoint(checkpoint, device=dev)
-    tracks = list(ck.get("tracks") or [])
-    if not tracks:
-        raise InputError(checkpoint, "tracks", "the checkpoint has no track table: nothing to explain per cell type")
-    ds = open_dataset(dataset)
-    if int(ck["dataset"].get("seq_length", ds.seq_length)) != ds.seq_length:
-        raise InputError(checkpoint, "seq_length", f"the model was trained on {ck['dataset'].get('seq_length')}-bp windows, "
-                                                   f"the dataset has {ds.seq_length}")
+    dev, model, ck, tracks, ds = _load_model(checkpoint, dataset, device, require_gpu)
     targets = jaspar_motifs(jaspar_release)
-    cell_types = list(dict.fromkeys(str(t.get("cell_type")) for t in tracks))
-    known = set(ds.tracks["cell_type"])
-    cell_types = [c for c in cell_types if c in known]
-    if not cell_types:
-        raise InputError(dataset, "tracks", f"none of the model's cell types is in the dataset ({', '.join(sorted(known)[:5])})")
-    tables, codes_all, hyp_all, attr_all, ct_of = [], [], [], [], []
+    cell_types = _cell_types(tracks, ds, dataset)
     timing = {"attributions": 0.0, "modisco": 0.0, "filters": 0.0, "tomtom": 0.0, "ism": 0.0}
-    ism_out = {}
-    for ct in cell_types:
-        table, codes = select_regions(ds, cell_types=[ct], n=n, split=split, bed=regions_bed, fasta=fasta)
-        if len(table) == 0:
-            log.warning("%s: no %s windows for %s", label, split, ct)
-            continue
-        col = _track_column(tracks, ct)
-        t = time.perf_counter()
-        attr, hyp = attributions(model, codes, track=col, method=method, n_shuffles=n_shuffles, seed=seed,
-                                 device=dev, convergence="warn")
-        timing["attributions"] += time.perf_counter() - t
-        table = table.assign(model_track=tracks[col]["track_id"])
-        tables.append(table)
-        codes_all.append(codes)
-        attr_all.append(attr)
-        hyp_all.append(hyp)
-        ct_of += [ct] * len(table)
-        if ism_bp > 0:
-            L = codes.shape[1]
-            a = max(0, L // 2 - ism_bp // 2)
-            t = time.perf_counter()
-            ism_out[ct] = {"values": ism(model, codes[:1], positions=slice(a, min(L, a + ism_bp)), tracks=[col],
-                                         device=dev)[0, :, :, 0].astype(np.float32),
-                           "start": int(table["start"].iloc[0]) + a, "chrom": str(table["chrom"].iloc[0]),
-                           "codes": codes[0, a:a + ism_bp], "track": tracks[col]["track_id"]}
-            timing["ism"] += time.perf_counter() - t
-    if not tables:
-        raise InputError(dataset, f"split {split}", "no windows to explain")
-    regions = pd.concat(tables, ignore_index=True)
-    codes = np.concatenate(codes_all)
-    attr = np.concatenate(attr_all)
-    hyp = np.concatenate(hyp_all)
-    onehot = one_hot(__import__("torch").from_numpy(codes)).numpy()
-    ct_arr = np.array(ct_of)
-
-    t = time.perf_counter()
-    try:
-        patterns = run_modisco(onehot, hyp, max_seqlets=max_seqlets, seed=seed)
-    except (ValueError, RuntimeError, IndexError) as err:  # too few seqlets for a metacluster
-        log.warning("%s: MoDISco found no patterns (%s)", label, str(err).splitlines()[0] if str(err) else type(err).__name__)
-        patterns = []
-    timing["modisco"] += time.perf_counter() - t
-    abs_attr = np.abs(attr).sum(axis=1)  # (N, L)
-    total = {ct: float(abs_attr[ct_arr == ct].sum()) or 1.0 for ct in cell_types}
-    prow, mass_rows = [], []
-    for p in patterns:
-        mass = {ct: 0.0 for ct in cell_types}
-        for s in p.seqlets.itertuples(index=False):
-            i = int(s.example_idx)
-            mass[ct_arr[i]] += float(abs_attr[i, max(0, int(s.start)):int(s.end)].sum())
-        prow.append({"pattern": p.name, "metacluster": p.metacluster, "n_seqlets": int(p.n_seqlets), "width": int(p.pwm.shape[1]),
-                     "consensus": consensus(p.pwm), "ic_bits": float(information_content(p.pwm).sum())})
-        for ct in cell_types:
-            mass_rows.append({"pattern": p.name, "cell_type": ct, "mass": mass[ct], "share": mass[ct] / total[ct]})
-    t = time.perf_counter()
-    queries = {p.name: q for p in patterns if (q := informative(p.pwm)) is not None}
-    matches = tomtom_matches(queries, targets) if queries else pd.DataFrame()
-    filters = filter_pwms(model, codes, device=dev)
-    timing["filters"] += time.perf_counter() - t
-    keep = [f for f in filters if f["n_sites"] >= min_filter_sites and f["information_content"] >= min_filter_ic]
-    fq = {f"filter{f['filter']}": q for f in keep if (q := informative(f["pwm"])) is not None}
-    keep = [f for f in keep if f"filter{f['filter']}" in fq]
-    t = time.perf_counter()
-    fmatches = tomtom_matches(fq, targets) if fq else pd.DataFrame()
-    timing["tomtom"] += time.perf_counter() - t
-
-    def best(m: pd.DataFrame) -> pd.DataFrame:
-        if m.empty:
-            return pd.DataFrame(columns=["query", "target_id", "target_name", "p_value", "q_value", "offset", "strand"])
-        return m[m["rank"] == 1][["query", "target_id", "target_name", "p_value", "q_value", "offset", "strand"]]
-
-    ptab = pd.DataFrame(prow, columns=["pattern", "metacluster", "n_seqlets", "width", "consensus", "ic_bits"])
-    ptab = ptab.merge(best(matches).rename(columns={"query": "pattern"}), on="pattern", how="left")
-    ftab = pd.DataFrame([{"filter": f["filter"], "n_sites": f["n_sites"], "information_content": f["information_content"],
-                          "max_activation": f["max_activation"]} for f in filters])
-    if len(ftab):
-        ftab["query"] = "filter" + ftab["filter"].astype(str)
-        ftab = ftab.merge(best(fmatches), on="query", how="left").drop(columns=["query"])
-        ftab["matched"] = ftab["filter"].isin([f["filter"] for f in keep]) & (ftab["q_value"] < Q_MATCH)
-    spec = pd.DataFrame(mass_rows, columns=["pattern", "cell_type", "mass", "share"])
-    if len(spec):
-        spec = spec.merge(ptab[["pattern", "target_id", "target_name", "q_value"]], on="pattern", how="left")
+    regions, codes, attr, hyp, onehot, ct_arr, ism_out = _explain_regions(
+        model, ds, tracks, cell_types, dev, timing, dataset=dataset, label=label, n=n, split=split,
+        regions_bed=regions_bed, fasta=fasta, method=method, n_shuffles=n_shuffles, seed=seed, ism_bp=ism_bp)
+    patterns = _find_patterns(onehot, hyp, label, max_seqlets, seed, timing)
+    prow, mass_rows = _pattern_mass(patterns, attr, ct_arr, cell_types)
+    matches, filters, keep, fmatches = _match_motifs(patterns, model, codes, targets, dev, min_filter_sites,
+                                                     min_filter_ic, timing)
+    ptab, ftab, spec = _result_tables(prow, mass_rows, matches, filters, keep, fmatches)
     with atomic_dir(out) as tmp:
-        regions.to_csv(tmp / "regions.tsv", sep="\t", index=False)
-        np.savez_compressed(tmp / "attributions.npz", codes=codes, attributions=attr.astype(np.float16),
-                            hypothetical=hyp.astype(np.float16), cell_type=ct_arr)
-        ptab.to_csv(tmp / "patterns.tsv", sep="\t", index=False, na_rep="NA")
-        spec.to_csv(tmp / "pattern_mass.tsv", sep="\t", index=False, na_rep="NA")
-        ftab.to_csv(tmp / "filters.tsv", sep="\t", index=False, na_rep="NA")
-        if len(matches):
-            matches.to_csv(tmp / "pattern_matches.tsv", sep="\t", index=False, na_rep="NA")
-        if len(fmatches):
-            fmatches.to_csv(tmp / "filter_matches.tsv", sep="\t", index=False, na_rep="NA")
-        write_meme(tmp / "patterns.meme", {p.name: p.pwm for p in patterns})
-        write_meme(tmp / "filters.meme", {f"filter{f['filter']}": f["pwm"] for f in keep})
-        (tmp / "logos").mkdir()
-        for p in patterns[:20]:
-            m = ptab.set_index("pattern").loc[p.name]
-            title = f"{p.name} ({int(p.n_seqlets)} seqlets)" + (f": {m['target_name']} q={m['q_value']:.1g}"
-                                                                 if isinstance(m.get("target_name"), str) else "")
-            logo_png(tmp / "logos" / f"{p.name.replace('.', '_')}.png", p.pwm, title)
-        if ism_out:
-            np.savez_compressed(tmp / "ism.npz", **{f"{ct}__{k}": np.asarray(v) for ct, d in ism_out.items() for k, v in d.items()})
-        summary = {
-            "label": label, "checkpoint": str(Path(checkpoint).resolve()), "model": (ck.get("model_config") or {}).get("name"),
-            "cell_types": cell_types, "regions": int(len(regions)), "split": split, "method": method, "n_shuffles": n_shuffles,
-            "jaspar_release": jaspar_release, "jaspar_matrices": len(targets),
-            "patterns": int(len(ptab)), "patterns_matched": int((ptab["q_value"] < Q_MATCH).sum()) if len(ptab) else 0,
-            "matched_tfs": sorted({_tf_name(x) for x in ptab.loc[ptab["q_value"] < Q_MATCH, "target_name"]}) if len(ptab) else [],
-            "filters": int(len(ftab)), "filters_matched": int(ftab["matched"].sum()) if len(ftab) else 0,
-            "filter_tfs": sorted({_tf_name(x) for x in ftab.loc[ftab["matched"], "target_name"]}) if len(ftab) else [],
-            "tracks": [{k: t.get(k) for k in ("track_id", "cell_type", "assay", "role")} for t in tracks],
-            "seconds": {k: round(v, 2) for k, v in timing.items()}, "total_seconds": round(time.perf_counter() - t0, 2),
-        }
+        _write_model_outputs(tmp, regions=regions, codes=codes, attr=attr, hyp=hyp, ct_arr=ct_arr, ptab=ptab,
+                             spec=spec, ftab=ftab, matches=matches, fmatches=fmatches, patterns=patterns, keep=keep,
+                             ism_out=ism_out)
+        summary = _model_summary(label=label, checkpoint=checkpoint, ck=ck, cell_types=cell_types, regions=regions,
+                                 split=split, method=method, n_shuffles=n_shuffles, jaspar_release=jaspar_release,
+                                 targets=targets, ptab=ptab, ftab=ftab, tracks=tracks, timing=timing, t0=t0)
         write_json(tmp / "summary.json", summary)
     return summary
 

@@ -41,9 +41,9 @@ import math
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,7 +54,12 @@ from seq2func.io.atomic import atomic_dir
 from seq2func.io.atomic import write_json as _write_json
 from seq2func.personal.baselines.predictdb import GENE_COLUMNS as PREDICTDB_COLUMNS
 from seq2func.personal.cohort import fasta_contigs, load_cohort, sort_genes
-from seq2func.personal.stats import MODES, gene_rng, gene_table, null_abs_r, pearson_r
+from seq2func.personal.stats import MODES, NullSummary, gene_rng, gene_table, null_abs_r, pearson_r
+
+if TYPE_CHECKING:
+    from seq2func.personal.drivers import Selection
+    from seq2func.personal.haplotypes import Haplotypes
+    from seq2func.personal.predict import GenePrediction, GeneWindow
 
 log = logging.getLogger(__name__)
 
@@ -135,40 +140,98 @@ def write_json(path: Path, obj) -> None:
 # --------------------------------------------------------------------------------------------
 # one chunk
 # --------------------------------------------------------------------------------------------
-def run_chunk(
-    predictor,
+@dataclass
+class _ChunkCohort:
+    """The chunk's genes that have expression, with the cohort and FASTA contigs they are read from."""
+
+    sel: pd.DataFrame  # genes of the chunk with expression, in order
+    expr: pd.DataFrame  # expression, genes x samples
+    samples: list[str]
+    lengths: dict[str, int]  # FASTA contig lengths
+    fa_of: dict[str, str]  # TSS chromosome -> FASTA contig
+    skipped: list[str]  # genes of the chunk without expression
+
+
+@dataclass
+class _ChunkResults:
+    """What the genes of a chunk accumulate: table rows, counts and the seconds spent per step."""
+
+    inputs_before: int  # predictor.n_model_inputs before the chunk
+    requests_before: int  # predictor.n_requests before the chunk
+    gene_rows: list[dict] = field(default_factory=list)
+    null_rows: list[list] = field(default_factory=list)
+    pred_rows: list[list] = field(default_factory=list)
+    snv_frames: list[pd.DataFrame] = field(default_factory=list)
+    driver_frames: list[pd.DataFrame] = field(default_factory=list)
+    n_haps: int = 0
+    n_unique: int = 0
+    n_ref_n_skipped: int = 0
+    timing: dict[str, float] = field(default_factory=lambda: {
+        "haplotypes": 0.0, "predict": 0.0, "stats": 0.0, "predixcan": 0.0, "ism": 0.0, "predictdb": 0.0})
+
+
+@dataclass
+class _GeneFit:
+    """One gene's window, haplotypes, predictions and association statistics."""
+
+    gid: str
+    win: GeneWindow
+    haps: Haplotypes
+    gp: GenePrediction
+    y: np.ndarray  # observed expression per individual
+    pred: np.ndarray  # predicted expression per individual
+    dos: np.ndarray  # ALT dosages, individuals x SNVs
+    r: float
+    both: np.ndarray  # individuals with a finite prediction and observation
+    ns: NullSummary
+    eq: pd.DataFrame  # per-SNV eQTL slope, se, p
+    px_r: float
+    px_used: int
+
+
+@dataclass
+class _GeneIsm:
+    """One gene's SNVs with their ALT frequencies, ISM effects, driver ranks and TSS distances."""
+
+    snvs: pd.DataFrame
+    m: int  # number of SNVs
+    have: np.ndarray  # individuals with an observation
+    af: np.ndarray
+    ism_ref: np.ndarray
+    ism_pers: np.ndarray
+    computed: np.ndarray
+    n_bg: np.ndarray
+    rank: np.ndarray  # 1-based driver rank, 0 for non-drivers
+    ism_done: bool
+    sel_res: Selection | None
+    dist: np.ndarray
+
+
+def _chunk_cohort(
+    p: RunParams,
     *,
     vcf: str | os.PathLike,
     fasta: str | os.PathLike,
     tss: str | os.PathLike | pd.DataFrame | None,
     expression: str | os.PathLike | pd.DataFrame,
-    out: str | os.PathLike,
-    genes: Sequence[str] | None = None,
-    chroms: Sequence[str] | None = None,
-    params: RunParams | None = None,
-    model_info: dict | None = None,
-    gene_source: str = "--genes-chunk",
-) -> dict:
-    """Benchmark one chunk of genes with ``predictor`` (:class:`~seq2func.personal.predict.GenePredictor`)
-    and write the chunk directory ``out`` (atomically). Returns the ``chunk.json`` content."""
-    from seq2func.personal.baselines.predixcan import elastic_net_cv
-    from seq2func.personal.drivers import (
-        DRIVER_COLUMNS,
-        SNV_COLUMNS,
-        eqtl_ols,
-        forward_selection,
-        ism_personal,
-        ism_reference,
-        snv_alleles,
-        supported,
-        tss_distance,
-    )
-    from seq2func.personal.haplotypes import HaplotypeBuilder
-    from seq2func.personal.predict import gene_window, predict_gene
+    genes: Sequence[str] | None,
+    chroms: Sequence[str] | None,
+    gene_source: str,
+) -> _ChunkCohort:
+    """Load the chunk's cohort, check it is large enough, and drop the genes without expression.
 
-    p = params or RunParams()
-    p.check()
-    t_start = time.time()
+    Parameters
+    ----------
+    p : RunParams
+        Checked run parameters.
+    vcf, fasta, tss, expression, genes, chroms, gene_source
+        As for :func:`run_chunk`.
+
+    Returns
+    -------
+    _ChunkCohort
+        Genes with expression, expression table, shared samples, FASTA contigs and the skipped genes.
+    """
     sel, expr, samples, expr_label = load_cohort(vcf, tss, expression, genes=genes, chroms=chroms,
                                                  missing_samples=p.missing_samples, gene_source=gene_source)
     if len(samples) < 3:
@@ -188,167 +251,475 @@ def run_chunk(
     if skipped:
         log.warning("%d gene(s) not in the expression table are skipped: %s", len(skipped), ", ".join(skipped[:5]))
     sel = sel[in_expr].reset_index(drop=True)
+    return _ChunkCohort(sel, expr, samples, lengths, fa_of, skipped)
 
-    gene_rows, null_rows, pred_rows, snv_frames, driver_frames = [], [], [], [], []
-    n_haps = n_unique = 0
-    inputs_before = predictor.n_model_inputs
-    requests_before = predictor.n_requests
-    timing = {"haplotypes": 0.0, "predict": 0.0, "stats": 0.0, "predixcan": 0.0, "ism": 0.0, "predictdb": 0.0}
+
+def _chunk_predictdb(p: RunParams, vcf: str | os.PathLike, cohort: _ChunkCohort, timing: dict[str, float]):
+    """The PredictDB baseline of the chunk's genes, with ``RunParams.predictdb`` (else ``None``).
+
+    Parameters
+    ----------
+    p : RunParams
+        Run parameters (``predictdb``, ``predictdb_drop_ambiguous``).
+    vcf : path
+        The cohort's VCF.
+    cohort : _ChunkCohort
+        The chunk's genes, expression and samples.
+    timing : dict
+        Seconds per step; ``timing["predictdb"]`` is set.
+
+    Returns
+    -------
+    object or None
+        The result of :func:`seq2func.personal.baselines.predictdb.predictdb_for_genes`, or ``None``
+        without a db.
+    """
     pdb = None
     if p.predictdb:  # the db's models read the VCF at their own variants (+-1 Mb), not the personal window
         from seq2func.personal.baselines.predictdb import predictdb_for_genes
 
         t0 = time.time()
-        pdb = predictdb_for_genes(p.predictdb, vcf, sel, samples, expression=expr,
+        pdb = predictdb_for_genes(p.predictdb, vcf, cohort.sel, cohort.samples, expression=cohort.expr,
                                   drop_ambiguous=p.predictdb_drop_ambiguous, db_name=os.fspath(p.predictdb))
         timing["predictdb"] = time.time() - t0
-    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=p.unphased, seed=p.seed, ref_n=p.ref_n) as builder:
-        for g in sel.itertuples(index=False):
-            gid = str(g.gene_id)
-            fa_chrom = fa_of[g.chrom]
-            t0 = time.time()
-            win = gene_window(gid, fa_chrom, int(g.tss), str(g.strand), p.window, lengths[fa_chrom])
-            haps = builder.build(fa_chrom, win.start, win.end)
-            t1 = time.time()
-            timing["haplotypes"] += t1 - t0
-            gp = predict_gene(predictor, haps, win.ref_offset, p.combine)
-            t2 = time.time()
-            timing["predict"] += t2 - t1
-            y = expr.loc[gid].to_numpy(dtype=float)
-            pred = gp.individual
-            dos = haps.alt_dosage.astype(float)
-            r = float(pearson_r(pred, y))
-            both = np.isfinite(pred) & np.isfinite(y)
-            ns = null_abs_r(dos, np.where(both, y, np.nan), n_draws=p.null_draws, rng=gene_rng(p.seed, gid))
-            eq = eqtl_ols(dos, y)
-            t3 = time.time()
-            timing["stats"] += t3 - t2
-            px_r, px_used = math.nan, 0
-            if p.predixcan:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)  # glmnet-like paths at tiny penalties
-                    res = elastic_net_cv(dos, y, min_maf=p.predixcan_min_maf, outer_k=p.predixcan_outer_k,
-                                         inner_k=p.predixcan_inner_k, n_alphas=p.predixcan_n_alphas, seed=p.seed)
-                px_r, px_used = float(res.r), int(res.n_snvs_used)
-            t4 = time.time()
-            timing["predixcan"] += t4 - t3
+    return pdb
 
-            snvs = snv_alleles(haps)
-            m = len(snvs)
-            have = np.isfinite(y)
-            af = dos[have].mean(axis=0) / 2 if m and have.any() else np.full(m, np.nan)
-            ism_ref = np.full(m, np.nan)
-            ism_pers = np.full(m, np.nan)
-            computed = np.zeros(m, dtype=bool)
-            n_bg = np.zeros(m, dtype=np.int64)
-            rank = np.zeros(m, dtype=np.int64)
-            ism_done = p.ism != "none" and np.isfinite(r) and abs(r) >= p.ism_min_abs_r
-            sel_res = None
-            if ism_done and m:
-                ism_ref, computed = ism_reference(predictor, haps, win.ref_offset, snvs, p.combine)
-                if p.ism == "personal":
-                    ism_pers, n_bg = ism_personal(predictor, haps, win.ref_offset, snvs, p.combine,
-                                                  max_backgrounds=p.max_backgrounds, rng=gene_rng(p.seed + 1, gid))
-                w = ism_ref if p.driver_ism == "reference" else ism_pers
-                sel_res = forward_selection(dos, w, pred, r2_stop=p.r2_stop, min_gain=p.min_gain, max_drivers=p.max_drivers)
-                for k, j in enumerate(sel_res.order):
-                    rank[j] = k + 1
-            timing["ism"] += time.time() - t4
-            dist = tss_distance(snvs["pos"].to_numpy(), win.tss, win.strand) if m else np.zeros(0, np.int64)
-            snv_df = pd.DataFrame({
-                "gene_id": gid, "variant_id": snvs["variant_id"], "chrom": snvs["chrom"], "pos": snvs["pos"],
-                "ref": snvs["ref"], "alt": snvs["alt"], "alt_freq": af, "maf": np.minimum(af, 1 - af),
-                "distance_to_tss": dist, "ism_computed": computed, "ism_reference": ism_ref,
-                "ism_personal": ism_pers, "n_backgrounds": n_bg, "eqtl_slope": eq["slope"].to_numpy(),
-                "eqtl_se": eq["se"].to_numpy(), "eqtl_p": eq["p"].to_numpy(), "is_driver": rank > 0,
-                "driver_rank": rank,
-            }, columns=SNV_COLUMNS)
-            snv_frames.append(snv_df)
-            n_drv, main, main_sup, frac_sup, lin_r, stop = 0, "", pd.NA, math.nan, math.nan, ""
-            if sel_res is not None:
-                lin_r, stop = sel_res.r_full, sel_res.stopped
-                if sel_res.order:
-                    o = np.asarray(sel_res.order)
-                    w = ism_ref if p.driver_ism == "reference" else ism_pers
-                    sup = supported(w[o], eq["slope"].to_numpy()[o])
-                    dd = pd.DataFrame({
-                        "gene_id": gid, "rank": np.arange(1, len(o) + 1), "is_main": np.arange(len(o)) == 0,
-                        "variant_id": snvs["variant_id"].to_numpy()[o], "chrom": snvs["chrom"].to_numpy()[o],
-                        "pos": snvs["pos"].to_numpy()[o], "ref": snvs["ref"].to_numpy()[o], "alt": snvs["alt"].to_numpy()[o],
-                        "distance_to_tss": dist[o], "abs_distance": np.abs(dist[o]), "maf": np.minimum(af, 1 - af)[o],
-                        "ism": w[o], "ism_reference": ism_ref[o], "ism_personal": ism_pers[o],
-                        "eqtl_slope": eq["slope"].to_numpy()[o], "eqtl_p": eq["p"].to_numpy()[o], "supported": sup,
-                        "r_partial": sel_res.r_partial, "gain": sel_res.gains,
-                    }, columns=DRIVER_COLUMNS)
-                    driver_frames.append(dd)
-                    n_drv, main, main_sup = len(o), str(dd["variant_id"].iloc[0]), dd["supported"].iloc[0]
-                    sup_s = pd.Series(sup).dropna()
-                    frac_sup = float(sup_s.astype(bool).mean()) if len(sup_s) else math.nan
-            gene_rows.append({
-                "gene_id": gid, "chrom": g.chrom, "tss": int(g.tss), "strand": g.strand,
-                "window_start": win.start, "window_end": win.end, "n_individuals": int(both.sum()),
-                "n_variants": int(len(haps.variants)), "n_snvs": int(dos.shape[1]),
-                "n_unique_haplotypes": int(haps.n_unique), "n_model_inputs": int(gp.n_inputs), "r": r,
-                "null_mean": ns.mean, "null_sd": ns.sd, "mean_prediction": float(np.nanmean(pred)),
-                "sd_prediction": float(np.nanstd(pred)), "reference_prediction": gp.reference,
-                "observed_mean": float(np.nanmean(y)) if have.any() else math.nan,
-                "observed_sd": float(np.nanstd(y)) if have.any() else math.nan,
-                "predixcan_r": px_r, "predixcan_n_snvs_used": px_used, "ism_done": bool(ism_done and m > 0),
-                "n_ism_computed": int(computed.sum()), "linear_r": lin_r, "n_drivers": n_drv,
-                "main_driver": main, "main_driver_supported": main_sup, "frac_drivers_supported": frac_sup,
-                "selection_stop": stop,
-            })
-            null_rows.append([gid, *ns.draws.tolist()])
-            pred_rows.append([gid, gp.reference, *pred.tolist()])
-            n_haps += len(haps.inverse)
-            n_unique += haps.n_unique
-            predictor.clear()
-            log.info("%s: R=%.3f, %d SNVs, %d/%d distinct haplotypes, %d drivers", gid, r, dos.shape[1],
-                     haps.n_unique, len(haps.inverse), n_drv)
 
-    gs = pd.DataFrame(gene_rows, columns=GENE_STATS_COLUMNS)
+def _run_genes(predictor, vcf: str | os.PathLike, fasta: str | os.PathLike, cohort: _ChunkCohort, p: RunParams,
+               acc: _ChunkResults) -> None:
+    """Benchmark every gene of the chunk in order, accumulating into ``acc``.
+
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model's per-gene predictor.
+    vcf, fasta : path
+        The cohort's VCF and the reference FASTA.
+    cohort : _ChunkCohort
+        The chunk's genes, expression, samples and contigs.
+    p : RunParams
+        Run parameters.
+    acc : _ChunkResults
+        Filled in place (rows, counts, timings and ``n_ref_n_skipped``).
+
+    Returns
+    -------
+    None
+    """
+    from seq2func.personal.haplotypes import HaplotypeBuilder
+
+    with HaplotypeBuilder(vcf, fasta, samples=cohort.samples, unphased=p.unphased, seed=p.seed,
+                          ref_n=p.ref_n) as builder:
+        for g in cohort.sel.itertuples(index=False):
+            _run_gene(predictor, builder, g, cohort, p, acc)
+    acc.n_ref_n_skipped = builder.n_ref_n_skipped
+    if builder.n_ref_n_skipped:
+        log.warning("%d VCF record(s) whose REF lies on FASTA N skipped over %d gene window(s) (--ref-n skip)",
+                    builder.n_ref_n_skipped, len(cohort.sel))
+
+
+def _run_gene(predictor, builder, g, cohort: _ChunkCohort, p: RunParams, acc: _ChunkResults) -> None:
+    """Benchmark one gene: statistics, ISM and drivers; append its rows and frames to ``acc``.
+
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model's per-gene predictor (cleared afterwards).
+    builder : HaplotypeBuilder
+        The open haplotype builder of the chunk.
+    g : namedtuple
+        The gene's row of ``cohort.sel``.
+    cohort : _ChunkCohort
+        The chunk's genes, expression, samples and contigs.
+    p : RunParams
+        Run parameters.
+    acc : _ChunkResults
+        Filled in place.
+
+    Returns
+    -------
+    None
+    """
+    fit = _fit_gene(predictor, builder, g, cohort, p, acc.timing)
+    ism = _gene_ism(predictor, fit, p, acc.timing)
+    acc.snv_frames.append(_snv_frame(fit, ism))
+    dd, drv = _gene_drivers(fit, ism, p)
+    if dd is not None:
+        acc.driver_frames.append(dd)
+    acc.gene_rows.append(_gene_row(g, fit, ism, drv))
+    acc.null_rows.append([fit.gid, *fit.ns.draws.tolist()])
+    acc.pred_rows.append([fit.gid, fit.gp.reference, *fit.pred.tolist()])
+    acc.n_haps += len(fit.haps.inverse)
+    acc.n_unique += fit.haps.n_unique
+    predictor.clear()
+    log.info("%s: R=%.3f, %d SNVs, %d/%d distinct haplotypes, %d drivers", fit.gid, fit.r, fit.dos.shape[1],
+             fit.haps.n_unique, len(fit.haps.inverse), drv["n_drivers"])
+
+
+def _fit_gene(predictor, builder, g, cohort: _ChunkCohort, p: RunParams, timing: dict[str, float]) -> _GeneFit:
+    """Build one gene's haplotypes, predict them, and compute R, the null draws, eQTLs and PrediXcan.
+
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model's per-gene predictor.
+    builder : HaplotypeBuilder
+        The open haplotype builder of the chunk.
+    g : namedtuple
+        The gene's row of ``cohort.sel``.
+    cohort : _ChunkCohort
+        The chunk's genes, expression, samples and contigs.
+    p : RunParams
+        Run parameters.
+    timing : dict
+        Seconds per step; ``haplotypes``, ``predict``, ``stats`` and ``predixcan`` are added to.
+
+    Returns
+    -------
+    _GeneFit
+        The gene's window, haplotypes, predictions and statistics.
+    """
+    from seq2func.personal.baselines.predixcan import elastic_net_cv
+    from seq2func.personal.drivers import eqtl_ols
+    from seq2func.personal.predict import gene_window, predict_gene
+
+    gid = str(g.gene_id)
+    fa_chrom = cohort.fa_of[g.chrom]
+    t0 = time.time()
+    win = gene_window(gid, fa_chrom, int(g.tss), str(g.strand), p.window, cohort.lengths[fa_chrom])
+    haps = builder.build(fa_chrom, win.start, win.end)
+    t1 = time.time()
+    timing["haplotypes"] += t1 - t0
+    gp = predict_gene(predictor, haps, win.ref_offset, p.combine)
+    t2 = time.time()
+    timing["predict"] += t2 - t1
+    y = cohort.expr.loc[gid].to_numpy(dtype=float)
+    pred = gp.individual
+    dos = haps.alt_dosage.astype(float)
+    r = float(pearson_r(pred, y))
+    both = np.isfinite(pred) & np.isfinite(y)
+    ns = null_abs_r(dos, np.where(both, y, np.nan), n_draws=p.null_draws, rng=gene_rng(p.seed, gid))
+    eq = eqtl_ols(dos, y)
+    t3 = time.time()
+    timing["stats"] += t3 - t2
+    px_r, px_used = math.nan, 0
+    if p.predixcan:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # glmnet-like paths at tiny penalties
+            res = elastic_net_cv(dos, y, min_maf=p.predixcan_min_maf, outer_k=p.predixcan_outer_k,
+                                 inner_k=p.predixcan_inner_k, n_alphas=p.predixcan_n_alphas, seed=p.seed)
+        px_r, px_used = float(res.r), int(res.n_snvs_used)
+    timing["predixcan"] += time.time() - t3
+    return _GeneFit(gid, win, haps, gp, y, pred, dos, r, both, ns, eq, px_r, px_used)
+
+
+def _gene_ism(predictor, fit: _GeneFit, p: RunParams, timing: dict[str, float]) -> _GeneIsm:
+    """One gene's SNVs, ALT frequencies, ISM effects (when ``p.ism`` asks and R is large enough) and
+    the forward selection of drivers.
+
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model's per-gene predictor.
+    fit : _GeneFit
+        The gene's haplotypes, predictions and statistics.
+    p : RunParams
+        Run parameters.
+    timing : dict
+        Seconds per step; ``ism`` is added to.
+
+    Returns
+    -------
+    _GeneIsm
+        Per-SNV arrays (ISM effects NaN where not computed) and the selection (``None`` without ISM).
+    """
+    from seq2func.personal.drivers import forward_selection, ism_personal, ism_reference, snv_alleles, tss_distance
+
+    t0 = time.time()
+    haps, win, dos, y = fit.haps, fit.win, fit.dos, fit.y
+    snvs = snv_alleles(haps)
+    m = len(snvs)
+    have = np.isfinite(y)
+    af = dos[have].mean(axis=0) / 2 if m and have.any() else np.full(m, np.nan)
+    ism_ref = np.full(m, np.nan)
+    ism_pers = np.full(m, np.nan)
+    computed = np.zeros(m, dtype=bool)
+    n_bg = np.zeros(m, dtype=np.int64)
+    rank = np.zeros(m, dtype=np.int64)
+    ism_done = p.ism != "none" and np.isfinite(fit.r) and abs(fit.r) >= p.ism_min_abs_r
+    sel_res = None
+    if ism_done and m:
+        ism_ref, computed = ism_reference(predictor, haps, win.ref_offset, snvs, p.combine)
+        if p.ism == "personal":
+            ism_pers, n_bg = ism_personal(predictor, haps, win.ref_offset, snvs, p.combine,
+                                          max_backgrounds=p.max_backgrounds, rng=gene_rng(p.seed + 1, fit.gid))
+        w = ism_ref if p.driver_ism == "reference" else ism_pers
+        sel_res = forward_selection(dos, w, fit.pred, r2_stop=p.r2_stop, min_gain=p.min_gain, max_drivers=p.max_drivers)
+        for k, j in enumerate(sel_res.order):
+            rank[j] = k + 1
+    timing["ism"] += time.time() - t0
+    dist = tss_distance(snvs["pos"].to_numpy(), win.tss, win.strand) if m else np.zeros(0, np.int64)
+    return _GeneIsm(snvs, m, have, af, ism_ref, ism_pers, computed, n_bg, rank, ism_done, sel_res, dist)
+
+
+def _snv_frame(fit: _GeneFit, ism: _GeneIsm) -> pd.DataFrame:
+    """One gene's rows of ``snvs.tsv.gz``.
+
+    Parameters
+    ----------
+    fit : _GeneFit
+        The gene's statistics (eQTLs).
+    ism : _GeneIsm
+        The gene's SNVs, frequencies, ISM effects and driver ranks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per SNV, columns ``seq2func.personal.drivers.SNV_COLUMNS``.
+    """
+    from seq2func.personal.drivers import SNV_COLUMNS
+
+    snvs, af, eq = ism.snvs, ism.af, fit.eq
+    return pd.DataFrame({
+        "gene_id": fit.gid, "variant_id": snvs["variant_id"], "chrom": snvs["chrom"], "pos": snvs["pos"],
+        "ref": snvs["ref"], "alt": snvs["alt"], "alt_freq": af, "maf": np.minimum(af, 1 - af),
+        "distance_to_tss": ism.dist, "ism_computed": ism.computed, "ism_reference": ism.ism_ref,
+        "ism_personal": ism.ism_pers, "n_backgrounds": ism.n_bg, "eqtl_slope": eq["slope"].to_numpy(),
+        "eqtl_se": eq["se"].to_numpy(), "eqtl_p": eq["p"].to_numpy(), "is_driver": ism.rank > 0,
+        "driver_rank": ism.rank,
+    }, columns=SNV_COLUMNS)
+
+
+def _gene_drivers(fit: _GeneFit, ism: _GeneIsm, p: RunParams) -> tuple[pd.DataFrame | None, dict]:
+    """One gene's driver table and its summary for ``gene_stats.tsv``.
+
+    Parameters
+    ----------
+    fit : _GeneFit
+        The gene's statistics (eQTLs).
+    ism : _GeneIsm
+        The gene's SNVs, ISM effects and forward selection.
+    p : RunParams
+        Run parameters (``driver_ism``).
+
+    Returns
+    -------
+    drivers : pandas.DataFrame or None
+        One row per driver SNV (``seq2func.personal.drivers.DRIVER_COLUMNS``); ``None`` without drivers.
+    summary : dict
+        ``n_drivers``, ``main_driver``, ``main_driver_supported``, ``frac_drivers_supported``,
+        ``linear_r`` and ``selection_stop``.
+    """
+    from seq2func.personal.drivers import DRIVER_COLUMNS, supported
+
+    gid, eq, snvs, dist, af, sel_res = fit.gid, fit.eq, ism.snvs, ism.dist, ism.af, ism.sel_res
+    ism_ref, ism_pers = ism.ism_ref, ism.ism_pers
+    dd = None
+    n_drv, main, main_sup, frac_sup, lin_r, stop = 0, "", pd.NA, math.nan, math.nan, ""
+    if sel_res is not None:
+        lin_r, stop = sel_res.r_full, sel_res.stopped
+        if sel_res.order:
+            o = np.asarray(sel_res.order)
+            w = ism_ref if p.driver_ism == "reference" else ism_pers
+            sup = supported(w[o], eq["slope"].to_numpy()[o])
+            dd = pd.DataFrame({
+                "gene_id": gid, "rank": np.arange(1, len(o) + 1), "is_main": np.arange(len(o)) == 0,
+                "variant_id": snvs["variant_id"].to_numpy()[o], "chrom": snvs["chrom"].to_numpy()[o],
+                "pos": snvs["pos"].to_numpy()[o], "ref": snvs["ref"].to_numpy()[o], "alt": snvs["alt"].to_numpy()[o],
+                "distance_to_tss": dist[o], "abs_distance": np.abs(dist[o]), "maf": np.minimum(af, 1 - af)[o],
+                "ism": w[o], "ism_reference": ism_ref[o], "ism_personal": ism_pers[o],
+                "eqtl_slope": eq["slope"].to_numpy()[o], "eqtl_p": eq["p"].to_numpy()[o], "supported": sup,
+                "r_partial": sel_res.r_partial, "gain": sel_res.gains,
+            }, columns=DRIVER_COLUMNS)
+            n_drv, main, main_sup = len(o), str(dd["variant_id"].iloc[0]), dd["supported"].iloc[0]
+            sup_s = pd.Series(sup).dropna()
+            frac_sup = float(sup_s.astype(bool).mean()) if len(sup_s) else math.nan
+    return dd, {"n_drivers": n_drv, "main_driver": main, "main_driver_supported": main_sup,
+                "frac_drivers_supported": frac_sup, "linear_r": lin_r, "selection_stop": stop}
+
+
+def _gene_row(g, fit: _GeneFit, ism: _GeneIsm, drv: dict) -> dict:
+    """One gene's row of ``gene_stats.tsv`` (without the ``predictdb_*`` columns).
+
+    Parameters
+    ----------
+    g : namedtuple
+        The gene's row of the chunk's gene table.
+    fit : _GeneFit
+        The gene's window, haplotypes, predictions and statistics.
+    ism : _GeneIsm
+        The gene's SNVs and ISM effects.
+    drv : dict
+        The driver summary of :func:`_gene_drivers`.
+
+    Returns
+    -------
+    dict
+        Column name -> value.
+    """
+    haps, pred, y, have = fit.haps, fit.pred, fit.y, ism.have
+    return {
+        "gene_id": fit.gid, "chrom": g.chrom, "tss": int(g.tss), "strand": g.strand,
+        "window_start": fit.win.start, "window_end": fit.win.end, "n_individuals": int(fit.both.sum()),
+        "n_variants": int(len(haps.variants)), "n_snvs": int(fit.dos.shape[1]),
+        "n_unique_haplotypes": int(haps.n_unique), "n_model_inputs": int(fit.gp.n_inputs), "r": fit.r,
+        "null_mean": fit.ns.mean, "null_sd": fit.ns.sd, "mean_prediction": float(np.nanmean(pred)),
+        "sd_prediction": float(np.nanstd(pred)), "reference_prediction": fit.gp.reference,
+        "observed_mean": float(np.nanmean(y)) if have.any() else math.nan,
+        "observed_sd": float(np.nanstd(y)) if have.any() else math.nan,
+        "predixcan_r": fit.px_r, "predixcan_n_snvs_used": fit.px_used, "ism_done": bool(ism.ism_done and ism.m > 0),
+        "n_ism_computed": int(ism.computed.sum()), "linear_r": drv["linear_r"], "n_drivers": drv["n_drivers"],
+        "main_driver": drv["main_driver"], "main_driver_supported": drv["main_driver_supported"],
+        "frac_drivers_supported": drv["frac_drivers_supported"], "selection_stop": drv["selection_stop"],
+    }
+
+
+def _chunk_tables(acc: _ChunkResults, pdb, p: RunParams, samples: list[str]) -> dict[str, pd.DataFrame]:
+    """The chunk's tables from the accumulated rows.
+
+    Parameters
+    ----------
+    acc : _ChunkResults
+        The chunk's accumulated rows and frames.
+    pdb : object or None
+        The PredictDB baseline (:func:`_chunk_predictdb`); fills the ``predictdb_*`` columns.
+    p : RunParams
+        Run parameters (``null_draws``).
+    samples : list of str
+        The chunk's individuals.
+
+    Returns
+    -------
+    dict
+        File name -> table, for ``gene_stats.tsv``, ``null_draws.tsv``, ``predictions.tsv``,
+        ``snvs.tsv.gz`` and ``drivers.tsv``.
+    """
+    from seq2func.personal.drivers import DRIVER_COLUMNS, SNV_COLUMNS
+
+    gs = pd.DataFrame(acc.gene_rows, columns=GENE_STATS_COLUMNS)
     if pdb is not None:
         pt = pdb.genes.set_index("gene_id")
         for c in PREDICTDB_COLUMNS:
             gs[c] = gs["gene_id"].map(pt[c]).astype(pt[c].dtype)
     gs[PREDICTDB_INT_COLUMNS] = gs[PREDICTDB_INT_COLUMNS].astype("Int64")
-    if builder.n_ref_n_skipped:
-        log.warning("%d VCF record(s) whose REF lies on FASTA N skipped over %d gene window(s) (--ref-n skip)",
-                    builder.n_ref_n_skipped, len(sel))
-    nd = pd.DataFrame(null_rows, columns=["gene_id"] + [f"null_{k + 1}" for k in range(p.null_draws)])
-    pr = pd.DataFrame(pred_rows, columns=["gene_id", "reference", *samples])
-    sn = pd.concat(snv_frames, ignore_index=True) if snv_frames else pd.DataFrame(columns=SNV_COLUMNS)
-    dr = pd.concat(driver_frames, ignore_index=True) if driver_frames else pd.DataFrame(columns=DRIVER_COLUMNS)
-    meta = {
+    nd = pd.DataFrame(acc.null_rows, columns=["gene_id"] + [f"null_{k + 1}" for k in range(p.null_draws)])
+    pr = pd.DataFrame(acc.pred_rows, columns=["gene_id", "reference", *samples])
+    sn = pd.concat(acc.snv_frames, ignore_index=True) if acc.snv_frames else pd.DataFrame(columns=SNV_COLUMNS)
+    dr = pd.concat(acc.driver_frames, ignore_index=True) if acc.driver_frames else pd.DataFrame(columns=DRIVER_COLUMNS)
+    return {"gene_stats.tsv": gs, "null_draws.tsv": nd, "predictions.tsv": pr, "snvs.tsv.gz": sn, "drivers.tsv": dr}
+
+
+def _chunk_meta(predictor, p: RunParams, model_info: dict | None, cohort: _ChunkCohort,
+                tables: dict[str, pd.DataFrame], acc: _ChunkResults, pdb, t_start: float) -> dict:
+    """The content of ``chunk.json``.
+
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model's per-gene predictor (its input and request counters).
+    p : RunParams
+        Run parameters.
+    model_info : dict or None
+        Description of the model.
+    cohort : _ChunkCohort
+        The chunk's samples and skipped genes.
+    tables : dict
+        The chunk's tables (:func:`_chunk_tables`).
+    acc : _ChunkResults
+        Counts and timings.
+    pdb : object or None
+        The PredictDB baseline; its ``info`` is recorded.
+    t_start : float
+        ``time.time()`` at the start of the chunk.
+
+    Returns
+    -------
+    dict
+        Parameters, model, samples, genes, counts, seconds and PredictDB matching information.
+    """
+    gs = tables["gene_stats.tsv"]
+    return {
         "format": "seq2func-personal-chunk/1",
         "params": asdict(p),
         "model": model_info or {},
-        "samples": samples,
-        "n_samples": len(samples),
+        "samples": cohort.samples,
+        "n_samples": len(cohort.samples),
         "genes": gs["gene_id"].tolist(),
-        "genes_skipped_no_expression": skipped,
+        "genes_skipped_no_expression": cohort.skipped,
         "counts": {
             "genes": len(gs),
-            "haplotypes": n_haps,
-            "unique_haplotypes": n_unique,
-            "model_inputs": predictor.n_model_inputs - inputs_before,
-            "requests": predictor.n_requests - requests_before,
-            "drivers": len(dr),
-            "ref_n_skipped": builder.n_ref_n_skipped,
+            "haplotypes": acc.n_haps,
+            "unique_haplotypes": acc.n_unique,
+            "model_inputs": predictor.n_model_inputs - acc.inputs_before,
+            "requests": predictor.n_requests - acc.requests_before,
+            "drivers": len(tables["drivers.tsv"]),
+            "ref_n_skipped": acc.n_ref_n_skipped,
         },
-        "seconds": {**{k: round(v, 3) for k, v in timing.items()}, "total": round(time.time() - t_start, 3)},
+        "seconds": {**{k: round(v, 3) for k, v in acc.timing.items()}, "total": round(time.time() - t_start, 3)},
         "predictdb": pdb.info if pdb is not None else None,
     }
+
+
+def _write_chunk(out: str | os.PathLike, tables: dict[str, pd.DataFrame], pdb, samples: list[str], meta: dict) -> None:
+    """Write the chunk directory ``out`` atomically.
+
+    Parameters
+    ----------
+    out : path
+        The chunk directory.
+    tables : dict
+        The chunk's tables (:func:`_chunk_tables`).
+    pdb : object or None
+        The PredictDB baseline; its predictions are written to ``PREDICTDB_FILE``.
+    samples : list of str
+        The chunk's individuals (columns of the PredictDB predictions).
+    meta : dict
+        The content of ``chunk.json``.
+
+    Returns
+    -------
+    None
+    """
     with atomic_dir(out) as tmp:
-        gs.to_csv(tmp / "gene_stats.tsv", sep="\t", index=False, na_rep="NA")
-        nd.to_csv(tmp / "null_draws.tsv", sep="\t", index=False, na_rep="NA")
-        pr.to_csv(tmp / "predictions.tsv", sep="\t", index=False, na_rep="NA")
-        sn.to_csv(tmp / "snvs.tsv.gz", sep="\t", index=False, na_rep="NA", compression={"method": "gzip", "mtime": 0})
-        dr.to_csv(tmp / "drivers.tsv", sep="\t", index=False, na_rep="NA")
+        tables["gene_stats.tsv"].to_csv(tmp / "gene_stats.tsv", sep="\t", index=False, na_rep="NA")
+        tables["null_draws.tsv"].to_csv(tmp / "null_draws.tsv", sep="\t", index=False, na_rep="NA")
+        tables["predictions.tsv"].to_csv(tmp / "predictions.tsv", sep="\t", index=False, na_rep="NA")
+        tables["snvs.tsv.gz"].to_csv(tmp / "snvs.tsv.gz", sep="\t", index=False, na_rep="NA",
+                                     compression={"method": "gzip", "mtime": 0})
+        tables["drivers.tsv"].to_csv(tmp / "drivers.tsv", sep="\t", index=False, na_rep="NA")
         if pdb is not None:
             pdb.predictions.reindex(columns=samples).reset_index().to_csv(
                 tmp / PREDICTDB_FILE, sep="\t", index=False, na_rep="NA")
         write_json(tmp / "chunk.json", meta)
+
+
+def run_chunk(
+    predictor,
+    *,
+    vcf: str | os.PathLike,
+    fasta: str | os.PathLike,
+    tss: str | os.PathLike | pd.DataFrame | None,
+    expression: str | os.PathLike | pd.DataFrame,
+    out: str | os.PathLike,
+    genes: Sequence[str] | None = None,
+    chroms: Sequence[str] | None = None,
+    params: RunParams | None = None,
+    model_info: dict | None = None,
+    gene_source: str = "--genes-chunk",
+) -> dict:
+    """Benchmark one chunk of genes with ``predictor`` (:class:`~seq2func.personal.predict.GenePredictor`)
+    and write the chunk directory ``out`` (atomically). Returns the ``chunk.json`` content."""
+    p = params or RunParams()
+    p.check()
+    t_start = time.time()
+    cohort = _chunk_cohort(p, vcf=vcf, fasta=fasta, tss=tss, expression=expression, genes=genes, chroms=chroms,
+                           gene_source=gene_source)
+    acc = _ChunkResults(inputs_before=predictor.n_model_inputs, requests_before=predictor.n_requests)
+    pdb = _chunk_predictdb(p, vcf, cohort, acc.timing)
+    _run_genes(predictor, vcf, fasta, cohort, p, acc)
+    tables = _chunk_tables(acc, pdb, p, cohort.samples)
+    meta = _chunk_meta(predictor, p, model_info, cohort, tables, acc, pdb, t_start)
+    _write_chunk(out, tables, pdb, cohort.samples, meta)
     return meta
 
 

@@ -220,38 +220,72 @@ def _losses(p: torch.Tensor, z: torch.Tensor, y: torch.Tensor, log_a: torch.Tens
     return mse, pair
 
 
-def personal_finetune(
-    checkpoint: str | os.PathLike | None = None,
+@dataclass
+class _FinetuneCohort:
+    """The genes that have expression, with the cohort and FASTA contigs they are read from."""
+
+    sel: pd.DataFrame  # genes with expression, in order
+    expr: pd.DataFrame  # expression, genes x samples
+    samples: list[str]
+    lengths: dict[str, int]  # FASTA contig lengths
+    fa_of: dict[str, str]  # TSS chromosome -> FASTA contig
+
+
+@dataclass
+class _Split:
+    """Sorted indices of the training and held-out individuals and genes."""
+
+    ind_train: np.ndarray
+    ind_test: np.ndarray
+    gene_train: np.ndarray
+    gene_test: np.ndarray
+
+
+@dataclass
+class _TrainingSet:
+    """The trainable genes and the constants of the pairwise loss."""
+
+    rows: list[tuple]  # (gene index, individuals, standardised expression, expression) per trained gene
+    v_obs: float  # mean per-gene variance of the observed expression
+    a0: float  # initial shared prediction scale
+
+
+@dataclass
+class _TrainResult:
+    """What training leaves: per-epoch history, steps taken, the learnt scale and the seconds spent."""
+
+    history: list[dict]
+    step: int
+    log_a: torch.Tensor
+    seconds: float
+
+
+def _finetune_cohort(
+    p: FinetuneParams,
     *,
-    model: torch.nn.Module | None = None,
     vcf: str | os.PathLike,
     fasta: str | os.PathLike,
     tss: str | os.PathLike | pd.DataFrame | None,
     expression: str | os.PathLike | pd.DataFrame,
-    out: str | os.PathLike,
-    genes: Sequence[str] | None = None,
-    chroms: Sequence[str] | None = None,
-    track: str | None = None,
-    cell_type: str | None = None,
-    tracks: Sequence[dict] | None = None,
-    device: str = "auto",
-    params: FinetuneParams | None = None,
-    save_model: bool = True,
-) -> dict:
-    """Fine-tune on personal genomes and evaluate; writes ``out/finetune.json``, ``out/genes.tsv``
-    and (``save_model``, from a checkpoint) ``out/model.pt``. Returns the JSON content."""
-    from seq2func.io.atomic import atomic_dir, write_json
-    from seq2func.personal.cohort import fasta_contigs, load_cohort
-    from seq2func.personal.haplotypes import HaplotypeBuilder
-    from seq2func.personal.predict import combine_haplotypes, load_predictor
+    genes: Sequence[str] | None,
+    chroms: Sequence[str] | None,
+) -> _FinetuneCohort:
+    """Load the cohort, keep the genes with expression and check there is enough to hold some out.
 
-    p = params or FinetuneParams()
-    p.check()
-    t_start = time.time()
-    torch.manual_seed(p.seed)
-    predictor, info = load_predictor(checkpoint, model=model, track=track, cell_type=cell_type, tracks=tracks,
-                                     device=device, tss_bins=p.tss_bins, batch_size=p.batch_size)
-    ckpt = getattr(predictor, "ckpt", None) or {}
+    Parameters
+    ----------
+    p : FinetuneParams
+        Checked parameters (``missing_samples``).
+    vcf, fasta, tss, expression, genes, chroms
+        As for :func:`personal_finetune`.
+
+    Returns
+    -------
+    _FinetuneCohort
+        Genes with expression, expression table, shared samples and FASTA contigs.
+    """
+    from seq2func.personal.cohort import fasta_contigs, load_cohort
+
     sel, expr, samples, expr_label = load_cohort(vcf, tss, expression, genes=genes, chroms=chroms,
                                                  missing_samples=p.missing_samples)
     sel = sel[sel["gene_id"].isin(expr.index)].reset_index(drop=True)
@@ -260,14 +294,61 @@ def personal_finetune(
     if len(samples) < 6:
         raise InputError(expr_label, "samples", f"{len(samples)} individuals: too few to hold some out")
     lengths, fa_of = fasta_contigs(fasta, sel["chrom"])
+    return _FinetuneCohort(sel, expr, samples, lengths, fa_of)
 
+
+def _split(n_individuals: int, n_genes: int, p: FinetuneParams) -> _Split:
+    """Seeded split of individuals, then genes, into training and held-out sets.
+
+    Parameters
+    ----------
+    n_individuals, n_genes : int
+        Numbers of individuals and genes.
+    p : FinetuneParams
+        Parameters (``seed``, ``holdout_individuals``, ``holdout_genes``).
+
+    Returns
+    -------
+    _Split
+        The four sorted index arrays.
+    """
     rng = np.random.default_rng([p.seed, 20231])
-    ind_train, ind_test = split_indices(len(samples), p.holdout_individuals, rng)
-    gene_train, gene_test = split_indices(len(sel), p.holdout_genes, rng, min_one=len(sel) >= 2)
+    ind_train, ind_test = split_indices(n_individuals, p.holdout_individuals, rng)
+    gene_train, gene_test = split_indices(n_genes, p.holdout_genes, rng, min_one=n_genes >= 2)
+    return _Split(ind_train, ind_test, gene_train, gene_test)
 
+
+def _all_gene_data(predictor, vcf: str | os.PathLike, fasta: str | os.PathLike, cohort: _FinetuneCohort,
+                   p: FinetuneParams) -> tuple[list[GeneData], int, float]:
+    """Build every gene's haplotypes and distinct model inputs, in gene order.
+
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model's per-gene predictor.
+    vcf, fasta : path
+        The cohort's VCF and the reference FASTA.
+    cohort : _FinetuneCohort
+        Genes, expression, samples and contigs.
+    p : FinetuneParams
+        Parameters (``window``, ``unphased``, ``seed``, ``ref_n``).
+
+    Returns
+    -------
+    data : list of GeneData
+        One per gene of ``cohort.sel``.
+    n_ref_n_skipped : int
+        VCF records skipped because their REF lies on FASTA N.
+    seconds : float
+        Time spent.
+    """
+    from seq2func.personal.haplotypes import HaplotypeBuilder
+
+    sel, expr, lengths, fa_of = cohort.sel, cohort.expr, cohort.lengths, cohort.fa_of
     t0 = time.time()
     data: list[GeneData] = []
-    with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=p.unphased, seed=p.seed, ref_n=p.ref_n) as builder:
+    with HaplotypeBuilder(vcf, fasta, samples=cohort.samples, unphased=p.unphased, seed=p.seed,
+                          ref_n=p.ref_n) as builder:
         for g in sel.itertuples(index=False):
             fc = fa_of[g.chrom]
             data.append(_gene_data(predictor, builder, g, fc, lengths[fc], expr.loc[g.gene_id].to_numpy(float), p.window))
@@ -275,18 +356,31 @@ def personal_finetune(
     if n_ref_n_skipped:
         log.warning("%d VCF record(s) whose REF lies on FASTA N skipped over %d gene window(s) (--ref-n skip)",
                     n_ref_n_skipped, len(sel))
-    t_data = time.time() - t0
-    gene_ids = [gd.gene_id for gd in data]
-    obs = np.vstack([gd.y for gd in data])
+    return data, n_ref_n_skipped, time.time() - t0
 
-    # reference-only predictions (the starting model)
-    pred0 = predict_all(predictor, data, p.combine)
 
-    # training material
+def _training_set(data: Sequence[GeneData], pred0: np.ndarray, split: _Split) -> _TrainingSet:
+    """The training genes that carry signal, the pairwise loss's variance and its initial scale.
+
+    Parameters
+    ----------
+    data : sequence of GeneData
+        Every gene's material.
+    pred0 : numpy.ndarray
+        Reference-only predictions, genes x individuals.
+    split : _Split
+        Training and held-out genes and individuals.
+
+    Returns
+    -------
+    _TrainingSet
+        Rows of the genes trained on, ``v_obs`` and ``a0`` (see the module docstring).
+    """
+    ind_train = split.ind_train
     train_rows = []
     sxy = sxx = 0.0
     sd_pred, sd_obs, var_obs = [], [], []
-    for gi in gene_train.tolist():
+    for gi in split.gene_train.tolist():
         gd = data[gi]
         y = gd.y[ind_train]
         ok = np.isfinite(y)
@@ -309,12 +403,112 @@ def personal_finetune(
     # the ratio of typical SDs (predictions then start by contributing little to the pairwise loss)
     ratio = float(np.median(sd_obs) / np.median(sd_pred)) if sd_pred and sd_obs else 1.0
     a0 = sxy / sxx if sxx > 0 and sxy > 0 else 0.1 * ratio
-    mdl = predictor.model
+    return _TrainingSet(train_rows, v_obs, a0)
+
+
+def _optimizer(mdl: torch.nn.Module, a0: float, p: FinetuneParams) -> tuple[list, torch.Tensor, torch.optim.Optimizer]:
+    """AdamW over the model's trainable parameters and the log of the shared prediction scale.
+
+    Parameters
+    ----------
+    mdl : torch.nn.Module
+        The model being fine-tuned.
+    a0 : float
+        Initial shared prediction scale.
+    p : FinetuneParams
+        Parameters (``lr``, ``weight_decay``, ``scale_lr``).
+
+    Returns
+    -------
+    params : list of torch.Tensor
+        The model's trainable parameters (clipped together).
+    log_a : torch.Tensor
+        The learnt log scale, float64 on the model's device.
+    opt : torch.optim.Optimizer
+        The optimiser.
+    """
     params_ = [q for q in mdl.parameters() if q.requires_grad]
     dev = next(mdl.parameters()).device
     log_a = torch.tensor(np.log(a0), dtype=torch.float64, device=dev, requires_grad=True)
     opt = torch.optim.AdamW([{"params": params_}, {"params": [log_a], "lr": p.scale_lr, "weight_decay": 0.0}],
                             lr=p.lr, weight_decay=p.weight_decay)
+    return params_, log_a, opt
+
+
+def _train_step(predictor, gd: GeneData, row: tuple, order_rng: np.random.Generator, log_a: torch.Tensor,
+                v_obs: float, opt: torch.optim.Optimizer, params_: list, p: FinetuneParams) -> tuple:
+    """One optimiser step on one gene and ``individuals_per_step`` of its training individuals.
+
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model's per-gene predictor.
+    gd : GeneData
+        The gene's material.
+    row : tuple
+        The gene's row of :class:`_TrainingSet` (gene index, individuals, standardised and raw expression).
+    order_rng : numpy.random.Generator
+        Draws the individuals of the step.
+    log_a : torch.Tensor
+        Log of the shared prediction scale.
+    v_obs : float
+        Mean per-gene variance of the observed expression.
+    opt : torch.optim.Optimizer
+        The optimiser.
+    params_ : list of torch.Tensor
+        The model's trainable parameters (gradient norm clipped at ``p.grad_clip``).
+    p : FinetuneParams
+        Parameters.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``(loss, mse, pairwise)`` of the step.
+    """
+    from seq2func.personal.predict import combine_haplotypes
+
+    gi, inds, z_all, y_all = row
+    m = min(p.individuals_per_step, inds.size)
+    pick = order_rng.choice(inds.size, size=m, replace=False)
+    hk = gd.hap_key.reshape(-1, 2)[inds[pick]]  # (m, 2)
+    uk, inv = np.unique(hk.ravel(), return_inverse=True)
+    v = _values(predictor, gd.codes[torch.as_tensor(uk)], grad=True)
+    h = v[torch.as_tensor(inv, device=v.device)].reshape(m, 2)
+    pv = combine_haplotypes(h[:, 0], h[:, 1], p.combine)
+    z = torch.as_tensor(z_all[pick], dtype=torch.float64, device=pv.device)
+    yv = torch.as_tensor(y_all[pick], dtype=torch.float64, device=pv.device)
+    mse, pair = _losses(pv, z, yv, log_a, v_obs)
+    loss = p.mse_weight * mse + p.pairwise_weight * pair
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if p.grad_clip and p.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(params_, p.grad_clip)
+    opt.step()
+    return loss, mse, pair
+
+
+def _train(predictor, data: Sequence[GeneData], ts: _TrainingSet, p: FinetuneParams) -> _TrainResult:
+    """Fine-tune the model for ``p.epochs`` epochs (the model stays in eval mode).
+
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model's per-gene predictor; its model is trained in place.
+    data : sequence of GeneData
+        Every gene's material.
+    ts : _TrainingSet
+        The genes trained on and the loss constants.
+    p : FinetuneParams
+        Parameters.
+
+    Returns
+    -------
+    _TrainResult
+        Per-epoch mean losses and scale, the number of steps, the learnt log scale and the seconds spent.
+    """
+    train_rows, v_obs = ts.rows, ts.v_obs
+    mdl = predictor.model
+    params_, log_a, opt = _optimizer(mdl, ts.a0, p)
     steps_per_epoch = p.steps_per_epoch or len(train_rows)
     history = []
     step = 0
@@ -326,24 +520,9 @@ def personal_finetune(
             tot = {"loss": 0.0, "mse": 0.0, "pairwise": 0.0}
             genes_order = order_rng.permutation(len(train_rows))
             for k in range(steps_per_epoch):
-                gi, inds, z_all, y_all = train_rows[int(genes_order[k % len(train_rows)])]
-                m = min(p.individuals_per_step, inds.size)
-                pick = order_rng.choice(inds.size, size=m, replace=False)
-                gd = data[gi]
-                hk = gd.hap_key.reshape(-1, 2)[inds[pick]]  # (m, 2)
-                uk, inv = np.unique(hk.ravel(), return_inverse=True)
-                v = _values(predictor, gd.codes[torch.as_tensor(uk)], grad=True)
-                h = v[torch.as_tensor(inv, device=v.device)].reshape(m, 2)
-                pv = combine_haplotypes(h[:, 0], h[:, 1], p.combine)
-                z = torch.as_tensor(z_all[pick], dtype=torch.float64, device=pv.device)
-                yv = torch.as_tensor(y_all[pick], dtype=torch.float64, device=pv.device)
-                mse, pair = _losses(pv, z, yv, log_a, v_obs)
-                loss = p.mse_weight * mse + p.pairwise_weight * pair
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if p.grad_clip and p.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(params_, p.grad_clip)
-                opt.step()
+                row = train_rows[int(genes_order[k % len(train_rows)])]
+                loss, mse, pair = _train_step(predictor, data[row[0]], row, order_rng, log_a, v_obs, opt, params_,
+                                              p)
                 step += 1
                 tot["loss"] += float(loss.detach())
                 tot["mse"] += float(mse.detach())
@@ -354,13 +533,41 @@ def personal_finetune(
                      history[-1]["pairwise"])
     t_train = time.time() - t1
     mdl.eval()
-    pred1 = predict_all(predictor, data, p.combine)
+    return _TrainResult(history, step, log_a, t_train)
 
+
+def _evaluate(data: Sequence[GeneData], obs: np.ndarray, pred0: np.ndarray, pred1: np.ndarray, split: _Split,
+              n_individuals: int, p: FinetuneParams) -> tuple[dict, list[pd.DataFrame]]:
+    """Reference-only vs fine-tuned metrics on each evaluation set (:data:`EVAL_SETS`).
+
+    Parameters
+    ----------
+    data : sequence of GeneData
+        Every gene's material (gene IDs, dosages).
+    obs : numpy.ndarray
+        Observed expression, genes x individuals.
+    pred0, pred1 : numpy.ndarray
+        Reference-only and fine-tuned predictions, genes x individuals.
+    split : _Split
+        Training and held-out genes and individuals.
+    n_individuals : int
+        Number of individuals.
+    p : FinetuneParams
+        Parameters (``null_draws``, ``seed``).
+
+    Returns
+    -------
+    evaluation : dict
+        Set name -> model label -> metrics (:func:`set_metrics`).
+    gene_tabs : list of pandas.DataFrame
+        Per-gene results with ``set`` and ``model`` columns.
+    """
+    gene_ids = [gd.gene_id for gd in data]
     sets = {
-        "heldout_individuals": (gene_train, ind_test),
-        "heldout_genes": (gene_test, ind_test),
-        "heldout_genes_all_individuals": (gene_test, np.arange(len(samples))),
-        "training": (gene_train, ind_train),
+        "heldout_individuals": (split.gene_train, split.ind_test),
+        "heldout_genes": (split.gene_test, split.ind_test),
+        "heldout_genes_all_individuals": (split.gene_test, np.arange(n_individuals)),
+        "training": (split.gene_train, split.ind_train),
     }
     evaluation, gene_tabs = {}, []
     for name, (gs, inds) in sets.items():
@@ -373,7 +580,43 @@ def personal_finetune(
             if len(tab):
                 gene_tabs.append(tab[["gene_id", "r", "p", "q", "significant"]].assign(set=name, model=label))
         evaluation[name] = res
-    result = {
+    return evaluation, gene_tabs
+
+
+def _finetune_result(p: FinetuneParams, info: dict, samples: list[str], gene_ids: list[str], n_ref_n_skipped: int,
+                     split: _Split, ts: _TrainingSet, tr: _TrainResult, evaluation: dict, t_data: float,
+                     t_start: float) -> dict:
+    """The content of ``finetune.json``.
+
+    Parameters
+    ----------
+    p : FinetuneParams
+        Parameters.
+    info : dict
+        Description of the model (:func:`seq2func.personal.predict.load_predictor`).
+    samples : list of str
+        The individuals.
+    gene_ids : list of str
+        The genes.
+    n_ref_n_skipped : int
+        VCF records skipped because their REF lies on FASTA N.
+    split : _Split
+        Training and held-out genes and individuals.
+    ts : _TrainingSet
+        The genes trained on and the loss constants.
+    tr : _TrainResult
+        The training's history, steps and scale.
+    evaluation : dict
+        Metrics per set and model (:func:`_evaluate`).
+    t_data, t_start : float
+        Seconds spent building the data; ``time.time()`` at the start.
+
+    Returns
+    -------
+    dict
+        Parameters, model, split, training summary, evaluation and timings.
+    """
+    return {
         "format": "seq2func-personal-finetune/1",
         "params": asdict(p),
         "model": info,
@@ -381,39 +624,139 @@ def personal_finetune(
         "n_genes": len(gene_ids),
         "ref_n_skipped": n_ref_n_skipped,
         "split": {
-            "train_individuals": [samples[i] for i in ind_train.tolist()],
-            "heldout_individuals": [samples[i] for i in ind_test.tolist()],
-            "train_genes": [gene_ids[i] for i in gene_train.tolist()],
-            "heldout_genes": [gene_ids[i] for i in gene_test.tolist()],
-            "trained_genes": [gene_ids[r[0]] for r in train_rows],
+            "train_individuals": [samples[i] for i in split.ind_train.tolist()],
+            "heldout_individuals": [samples[i] for i in split.ind_test.tolist()],
+            "train_genes": [gene_ids[i] for i in split.gene_train.tolist()],
+            "heldout_genes": [gene_ids[i] for i in split.gene_test.tolist()],
+            "trained_genes": [gene_ids[r[0]] for r in ts.rows],
         },
-        "steps": step,
-        "initial_scale": a0,
-        "final_scale": float(log_a.detach().exp()),
-        "observed_variance": v_obs,
-        "history": history,
+        "steps": tr.step,
+        "initial_scale": ts.a0,
+        "final_scale": float(tr.log_a.detach().exp()),
+        "observed_variance": ts.v_obs,
+        "history": tr.history,
         "evaluation": evaluation,
-        "seconds": {"data": round(t_data, 3), "train": round(t_train, 3), "total": round(time.time() - t_start, 3)},
+        "seconds": {"data": round(t_data, 3), "train": round(tr.seconds, 3), "total": round(time.time() - t_start, 3)},
     }
+
+
+def _save_finetuned(path, checkpoint: str | os.PathLike, ckpt: dict, mdl: torch.nn.Module, info: dict,
+                    p: FinetuneParams, tr: _TrainResult, evaluation: dict) -> None:
+    """Save the fine-tuned model as a checkpoint whose strategy records its parent and the parameters.
+
+    Parameters
+    ----------
+    path : path
+        The checkpoint file to write.
+    checkpoint : path
+        The parent checkpoint.
+    ckpt : dict
+        The parent checkpoint's content (tracks, dataset, strategy).
+    mdl : torch.nn.Module
+        The fine-tuned model.
+    info : dict
+        Description of the model (``columns``, ``tracks``).
+    p : FinetuneParams
+        Parameters.
+    tr : _TrainResult
+        The training's history and steps.
+    evaluation : dict
+        Metrics per set and model.
+
+    Returns
+    -------
+    None
+    """
+    from seq2func.train.checkpoint import save_checkpoint
+
+    parent = ckpt.get("strategy") or {}
+    personal = {"params": asdict(p), "columns": info["columns"], "tracks": info["tracks"]}
+    if parent.get("name") == "lora":
+        strategy = {**parent, "parent": str(checkpoint), "personal": personal}
+    else:
+        strategy = {"name": "personal", "kwargs": {}, "parent": str(checkpoint), "personal": personal}
+    save_checkpoint(path, mdl, kind="finetune", tracks=ckpt.get("tracks") or [],
+                    dataset=ckpt.get("dataset") or {}, train_params=asdict(p), strategy=strategy,
+                    epoch=len(tr.history), step=tr.step,
+                    metrics={"heldout_individuals_mean_r": evaluation["heldout_individuals"]["personal_finetuned"]["mean_r"]})
+
+
+def _write_finetune(out: str | os.PathLike, result: dict, gene_tabs: list[pd.DataFrame], *, save_model: bool,
+                    checkpoint: str | os.PathLike | None, ckpt: dict, mdl: torch.nn.Module, info: dict,
+                    p: FinetuneParams, tr: _TrainResult) -> None:
+    """Write ``out`` atomically: ``genes.tsv``, ``model.pt`` (when saved) and ``finetune.json``.
+
+    Parameters
+    ----------
+    out : path
+        The output directory.
+    result : dict
+        The content of ``finetune.json``; ``result["checkpoint"]`` is set when the model is saved.
+    gene_tabs : list of pandas.DataFrame
+        Per-gene results (:func:`_evaluate`).
+    save_model : bool
+        Save the model (only from a checkpoint).
+    checkpoint, ckpt, mdl, info, p, tr
+        As for :func:`_save_finetuned`.
+
+    Returns
+    -------
+    None
+    """
+    from seq2func.io.atomic import atomic_dir, write_json
+
     long = pd.concat(gene_tabs, ignore_index=True) if gene_tabs else pd.DataFrame(
         columns=["gene_id", "r", "p", "q", "significant", "set", "model"])
     with atomic_dir(out) as tmp:
         long[["set", "model", "gene_id", "r", "p", "q", "significant"]].to_csv(tmp / "genes.tsv", sep="\t", index=False,
                                                                                na_rep="NA")
         if save_model and checkpoint is not None and ckpt:
-            from seq2func.train.checkpoint import save_checkpoint
-
-            parent = ckpt.get("strategy") or {}
-            personal = {"params": asdict(p), "columns": info["columns"], "tracks": info["tracks"]}
-            if parent.get("name") == "lora":
-                strategy = {**parent, "parent": str(checkpoint), "personal": personal}
-            else:
-                strategy = {"name": "personal", "kwargs": {}, "parent": str(checkpoint), "personal": personal}
-            save_checkpoint(tmp / "model.pt", mdl, kind="finetune", tracks=ckpt.get("tracks") or [],
-                            dataset=ckpt.get("dataset") or {}, train_params=asdict(p), strategy=strategy,
-                            epoch=len(history), step=step,
-                            metrics={"heldout_individuals_mean_r": evaluation["heldout_individuals"]["personal_finetuned"]["mean_r"]})
+            _save_finetuned(tmp / "model.pt", checkpoint, ckpt, mdl, info, p, tr, result["evaluation"])
             result["checkpoint"] = "model.pt"
         write_json(tmp / "finetune.json", result)
-    return result
 
+
+def personal_finetune(
+    checkpoint: str | os.PathLike | None = None,
+    *,
+    model: torch.nn.Module | None = None,
+    vcf: str | os.PathLike,
+    fasta: str | os.PathLike,
+    tss: str | os.PathLike | pd.DataFrame | None,
+    expression: str | os.PathLike | pd.DataFrame,
+    out: str | os.PathLike,
+    genes: Sequence[str] | None = None,
+    chroms: Sequence[str] | None = None,
+    track: str | None = None,
+    cell_type: str | None = None,
+    tracks: Sequence[dict] | None = None,
+    device: str = "auto",
+    params: FinetuneParams | None = None,
+    save_model: bool = True,
+) -> dict:
+    """Fine-tune on personal genomes and evaluate; writes ``out/finetune.json``, ``out/genes.tsv``
+    and (``save_model``, from a checkpoint) ``out/model.pt``. Returns the JSON content."""
+    from seq2func.personal.predict import load_predictor
+
+    p = params or FinetuneParams()
+    p.check()
+    t_start = time.time()
+    torch.manual_seed(p.seed)
+    predictor, info = load_predictor(checkpoint, model=model, track=track, cell_type=cell_type, tracks=tracks,
+                                     device=device, tss_bins=p.tss_bins, batch_size=p.batch_size)
+    ckpt = getattr(predictor, "ckpt", None) or {}
+    cohort = _finetune_cohort(p, vcf=vcf, fasta=fasta, tss=tss, expression=expression, genes=genes, chroms=chroms)
+    split = _split(len(cohort.samples), len(cohort.sel), p)
+    data, n_ref_n_skipped, t_data = _all_gene_data(predictor, vcf, fasta, cohort, p)
+    gene_ids = [gd.gene_id for gd in data]
+    obs = np.vstack([gd.y for gd in data])
+    pred0 = predict_all(predictor, data, p.combine)  # reference-only predictions (the starting model)
+    ts = _training_set(data, pred0, split)
+    tr = _train(predictor, data, ts, p)
+    pred1 = predict_all(predictor, data, p.combine)
+    evaluation, gene_tabs = _evaluate(data, obs, pred0, pred1, split, len(cohort.samples), p)
+    result = _finetune_result(p, info, cohort.samples, gene_ids, n_ref_n_skipped, split, ts, tr, evaluation, t_data,
+                              t_start)
+    _write_finetune(out, result, gene_tabs, save_model=save_model, checkpoint=checkpoint, ckpt=ckpt,
+                    mdl=predictor.model, info=info, p=p, tr=tr)
+    return result

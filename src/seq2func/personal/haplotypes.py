@@ -513,6 +513,350 @@ def _splice(
 
 
 # --------------------------------------------------------------------------------------------
+# the steps of HaplotypeBuilder.build: read -> decode -> cluster -> splice
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Job:
+    """One window being built: where it lies, its reference, and what was found on the way."""
+
+    region: str  # chrom:start-end as asked
+    fa_chrom: str  # contig as spelled in the FASTA
+    start: int  # 1-based, inclusive
+    end: int  # 1-based, inclusive, clipped to the contig
+    start0: int  # 0-based start
+    end0: int  # 0-based end, inclusive
+    reference: str  # the reference sequence of the window
+    vname: str  # contig as spelled in the VCF (the FASTA's when the VCF lacks it), for messages
+    warnings: list[str] = field(default_factory=list)
+    n_before: int = 0  # records that start before the window (ignored)
+    n_skip: int = 0  # records dropped by ref_n='skip'
+
+
+@dataclass
+class _Clusters:
+    """Clusters of overlapping variants among the records some unique haplotype carries.
+
+    Each cluster gets a list of candidate strings ("pieces"), piece 0 being the reference. A
+    singleton cluster's piece index is the allele index itself; a multi-variant cluster's is the
+    rank of its allele pattern among the unique haplotypes."""
+
+    active: np.ndarray  # columns of the records some unique haplotype carries
+    first_of: np.ndarray  # index into ``active`` of each cluster's first record
+    sizes: np.ndarray  # records per cluster
+    start: np.ndarray  # window offset of each cluster's span, inclusive
+    end: np.ndarray  # window offset of each cluster's span, exclusive (trimmed to the window)
+    pieces: list[list]  # per cluster: candidate strings, 0 = reference
+    pidx: np.ndarray  # (n_unique, n_clusters) int32: piece of each unique haplotype
+
+
+def _alt_dosage(win: _Window, ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dosage for statistics: from the raw genotype, whatever the phase.
+
+    Parameters
+    ----------
+    win : _Window
+        The records of the window, genotypes still decoded (``a1``, ``a2``).
+    ns : int
+        Number of samples.
+
+    Returns
+    -------
+    is_snv : np.ndarray
+        ``(n_variants,)`` bool, the record is an SNV.
+    snv_columns : np.ndarray
+        Indices of the SNV records.
+    alt_dosage : np.ndarray
+        ``(n_samples, n_snvs)`` int8 count of non-REF alleles.
+    """
+    nv = len(win.pos0)
+    is_snv = np.asarray(win.is_snv, dtype=bool)
+    snv_columns = np.flatnonzero(is_snv)
+    a1s, a2s = (win.a1, win.a2) if snv_columns.size == nv else (win.a1[snv_columns], win.a2[snv_columns])
+    if nv:
+        alt_dosage = np.ascontiguousarray(((a1s > 0).view(np.int8) + (a2s > 0).view(np.int8)).T)
+    else:
+        alt_dosage = np.zeros((ns, 0), dtype=np.int8)
+    return is_snv, snv_columns, alt_dosage
+
+
+def _allele_matrix(h1: np.ndarray, h2: np.ndarray, ns: int, nv: int) -> np.ndarray:
+    """The (haplotypes, variants) allele matrix; '.' and the absent second allele of a haploid GT: REF.
+
+    Parameters
+    ----------
+    h1, h2 : np.ndarray
+        ``(n_variants, n_samples)`` int16 allele codes of haplotype 1 and 2 (after the phasing
+        policy); negative codes are missing or absent alleles.
+    ns, nv : int
+        Number of samples and of variants.
+
+    Returns
+    -------
+    np.ndarray
+        ``(2 * n_samples, n_variants)`` int16; row ``2*i`` is haplotype 1 of sample ``i``, row
+        ``2*i + 1`` haplotype 2; missing and absent alleles are 0 (REF).
+    """
+    hm = np.empty((2 * ns, nv), dtype=np.int16)
+    hm[0::2] = h1.T
+    hm[1::2] = h2.T
+    np.maximum(hm, 0, out=hm)
+    return hm
+
+
+def _mask_unsupported(win: _Window, hm: np.ndarray) -> int:
+    """Alleles we cannot apply (symbolic, '*', breakends) set to reference in ``hm``, in place.
+
+    Parameters
+    ----------
+    win : _Window
+        The records of the window.
+    hm : np.ndarray
+        ``(2 * n_samples, n_variants)`` allele matrix, modified in place.
+
+    Returns
+    -------
+    int
+        Number of records where some haplotype carried such an allele.
+    """
+    n_sym = 0
+    for k in (k for k, ok in enumerate(win.plain) if not ok):
+        usable = np.asarray([True] + [bool(_PLAIN_ALLELE.fullmatch(x)) for x in win.alleles[k][1:]])
+        col = hm[:, k]
+        bad = ~usable[col]
+        if bad.any():
+            n_sym += 1
+            col[bad] = 0
+    return n_sym
+
+
+def _dedup(hm: np.ndarray, ns: int, nv: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Deduplicate haplotypes: identical allele rows give identical sequences.
+
+    Parameters
+    ----------
+    hm : np.ndarray
+        ``(2 * n_samples, n_variants)`` allele matrix.
+    ns, nv : int
+        Number of samples and of variants.
+
+    Returns
+    -------
+    first : np.ndarray
+        Row of ``hm`` of each unique haplotype, in order of first appearance.
+    inverse : np.ndarray
+        ``(2 * n_samples,)`` unique haplotype of each row.
+    hu : np.ndarray
+        ``(n_unique, n_variants)`` int16 allele matrix of the unique haplotypes.
+    """
+    first, inverse = _unique_rows(hm) if 2 * ns else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    hu = hm[first] if nv else np.zeros((len(first), 0), dtype=np.int16)
+    return first, inverse, hu
+
+
+def _cluster_spans(win: _Window, hu: np.ndarray, start0: int, end0: int) -> _Clusters:
+    """Clusters of overlapping REF spans among the records some unique haplotype carries.
+
+    Parameters
+    ----------
+    win : _Window
+        The records of the window.
+    hu : np.ndarray
+        ``(n_unique, n_variants)`` allele matrix of the unique haplotypes.
+    start0, end0 : int
+        The window, 0-based, inclusive.
+
+    Returns
+    -------
+    _Clusters
+        The clusters, with every piece list empty and every piece index 0 (to be filled by
+        :func:`_singleton_pieces` and :func:`_overlap_pieces`).
+    """
+    nv = len(win.pos0)
+    active = np.flatnonzero((hu != 0).any(axis=0)) if nv else np.zeros(0, dtype=np.int64)
+    if active.size:
+        apos = np.asarray(win.pos0, dtype=np.int64)[active]
+        aend = apos + np.asarray(win.ref_len, dtype=np.int64)[active] - 1
+        run_max = np.maximum.accumulate(aend)
+        new = np.ones(active.size, dtype=bool)
+        new[1:] = apos[1:] > run_max[:-1]
+        first_of = np.flatnonzero(new)
+        sizes = np.diff(np.append(first_of, active.size))
+    else:
+        apos = run_max = first_of = sizes = np.zeros(0, dtype=np.int64)
+    n_cl = int(first_of.size)
+    cl_start = apos[first_of] - start0
+    cl_end = np.minimum(run_max[first_of + sizes - 1], end0) - start0 + 1  # trimmed to the window
+    pidx_mat = np.zeros((hu.shape[0], n_cl), dtype=np.int32)
+    pieces: list[list] = [[]] * n_cl
+    return _Clusters(active, first_of, sizes, cl_start, cl_end, pieces, pidx_mat)
+
+
+def _singleton_pieces(cl: _Clusters, win: _Window, hu: np.ndarray, job: _Job, call, apply) -> None:
+    """Pieces of the one-variant clusters: the piece index is the allele index.
+
+    Parameters
+    ----------
+    cl : _Clusters
+        The clusters; ``pieces`` and ``pidx`` of the singletons are filled in place.
+    win : _Window
+        The records of the window.
+    hu : np.ndarray
+        ``(n_unique, n_variants)`` allele matrix of the unique haplotypes.
+    job : _Job
+        The window (reference, 0-based start).
+    call : callable
+        ``call(k, a)``: allele ``a`` of record ``k`` as :func:`_apply_cluster` takes it.
+    apply : callable
+        ``apply(local, cs, calls)``: :func:`_apply_cluster` of ``calls`` to the reference bytes
+        ``local`` starting at ``cs``, decoded.
+
+    Returns
+    -------
+    None
+    """
+    reference, start0, pieces = job.reference, job.start0, cl.pieces
+    cs_l, ce_l = cl.start.tolist(), cl.end.tolist()
+    s_ids = np.flatnonzero(cl.sizes == 1)
+    s_cols = cl.active[cl.first_of[s_ids]] if len(cs_l) else s_ids
+    if not s_ids.size:
+        return
+    s_hu = hu[:, s_cols]
+    cl.pidx[:, s_ids] = s_hu
+    alleles, ref_len = win.alleles, win.ref_len
+    hard: list[tuple[int, int, int]] = []
+    for j, (cid, k) in enumerate(zip(s_ids.tolist(), s_cols.tolist())):
+        local_s = reference[cs_l[cid] : ce_l[cid]]
+        al = alleles[k]
+        if len(local_s) == ref_len[k] and al[0].upper() == local_s.upper():
+            # one variant on untouched reference, not cut by the window end: bcftools writes
+            # the ALT in the case of the FASTA base at POS (and the anchor base it keeps
+            # already has that case); alleles nobody carries are never used
+            if len(al) == 2:
+                pieces[cid] = [local_s, al[1].lower() if local_s[0].islower() else al[1].upper()]
+            elif local_s[0].islower():
+                pieces[cid] = [local_s] + [x.lower() for x in al[1:]]
+            else:
+                pieces[cid] = [local_s] + [x.upper() for x in al[1:]]
+        else:
+            pieces[cid] = [local_s] + [None] * (len(al) - 1)
+            hard.append((j, cid, k))
+    for j, cid, k in hard:  # trimmed at the window end, or REF != FASTA: the full rules
+        cs = cs_l[cid] + start0
+        local = pieces[cid][0].encode("ascii")
+        for a_ in np.unique(s_hu[:, j]).tolist():
+            if a_:
+                pieces[cid][a_] = apply(local, cs, [call(k, a_)])
+
+
+def _overlap_pieces(cl: _Clusters, hu: np.ndarray, job: _Job, call, apply) -> None:
+    """Pieces of the clusters of overlapping variants: one bcftools pass per distinct allele pattern.
+
+    Parameters
+    ----------
+    cl : _Clusters
+        The clusters; ``pieces`` and ``pidx`` of the multi-variant clusters are filled in place.
+    hu : np.ndarray
+        ``(n_unique, n_variants)`` allele matrix of the unique haplotypes.
+    job : _Job
+        The window (reference, 0-based start).
+    call, apply : callable
+        As for :func:`_singleton_pieces`.
+
+    Returns
+    -------
+    None
+    """
+    reference, start0, pieces, pidx_mat = job.reference, job.start0, cl.pieces, cl.pidx
+    cs_l, ce_l = cl.start.tolist(), cl.end.tolist()
+    for cid in np.flatnonzero(cl.sizes > 1).tolist():
+        b0, size = int(cl.first_of[cid]), int(cl.sizes[cid])
+        cols = cl.active[b0 : b0 + size]
+        cs = cs_l[cid] + start0
+        local_s = reference[cs_l[cid] : ce_l[cid]]
+        local = local_s.encode("ascii")
+        sub = hu[:, cols]
+        pfirst, pinv = _unique_rows(sub)
+        plist = [local_s]
+        pmap = np.zeros(len(pfirst), dtype=np.int32)
+        for u, row in enumerate(sub[pfirst].tolist()):
+            calls = [call(int(k), a_) for k, a_ in zip(cols.tolist(), row) if a_]
+            if not calls:
+                continue
+            pmap[u] = len(plist)
+            plist.append(apply(local, cs, calls))
+        pieces[cid] = plist
+        pidx_mat[:, cid] = pmap[pinv]
+
+
+def _report(job: _Job, events: _Events) -> None:
+    """Add the warnings about skipped and trimmed variants, then log every warning of the window.
+
+    Parameters
+    ----------
+    job : _Job
+        The window; its ``warnings`` are extended in place.
+    events : _Events
+        What applying the variants met.
+
+    Returns
+    -------
+    None
+    """
+    vname, warnings = job.vname, job.warnings
+    if events.overlap:
+        warnings.append(
+            f"{len(events.overlap)} variant(s) overlapping an already applied variant were skipped in some "
+            f"haplotypes (bcftools semantics), first at {vname}:{min(events.overlap) + 1}"
+        )
+    if events.trimmed:
+        warnings.append(
+            f"{len(events.trimmed)} variant(s) trimmed at the window end, first at {vname}:{min(events.trimmed) + 1}"
+        )
+    for w in warnings:
+        log.warning("%s: %s", job.region, w)
+
+
+def _variant_columns(vname: str, win: _Window, is_snv: np.ndarray, hm: np.ndarray):
+    """The function that builds the :attr:`Haplotypes.variants` columns when they are first read.
+
+    Parameters
+    ----------
+    vname : str
+        Contig name for the ``chrom`` column.
+    win : _Window
+        The records of the window (only its lists are kept, not the window).
+    is_snv : np.ndarray
+        ``(n_variants,)`` bool.
+    hm : np.ndarray
+        ``(2 * n_samples, n_variants)`` allele matrix applied.
+
+    Returns
+    -------
+    callable
+        A function of no argument returning the columns as a dict.
+    """
+    nv = len(win.pos0)
+    pos0, ids, refs, all_alleles, plain = win.pos0, win.ids, win.refs, win.alleles, win.plain
+
+    def variant_columns() -> dict:  # built when Haplotypes.variants is first read
+        return {
+            "chrom": [vname] * nv,
+            "pos": np.asarray(pos0, dtype=np.int64) + 1,
+            "id": ids,
+            "ref": refs,
+            "alt": [",".join(a[1:]) for a in all_alleles],
+            "is_snv": is_snv,
+            "is_indel": [
+                any(len(x) != len(a[0]) for x in a[1:] if ok or _PLAIN_ALLELE.fullmatch(x))
+                for a, ok in zip(all_alleles, plain)
+            ],
+            "haplotypes_alt": (hm != 0).sum(axis=0) if nv else np.zeros(0, dtype=np.int64),
+        }
+
+    return variant_columns
+
+
+# --------------------------------------------------------------------------------------------
 # the builder
 # --------------------------------------------------------------------------------------------
 class HaplotypeBuilder:
@@ -660,6 +1004,51 @@ class HaplotypeBuilder:
     # -- the work --------------------------------------------------------------------------
     def build(self, chrom: str, start: int, end: int) -> Haplotypes:
         """Haplotypes of window ``chrom:start-end`` (1-based inclusive) for the builder's samples."""
+        job, win = self._read(chrom, start, end)
+        hm, is_snv, snv_columns, alt_dosage = self._decode(job, win)
+        first, inverse, hu = _dedup(hm, len(self.samples), len(win.pos0))
+        cl, events = self._cluster(job, win, hu)
+        # splice, in two levels: blocks of consecutive clusters get one string per distinct allele
+        # pattern (few, because haplotypes share stretches), then a haplotype joins its blocks
+        unique_sequences = _splice(job.reference, cl.start, cl.end, cl.pieces, cl.pidx)
+        _report(job, events)
+        return Haplotypes(
+            chrom=job.fa_chrom,
+            start=job.start,
+            end=job.end,
+            reference=job.reference,
+            samples=list(self.samples),
+            unique_sequences=unique_sequences,
+            inverse=np.asarray(inverse, dtype=np.int64),
+            allele_matrix=hm,
+            alt_dosage=alt_dosage,
+            snv_columns=snv_columns,
+            warnings=job.warnings,
+            n_ref_n_skipped=job.n_skip,
+            _cluster_start=cl.start,
+            _cluster_end=cl.end,
+            _pieces=cl.pieces,
+            _pidx=cl.pidx,
+            _variant_columns=_variant_columns(job.vname, win, is_snv, hm),
+        )
+
+    def _read(self, chrom: str, start: int, end: int) -> tuple[_Job, _Window]:
+        """Read step: check the window, fetch its reference and read its VCF records.
+
+        Parameters
+        ----------
+        chrom : str
+            Contig, as spelled in the FASTA or an alias of it.
+        start, end : int
+            The window, 1-based, inclusive; ``end`` is clipped to the contig (with a warning).
+
+        Returns
+        -------
+        job : _Job
+            The window, with the warnings so far and the record counts ``n_before``, ``n_skip``.
+        win : _Window
+            Its records, genotypes decoded (empty when the VCF lacks the contig).
+        """
         region = f"{chrom}:{start}-{end}"
         if start < 1 or end < start:
             raise InputError("--region", region, "need 1 <= start <= end")
@@ -673,22 +1062,77 @@ class HaplotypeBuilder:
         start0, end0 = start - 1, end - 1
         reference = fasta_fetch(self._fasta, self.fasta_path, fa_chrom, start0, end0 + 1)
         vcf_chrom = self._vcf.contig(fa_chrom)
-        warnings: list[str] = []
+        job = _Job(region, fa_chrom, start, end, start0, end0, reference, vcf_chrom or fa_chrom)
         if vcf_chrom is None:
-            warnings.append(f"{fa_chrom} not in {self.vcf_path}: haplotypes are the reference")
+            job.warnings.append(f"{fa_chrom} not in {self.vcf_path}: haplotypes are the reference")
             win = _Window(
                 [], [], [], [], [], [], [], *(np.zeros((0, len(self._sel)), dtype=t) for t in (np.int16, np.int16, bool))
             )
-            n_before = n_skip = 0
         else:
-            win, n_before, n_skip = self._read_window(vcf_chrom, start0, end0, fa_chrom, reference)
-            if n_skip:
-                self.n_ref_n_skipped += n_skip
-                warnings.append(f"{n_skip} record(s) whose REF lies on FASTA N skipped (--ref-n skip)")
-        ns, nv = len(self.samples), len(win.pos0)
-        vname = vcf_chrom or fa_chrom
+            win, job.n_before, job.n_skip = self._read_window(vcf_chrom, start0, end0, fa_chrom, reference)
+            if job.n_skip:
+                self.n_ref_n_skipped += job.n_skip
+                job.warnings.append(f"{job.n_skip} record(s) whose REF lies on FASTA N skipped (--ref-n skip)")
+        return job, win
 
-        # alleles as called; bound check against the record's allele count
+    def _decode(self, job: _Job, win: _Window) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Decode step: genotypes to the allele matrix applied, after the checks and policies.
+
+        Frees the genotype arrays of ``win`` (``a1``, ``a2``, ``phased`` become None).
+
+        Parameters
+        ----------
+        job : _Job
+            The window; warnings are added to it.
+        win : _Window
+            Its records, from :meth:`_read`.
+
+        Returns
+        -------
+        hm : np.ndarray
+            ``(2 * n_samples, n_variants)`` int16 allele index applied (0 = REF).
+        is_snv : np.ndarray
+            ``(n_variants,)`` bool.
+        snv_columns : np.ndarray
+            Indices of the SNV records.
+        alt_dosage : np.ndarray
+            ``(n_samples, n_snvs)`` int8 non-REF allele count, from the raw GT.
+        """
+        ns, nv = len(self.samples), len(win.pos0)
+        self._check_allele_bounds(job, win)
+        is_snv, snv_columns, alt_dosage = _alt_dosage(win, ns)
+        h1, h2 = self._phase(job, win)
+        hm = _allele_matrix(h1, h2, ns, nv)
+        del h1, h2
+        win.a1 = win.a2 = win.phased = None  # not needed any more: less memory while splicing
+        n_sym = _mask_unsupported(win, hm)
+        if n_sym:
+            job.warnings.append(
+                f"{n_sym} record(s) with symbolic or unsupported ALT alleles (<DEL>, *, ...) kept as reference"
+            )
+        if job.n_before:
+            log.debug(
+                "%s: %d record(s) start before the window and are ignored (bcftools semantics)",
+                job.region,
+                job.n_before,
+            )
+        return hm, is_snv, snv_columns, alt_dosage
+
+    def _check_allele_bounds(self, job: _Job, win: _Window) -> None:
+        """Alleles as called: raise InputError for a GT naming an allele the record does not have.
+
+        Parameters
+        ----------
+        job : _Job
+            The window (for the message).
+        win : _Window
+            Its records, genotypes decoded.
+
+        Returns
+        -------
+        None
+        """
+        ns, nv = len(self.samples), len(win.pos0)
         n_alleles = np.fromiter((len(a) for a in win.alleles), dtype=np.int16, count=nv)
         if nv and ns:
             row_max = np.maximum(win.a1.max(axis=1), win.a2.max(axis=1))
@@ -697,22 +1141,29 @@ class HaplotypeBuilder:
                 i, j = (int(x[0]) for x in np.nonzero(too_big))
                 raise InputError(
                     self.vcf_path,
-                    f"{vname}:{win.pos0[i] + 1}",
+                    f"{job.vname}:{win.pos0[i] + 1}",
                     f"GT {_gt_text(int(win.a1[i, j]), int(win.a2[i, j]), bool(win.phased[i, j]))} of sample "
                     f"{self.samples[j]} names allele {max(int(win.a1[i, j]), int(win.a2[i, j]))} but the record "
                     f"has {int(n_alleles[i]) - 1} ALT allele(s)",
                 )
 
-        # dosage for statistics: from the raw genotype, whatever the phase
-        is_snv = np.asarray(win.is_snv, dtype=bool)
-        snv_columns = np.flatnonzero(is_snv)
-        a1s, a2s = (win.a1, win.a2) if snv_columns.size == nv else (win.a1[snv_columns], win.a2[snv_columns])
-        if nv:
-            alt_dosage = np.ascontiguousarray(((a1s > 0).view(np.int8) + (a2s > 0).view(np.int8)).T)
-        else:
-            alt_dosage = np.zeros((ns, 0), dtype=np.int8)
+    def _phase(self, job: _Job, win: _Window) -> tuple[np.ndarray, np.ndarray]:
+        """Phasing policy, on the raw allele codes (missing and absent alleles become REF later).
 
-        # phasing policy (on the raw allele codes; missing and absent alleles become REF below)
+        Parameters
+        ----------
+        job : _Job
+            The window; a warning is added when the policy resolved genotypes.
+        win : _Window
+            Its records, genotypes decoded.
+
+        Returns
+        -------
+        h1, h2 : np.ndarray
+            ``(n_variants, n_samples)`` int16 allele codes of haplotype 1 and 2 (``win.a1`` and
+            ``win.a2`` themselves when nothing was ambiguous).
+        """
+        ns, nv = len(self.samples), len(win.pos0)
         h1, h2 = win.a1, win.a2
         ambiguous = None
         if nv and ns and not win.phased.all():
@@ -723,9 +1174,9 @@ class HaplotypeBuilder:
             if self.unphased == "error":
                 raise InputError(
                     self.vcf_path,
-                    f"{vname}:{win.pos0[i] + 1}",
+                    f"{job.vname}:{win.pos0[i] + 1}",
                     f"unphased genotype {_gt_text(int(win.a1[i, j]), int(win.a2[i, j]), False)} for sample "
-                    f"{self.samples[j]} ({n_amb} unphased heterozygous genotype(s) in {region}); "
+                    f"{self.samples[j]} ({n_amb} unphased heterozygous genotype(s) in {job.region}); "
                     "phase the VCF or choose --unphased reference|random",
                 )
             if self.unphased == "reference":
@@ -738,40 +1189,31 @@ class HaplotypeBuilder:
                     rank[k] = rank[k - 1] + 1 if pos_arr[k] == pos_arr[k - 1] else 0
                 swap = _splitmix_coin(self.seed, self._sel, pos_arr, rank) & ambiguous
                 h1, h2 = np.where(swap, h2, h1), np.where(swap, h1, h2)
-            warnings.append(f"{n_amb} unphased heterozygous genotype(s) resolved by policy '{self.unphased}'")
+            job.warnings.append(f"{n_amb} unphased heterozygous genotype(s) resolved by policy '{self.unphased}'")
+        return h1, h2
 
-        # (haplotypes, variants) allele matrix; '.' and the absent second allele of a haploid GT: REF
-        hm = np.empty((2 * ns, nv), dtype=np.int16)
-        hm[0::2] = h1.T
-        hm[1::2] = h2.T
-        np.maximum(hm, 0, out=hm)
-        del h1, h2, a1s, a2s, ambiguous
-        win.a1 = win.a2 = win.phased = None  # not needed any more: less memory while splicing
+    def _cluster(self, job: _Job, win: _Window, hu: np.ndarray) -> tuple[_Clusters, _Events]:
+        """Cluster step: clusters of overlapping variants and their candidate strings (bcftools rules).
 
-        # alleles we cannot apply: symbolic, '*', breakends -> reference
-        n_sym = 0
-        for k in (k for k, ok in enumerate(win.plain) if not ok):
-            usable = np.asarray([True] + [bool(_PLAIN_ALLELE.fullmatch(x)) for x in win.alleles[k][1:]])
-            col = hm[:, k]
-            bad = ~usable[col]
-            if bad.any():
-                n_sym += 1
-                col[bad] = 0
-        if n_sym:
-            warnings.append(
-                f"{n_sym} record(s) with symbolic or unsupported ALT alleles (<DEL>, *, ...) kept as reference"
-            )
-        if n_before:
-            log.debug("%s: %d record(s) start before the window and are ignored (bcftools semantics)", region, n_before)
+        Parameters
+        ----------
+        job : _Job
+            The window.
+        win : _Window
+            Its records.
+        hu : np.ndarray
+            ``(n_unique, n_variants)`` allele matrix of the unique haplotypes.
 
-        # deduplicate haplotypes
-        first, inverse = _unique_rows(hm) if 2 * ns else (np.zeros(0, np.int64), np.zeros(0, np.int64))
-        hu = hm[first] if nv else np.zeros((len(first), 0), dtype=np.int16)
-        n_u = len(first)
-
-        # clusters of overlapping variants among the records some haplotype carries
-        active = np.flatnonzero((hu != 0).any(axis=0)) if nv else np.zeros(0, dtype=np.int64)
+        Returns
+        -------
+        cl : _Clusters
+            The clusters, pieces and piece indices filled.
+        events : _Events
+            Variants skipped as overlapping, or trimmed at the window end.
+        """
+        cl = _cluster_spans(win, hu, job.start0, job.end0)
         events = _Events()
+        reference, start0, vname = job.reference, job.start0, job.vname
 
         def mismatch(pos: int, ref: bytes) -> None:
             fa = reference[pos - start0 : pos - start0 + len(ref)]
@@ -786,127 +1228,12 @@ class HaplotypeBuilder:
                 t = types[(ref, alt)] = _variant_type(ref, alt)
             return win.pos0[k], ref.encode(), alt.encode(), t[0], t[1]
 
-        # Each cluster gets a list of candidate strings ("pieces"), piece 0 being the reference.
-        # A singleton cluster's piece index is the allele index itself; a multi-variant cluster's
-        # is the rank of its allele pattern among the unique haplotypes.
-        if active.size:
-            apos = np.asarray(win.pos0, dtype=np.int64)[active]
-            aend = apos + np.asarray(win.ref_len, dtype=np.int64)[active] - 1
-            run_max = np.maximum.accumulate(aend)
-            new = np.ones(active.size, dtype=bool)
-            new[1:] = apos[1:] > run_max[:-1]
-            first_of = np.flatnonzero(new)
-            sizes = np.diff(np.append(first_of, active.size))
-        else:
-            apos = run_max = first_of = sizes = np.zeros(0, dtype=np.int64)
-        n_cl = int(first_of.size)
-        cl_start = apos[first_of] - start0
-        cl_end = np.minimum(run_max[first_of + sizes - 1], end0) - start0 + 1  # trimmed to the window
-        pidx_mat = np.zeros((n_u, n_cl), dtype=np.int32)
-        pieces: list[list] = [[]] * n_cl
-        cs_l, ce_l = cl_start.tolist(), cl_end.tolist()
-        # singletons: the piece index is the allele index
-        s_ids = np.flatnonzero(sizes == 1)
-        s_cols = active[first_of[s_ids]] if n_cl else s_ids
-        if s_ids.size:
-            s_hu = hu[:, s_cols]
-            pidx_mat[:, s_ids] = s_hu
-            alleles, ref_len = win.alleles, win.ref_len
-            hard: list[tuple[int, int, int]] = []
-            for j, (cid, k) in enumerate(zip(s_ids.tolist(), s_cols.tolist())):
-                local_s = reference[cs_l[cid] : ce_l[cid]]
-                al = alleles[k]
-                if len(local_s) == ref_len[k] and al[0].upper() == local_s.upper():
-                    # one variant on untouched reference, not cut by the window end: bcftools writes
-                    # the ALT in the case of the FASTA base at POS (and the anchor base it keeps
-                    # already has that case); alleles nobody carries are never used
-                    if len(al) == 2:
-                        pieces[cid] = [local_s, al[1].lower() if local_s[0].islower() else al[1].upper()]
-                    elif local_s[0].islower():
-                        pieces[cid] = [local_s] + [x.lower() for x in al[1:]]
-                    else:
-                        pieces[cid] = [local_s] + [x.upper() for x in al[1:]]
-                else:
-                    pieces[cid] = [local_s] + [None] * (len(al) - 1)
-                    hard.append((j, cid, k))
-            for j, cid, k in hard:  # trimmed at the window end, or REF != FASTA: the full rules
-                cs = cs_l[cid] + start0
-                local = pieces[cid][0].encode("ascii")
-                for a_ in np.unique(s_hu[:, j]).tolist():
-                    if a_:
-                        pieces[cid][a_] = _apply_cluster(local, cs, [call(k, a_)], events, mismatch).decode("ascii")
-        # clusters of overlapping variants: one bcftools pass per distinct allele pattern
-        for cid in np.flatnonzero(sizes > 1).tolist():
-            b0, size = int(first_of[cid]), int(sizes[cid])
-            cols = active[b0 : b0 + size]
-            cs = cs_l[cid] + start0
-            local_s = reference[cs_l[cid] : ce_l[cid]]
-            local = local_s.encode("ascii")
-            sub = hu[:, cols]
-            pfirst, pinv = _unique_rows(sub)
-            plist = [local_s]
-            pmap = np.zeros(len(pfirst), dtype=np.int32)
-            for u, row in enumerate(sub[pfirst].tolist()):
-                calls = [call(int(k), a_) for k, a_ in zip(cols.tolist(), row) if a_]
-                if not calls:
-                    continue
-                pmap[u] = len(plist)
-                plist.append(_apply_cluster(local, cs, calls, events, mismatch).decode("ascii"))
-            pieces[cid] = plist
-            pidx_mat[:, cid] = pmap[pinv]
+        def apply(local: bytes, cs: int, calls: list[tuple[int, bytes, bytes, bool, int]]) -> str:
+            return _apply_cluster(local, cs, calls, events, mismatch).decode("ascii")
 
-        # splice, in two levels: blocks of consecutive clusters get one string per distinct allele
-        # pattern (few, because haplotypes share stretches), then a haplotype joins its blocks
-        unique_sequences = _splice(reference, cl_start, cl_end, pieces, pidx_mat)
-
-        if events.overlap:
-            warnings.append(
-                f"{len(events.overlap)} variant(s) overlapping an already applied variant were skipped in some "
-                f"haplotypes (bcftools semantics), first at {vname}:{min(events.overlap) + 1}"
-            )
-        if events.trimmed:
-            warnings.append(
-                f"{len(events.trimmed)} variant(s) trimmed at the window end, first at {vname}:{min(events.trimmed) + 1}"
-            )
-        for w in warnings:
-            log.warning("%s: %s", region, w)
-
-        pos0, ids, refs, all_alleles, plain = win.pos0, win.ids, win.refs, win.alleles, win.plain
-
-        def variant_columns() -> dict:  # built when Haplotypes.variants is first read
-            return {
-                "chrom": [vname] * nv,
-                "pos": np.asarray(pos0, dtype=np.int64) + 1,
-                "id": ids,
-                "ref": refs,
-                "alt": [",".join(a[1:]) for a in all_alleles],
-                "is_snv": is_snv,
-                "is_indel": [
-                    any(len(x) != len(a[0]) for x in a[1:] if ok or _PLAIN_ALLELE.fullmatch(x))
-                    for a, ok in zip(all_alleles, plain)
-                ],
-                "haplotypes_alt": (hm != 0).sum(axis=0) if nv else np.zeros(0, dtype=np.int64),
-            }
-
-        return Haplotypes(
-            chrom=fa_chrom,
-            start=start,
-            end=end,
-            reference=reference,
-            samples=list(self.samples),
-            unique_sequences=unique_sequences,
-            inverse=np.asarray(inverse, dtype=np.int64),
-            allele_matrix=hm,
-            alt_dosage=alt_dosage,
-            snv_columns=snv_columns,
-            warnings=warnings,
-            n_ref_n_skipped=n_skip,
-            _cluster_start=cl_start,
-            _cluster_end=cl_end,
-            _pieces=pieces,
-            _pidx=pidx_mat,
-            _variant_columns=variant_columns,
-        )
+        _singleton_pieces(cl, win, hu, job, call, apply)
+        _overlap_pieces(cl, hu, job, call, apply)
+        return cl, events
 
 
 def build_haplotypes(

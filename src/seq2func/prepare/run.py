@@ -221,6 +221,402 @@ def _check_split(split: dict, fa: Fasta, split_src: str) -> None:
         raise InputError(split_src, what, "split was made from another FASTA (contig names or lengths differ)")
 
 
+def _load_chrom_split(
+    split: dict | str | os.PathLike | None, fa: Fasta, chrom: str
+) -> tuple[dict, str, str, list[tuple[int, int, str]]]:
+    """Load the split, check it against the FASTA and find ``chrom``'s label and blocks.
+
+    Parameters
+    ----------
+    split : dict, path or None
+        A :func:`make_split` dict, the path of a ``split.json``, or None (every contig ``train``).
+    fa : Fasta
+        The opened genome.
+    chrom : str
+        The chromosome, in the FASTA's spelling.
+
+    Returns
+    -------
+    split : dict
+        The split dict.
+    split_src : str
+        What to name in errors about the split (``"split"`` or the ``split.json`` path).
+    label : str
+        The chromosome's split label.
+    blocks : list of (int, int, str)
+        The split's blocks of ``chrom`` (start, end, label).
+    """
+    split_src = "split"
+    if split is None:
+        split = make_split(str(fa.path))
+    elif not isinstance(split, dict):
+        split_src = str(split)
+        split = load_split(split)
+    _check_split(split, fa, split_src)
+    label = split["chroms"][chrom]
+    if label == EXCLUDE:
+        raise InputError(split_src, chrom, "chromosome is excluded by the split; nothing to prepare")
+    return split, split_src, label, chrom_blocks(split, chrom)
+
+
+def _read_blacklist(
+    blacklist: str | os.PathLike | None, fa: Fasta, chrom: str
+) -> tuple[IntervalSet | None, dict | None]:
+    """Read the blacklist intervals of ``chrom``.
+
+    Parameters
+    ----------
+    blacklist : path or None
+        The blacklist BED file, or None for no blacklist.
+    fa : Fasta
+        The opened genome (its lengths map chromosome names).
+    chrom : str
+        The chromosome, in the FASTA's spelling.
+
+    Returns
+    -------
+    bl : IntervalSet or None
+        The blacklist intervals of ``chrom`` (None without a blacklist).
+    bl_info : dict or None
+        The ``part.json`` record of the blacklist file (None without a blacklist).
+    """
+    bl = None
+    bl_info = None
+    if blacklist:
+        blr = read_bed(blacklist, fa.lengths, keep_chrom=chrom)
+        if blr.n_records() == 0 and blr.unmapped:
+            raise InputError(blacklist, None, "no chromosome name matches the FASTA")
+        s, e, _ = blr.chrom(chrom)
+        bl = IntervalSet(s, e)
+        bl_info = {"file": str(Path(blacklist).resolve()), "md5": _file_md5(Path(blacklist)), "intervals": blr.n_records()}
+    return bl, bl_info
+
+
+def _open_track_inputs(tracks: list, p: PrepareParams, fa: Fasta, chrom: str) -> tuple[list[BigWigSource], list, list[str]]:
+    """Open the tracks' signal (profile mode) or read their peaks of ``chrom`` (peak mode).
+
+    Parameters
+    ----------
+    tracks : list
+        The samplesheet's tracks.
+    p : PrepareParams
+        The checked parameters (``mode``, ``strict``).
+    fa : Fasta
+        The opened genome.
+    chrom : str
+        The chromosome, in the FASTA's spelling.
+
+    Returns
+    -------
+    sources : list of BigWigSource
+        One open bigWig source per track in profile mode; empty in peak mode.
+    peak_recs : list
+        One peak record set per track in peak mode; empty in profile mode.
+    warnings : list of str
+        Tracks without data for ``chrom`` (profile mode, not strict).
+    """
+    warnings: list[str] = []
+    sources: list[BigWigSource] = []
+    peak_recs = []
+    if p.mode == "profile":
+        for t in tracks:
+            src = BigWigSource(t, fa.lengths)
+            if not src.has(chrom):
+                if p.strict:
+                    raise InputError(t.path, t.record, f"no data for {chrom} (strict mode)")
+                msg = f"track {t.track_id} ({t.file}) has no {chrom}: targets are zeros"
+                log.warning(msg)
+                warnings.append(msg)
+            sources.append(src)
+    else:
+        for t in tracks:
+            r = read_bed(t.path, fa.lengths, record_prefix=t.record, keep_chrom=chrom)
+            if r.n_records() == 0 and r.unmapped:
+                raise InputError(t.path, t.record, "no chromosome name matches the FASTA")
+            peak_recs.append(r)
+    return sources, peak_recs, warnings
+
+
+def _profile_windows(fa: Fasta, chrom: str, blocks: list[tuple[int, int, str]], p: PrepareParams) -> tuple:
+    """Tile the blocks with windows and drop those with too many N (profile mode).
+
+    Parameters
+    ----------
+    fa : Fasta
+        The opened genome.
+    chrom : str
+        The chromosome, in the FASTA's spelling.
+    blocks : list of (int, int, str)
+        The split's blocks of ``chrom``.
+    p : PrepareParams
+        The checked parameters.
+
+    Returns
+    -------
+    starts : numpy.ndarray
+        Start of each kept window.
+    win_lab : numpy.ndarray
+        Split label of each kept window.
+    kinds : list of str
+        Kind of each kept window (``tile``).
+    dropped_lab : numpy.ndarray
+        Split label of each window dropped for N.
+    counts : dict
+        ``candidates``, ``n_dropped`` and ``kept``.
+    scan : object
+        The chromosome scan (:func:`scan_chrom`).
+    label_sets : None
+        No peak label sets in profile mode.
+    """
+    L = p.seq_length
+    counts: dict[str, object] = {}
+    cand, cand_lab = _tile_blocks(blocks, L, p.stride)
+    scan = scan_chrom(fa, chrom, np.concatenate([cand, cand + L]))
+    nfrac = scan.n_count(cand, cand + L) / L
+    keep = nfrac <= p.max_n_frac
+    starts = cand[keep]
+    win_lab = cand_lab[keep]
+    kinds = ["tile"] * starts.size
+    counts.update(candidates=int(cand.size), n_dropped=int((~keep).sum()), kept=int(starts.size))
+    dropped_lab = cand_lab[~keep]
+    return starts, win_lab, kinds, dropped_lab, counts, scan, None
+
+
+def _summit_windows(chrom: str, clen: int, blocks: list[tuple[int, int, str]], p: PrepareParams, peak_recs: list,
+                    bl: IntervalSet | None, counts: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Peak summit windows off the blacklist and wholly inside a block, with their labels (peak mode).
+
+    Parameters
+    ----------
+    chrom : str
+        The chromosome, in the FASTA's spelling.
+    clen : int
+        The chromosome's length.
+    blocks : list of (int, int, str)
+        The split's blocks of ``chrom``.
+    p : PrepareParams
+        The checked parameters.
+    peak_recs : list
+        One peak record set per track.
+    bl : IntervalSet or None
+        The blacklist intervals of ``chrom``.
+    counts : dict
+        Updated in place: summit counts, ``blacklist_dropped``, ``split_gap_dropped``.
+
+    Returns
+    -------
+    pw : numpy.ndarray
+        Start of each peak window kept.
+    pw_lab : numpy.ndarray
+        Split label of each peak window kept.
+    """
+    L, bin_size = p.seq_length, p.bin_size
+    pw, c = peakmod.summit_windows(peak_recs, chrom, clen, L)
+    counts.update(c)
+    if bl is not None and len(bl):
+        cs, ce = peakmod.central_bin(pw, L, bin_size)
+        inbl = bl.overlaps(cs, ce)
+        counts["blacklist_dropped"] = int(inbl.sum())
+        pw = pw[~inbl]
+    else:
+        counts["blacklist_dropped"] = 0
+    pw_lab, inside = _window_labels(pw, L, blocks)
+    counts["split_gap_dropped"] = int((~inside).sum())
+    pw, pw_lab = pw[inside], pw_lab[inside]
+    return pw, pw_lab
+
+
+def _peak_windows(fa: Fasta, chrom: str, clen: int, blocks: list[tuple[int, int, str]], p: PrepareParams,
+                  peak_recs: list, bl: IntervalSet | None) -> tuple:
+    """Peak windows and GC-matched background windows inside the blocks (peak mode).
+
+    Parameters
+    ----------
+    fa : Fasta
+        The opened genome.
+    chrom : str
+        The chromosome, in the FASTA's spelling.
+    clen : int
+        The chromosome's length.
+    blocks : list of (int, int, str)
+        The split's blocks of ``chrom``.
+    p : PrepareParams
+        The checked parameters.
+    peak_recs : list
+        One peak record set per track.
+    bl : IntervalSet or None
+        The blacklist intervals of ``chrom``.
+
+    Returns
+    -------
+    starts : numpy.ndarray
+        Start of each kept window, sorted.
+    win_lab : numpy.ndarray
+        Split label of each kept window.
+    kinds : list of str
+        Kind of each kept window (``peak`` / ``background``).
+    dropped_lab : numpy.ndarray
+        Split label of each peak window dropped for N.
+    counts : dict
+        Peak, blacklist, split-gap, N, GC-matching and kept counts.
+    scan : object
+        The chromosome scan (:func:`scan_chrom`).
+    label_sets : object
+        The peak sets of ``chrom`` (:func:`seq2func.prepare.peaks.peak_sets`).
+    """
+    L, bin_size = p.seq_length, p.bin_size
+    counts: dict[str, object] = {}
+    pw, pw_lab = _summit_windows(chrom, clen, blocks, p, peak_recs, bl, counts)
+    rng = peakmod.chrom_rng(p.seed, chrom)
+    n_want_max = int(round(p.background_ratio * pw.size))
+    avoid = [peakmod.union_intervals(peak_recs, chrom)] + ([bl] if bl is not None else [])
+    bg = peakmod.background_candidates(rng, n_want_max, clen, L, bin_size, avoid)
+    bg_lab, inside = _window_labels(bg, L, blocks)
+    counts["split_gap_dropped_background"] = int((~inside).sum())
+    bg, bg_lab = bg[inside], bg_lab[inside]
+    allw = np.concatenate([pw, bg])
+    scan = scan_chrom(fa, chrom, np.concatenate([allw, allw + L]))
+    n_pw = scan.n_count(pw, pw + L)
+    keep = n_pw / L <= p.max_n_frac
+    counts["n_dropped"] = int((~keep).sum())
+    dropped_lab = pw_lab[~keep]
+    pw, n_pw, pw_lab = pw[keep], n_pw[keep], pw_lab[keep]
+    counts["peak_kept"] = int(pw.size)
+    n_bg = scan.n_count(bg, bg + L)
+    okb = n_bg / L <= p.max_n_frac
+    bg, n_bg, bg_lab = bg[okb], n_bg[okb], bg_lab[okb]
+    gc_p = scan.gc_count(pw, pw + L) / np.maximum(L - n_pw, 1)
+    gc_b = scan.gc_count(bg, bg + L) / np.maximum(L - n_bg, 1)
+    idx, c = peakmod.gc_match(rng, gc_p, gc_b, p.background_ratio, p.gc_bins)
+    counts.update(c)
+    bg, bg_lab = bg[idx], bg_lab[idx]
+    counts["background_kept"] = int(bg.size)
+    allw = np.concatenate([pw, bg])
+    kind = np.array(["peak"] * pw.size + ["background"] * bg.size, dtype=object)
+    order = np.argsort(allw, kind="stable")
+    starts, kinds = allw[order], list(kind[order])
+    win_lab = np.concatenate([pw_lab, bg_lab])[order]
+    counts["kept"] = int(starts.size)
+    label_sets = peakmod.peak_sets(peak_recs, chrom)
+    counts["gc_mean_peak"] = round(float(gc_p.mean()), 4) if gc_p.size else None
+    counts["gc_mean_background"] = round(float(gc_b[idx].mean()), 4) if idx.size else None
+    return starts, win_lab, kinds, dropped_lab, counts, scan, label_sets
+
+
+def _write_arrays(tmp: Path, fa: Fasta, chrom: str, starts: np.ndarray, p: PrepareParams, T: int,
+                  sources: list[BigWigSource], label_sets, bl: IntervalSet | None, saturated: np.ndarray) -> None:
+    """Stream the windows' ``sequences.npy`` and ``targets.npy`` into ``tmp``, chunk by chunk.
+
+    Parameters
+    ----------
+    tmp : Path
+        The temporary part directory.
+    fa : Fasta
+        The opened genome.
+    chrom : str
+        The chromosome, in the FASTA's spelling.
+    starts : numpy.ndarray
+        Start of each window, sorted.
+    p : PrepareParams
+        The checked parameters.
+    T : int
+        Number of tracks.
+    sources : list of BigWigSource
+        The tracks' signal (profile mode).
+    label_sets : object
+        The peak sets of ``chrom`` (peak mode).
+    bl : IntervalSet or None
+        The blacklist intervals of ``chrom``.
+    saturated : numpy.ndarray
+        Per-track count of float16-saturated targets, updated in place (profile mode).
+
+    Returns
+    -------
+    None
+    """
+    L, bin_size, n_bins = p.seq_length, p.bin_size, p.n_bins
+    n = int(starts.size)
+    seq_w = NpyWriter(tmp / "sequences.npy", (n, L), np.uint8)
+    tgt_w = NpyWriter(tmp / "targets.npy", (n, n_bins, T), np.float16)
+    max_n = max(1, min(CHUNK_BYTES // L, CHUNK_BYTES // max(1, n_bins * T * 4)))
+    for i, j in chunk_bounds(starts, L, CHUNK_BP, max_n):
+        st = starts[i:j]
+        seq_w.write(_window_codes(fa, chrom, st, L))
+        if p.mode == "profile":
+            tg = window_targets(sources, chrom, st + p.crop_bp, n_bins, bin_size, bl, p.blacklist_mode, saturated)
+        else:
+            tg = peakmod.labels(label_sets, st, L, bin_size).astype(np.float16)[:, None, :]
+        tgt_w.write(tg)
+    seq_w.close()
+    tgt_w.close()
+
+
+def _part_record(p: PrepareParams, fa: Fasta, chrom: str, label: str, split: dict, samplesheet: str | os.PathLike,
+                 bl_info: dict | None, scan, tracks_sha: str, n: int, tracks: list, counts: dict,
+                 saturated: np.ndarray, warnings: list[str]) -> dict:
+    """The ``part.json`` dict of a prepared chromosome.
+
+    Parameters
+    ----------
+    p : PrepareParams
+        The checked parameters.
+    fa : Fasta
+        The opened genome.
+    chrom : str
+        The chromosome, in the FASTA's spelling.
+    label : str
+        The chromosome's split label.
+    split : dict
+        The split dict.
+    samplesheet : path
+        The samplesheet file.
+    bl_info : dict or None
+        The blacklist record (:func:`_read_blacklist`).
+    scan : object
+        The chromosome scan (its ``sha256``).
+    tracks_sha : str
+        SHA-256 of ``tracks.tsv``.
+    n : int
+        Number of windows.
+    tracks : list
+        The samplesheet's tracks.
+    counts : dict
+        The window counts.
+    saturated : numpy.ndarray
+        Per-track count of float16-saturated targets.
+    warnings : list of str
+        The warnings of the task.
+
+    Returns
+    -------
+    dict
+        The part record.
+    """
+    return {
+        "format": PART_FORMAT,
+        "chrom": chrom,
+        "chrom_length": fa.lengths[chrom],
+        "split_label": label,
+        "mode": p.mode,
+        "params": p.as_dict(),
+        "blacklist": bl_info,
+        "samplesheet": {"file": str(Path(samplesheet).resolve()), "md5": _file_md5(Path(samplesheet))},
+        "split": split,
+        "genome": {
+            "fasta": str(fa.path.resolve()),
+            "names_lengths_md5": names_lengths_md5(fa.names, fa.lengths),
+            "chrom_sha256": scan.sha256,
+        },
+        "tracks_sha256": tracks_sha,
+        "n": n,
+        "n_bins": p.n_bins,
+        "n_tracks": len(tracks),
+        "counts": counts,
+        "float16_saturated": {t.track_id: int(k) for t, k in zip(tracks, saturated) if k},
+        "warnings": warnings,
+    }
+
+
 def prepare_chrom(
     fasta: str | os.PathLike,
     samplesheet: str | os.PathLike,
@@ -249,107 +645,18 @@ def prepare_chrom(
     fa = Fasta(fasta)
     chrom = _resolve_chrom(fa, chrom)
     clen = fa.lengths[chrom]
-    split_src = "split"
-    if split is None:
-        split = make_split(str(fa.path))
-    elif not isinstance(split, dict):
-        split_src = str(split)
-        split = load_split(split)
-    _check_split(split, fa, split_src)
-    label = split["chroms"][chrom]
-    if label == EXCLUDE:
-        raise InputError(split_src, chrom, "chromosome is excluded by the split; nothing to prepare")
-    blocks = chrom_blocks(split, chrom)
+    split, split_src, label, blocks = _load_chrom_split(split, fa, chrom)
 
     tracks = read_samplesheet(samplesheet, p.mode)
     T = len(tracks)
-    bl = None
-    bl_info = None
-    if blacklist:
-        blr = read_bed(blacklist, fa.lengths, keep_chrom=chrom)
-        if blr.n_records() == 0 and blr.unmapped:
-            raise InputError(blacklist, None, "no chromosome name matches the FASTA")
-        s, e, _ = blr.chrom(chrom)
-        bl = IntervalSet(s, e)
-        bl_info = {"file": str(Path(blacklist).resolve()), "md5": _file_md5(Path(blacklist)), "intervals": blr.n_records()}
-    warnings: list[str] = []
-    sources: list[BigWigSource] = []
-    peak_recs = []
-    if p.mode == "profile":
-        for t in tracks:
-            src = BigWigSource(t, fa.lengths)
-            if not src.has(chrom):
-                if p.strict:
-                    raise InputError(t.path, t.record, f"no data for {chrom} (strict mode)")
-                msg = f"track {t.track_id} ({t.file}) has no {chrom}: targets are zeros"
-                log.warning(msg)
-                warnings.append(msg)
-            sources.append(src)
-    else:
-        for t in tracks:
-            r = read_bed(t.path, fa.lengths, record_prefix=t.record, keep_chrom=chrom)
-            if r.n_records() == 0 and r.unmapped:
-                raise InputError(t.path, t.record, "no chromosome name matches the FASTA")
-            peak_recs.append(r)
+    bl, bl_info = _read_blacklist(blacklist, fa, chrom)
+    sources, peak_recs, warnings = _open_track_inputs(tracks, p, fa, chrom)
 
-    L, bin_size, n_bins = p.seq_length, p.bin_size, p.n_bins
-    counts: dict[str, object] = {}
     if p.mode == "profile":
-        cand, cand_lab = _tile_blocks(blocks, L, p.stride)
-        scan = scan_chrom(fa, chrom, np.concatenate([cand, cand + L]))
-        nfrac = scan.n_count(cand, cand + L) / L
-        keep = nfrac <= p.max_n_frac
-        starts = cand[keep]
-        win_lab = cand_lab[keep]
-        kinds = ["tile"] * starts.size
-        counts.update(candidates=int(cand.size), n_dropped=int((~keep).sum()), kept=int(starts.size))
-        dropped_lab = cand_lab[~keep]
+        windows = _profile_windows(fa, chrom, blocks, p)
     else:
-        pw, c = peakmod.summit_windows(peak_recs, chrom, clen, L)
-        counts.update(c)
-        if bl is not None and len(bl):
-            cs, ce = peakmod.central_bin(pw, L, bin_size)
-            inbl = bl.overlaps(cs, ce)
-            counts["blacklist_dropped"] = int(inbl.sum())
-            pw = pw[~inbl]
-        else:
-            counts["blacklist_dropped"] = 0
-        pw_lab, inside = _window_labels(pw, L, blocks)
-        counts["split_gap_dropped"] = int((~inside).sum())
-        pw, pw_lab = pw[inside], pw_lab[inside]
-        rng = peakmod.chrom_rng(p.seed, chrom)
-        n_want_max = int(round(p.background_ratio * pw.size))
-        avoid = [peakmod.union_intervals(peak_recs, chrom)] + ([bl] if bl is not None else [])
-        bg = peakmod.background_candidates(rng, n_want_max, clen, L, bin_size, avoid)
-        bg_lab, inside = _window_labels(bg, L, blocks)
-        counts["split_gap_dropped_background"] = int((~inside).sum())
-        bg, bg_lab = bg[inside], bg_lab[inside]
-        allw = np.concatenate([pw, bg])
-        scan = scan_chrom(fa, chrom, np.concatenate([allw, allw + L]))
-        n_pw = scan.n_count(pw, pw + L)
-        keep = n_pw / L <= p.max_n_frac
-        counts["n_dropped"] = int((~keep).sum())
-        dropped_lab = pw_lab[~keep]
-        pw, n_pw, pw_lab = pw[keep], n_pw[keep], pw_lab[keep]
-        counts["peak_kept"] = int(pw.size)
-        n_bg = scan.n_count(bg, bg + L)
-        okb = n_bg / L <= p.max_n_frac
-        bg, n_bg, bg_lab = bg[okb], n_bg[okb], bg_lab[okb]
-        gc_p = scan.gc_count(pw, pw + L) / np.maximum(L - n_pw, 1)
-        gc_b = scan.gc_count(bg, bg + L) / np.maximum(L - n_bg, 1)
-        idx, c = peakmod.gc_match(rng, gc_p, gc_b, p.background_ratio, p.gc_bins)
-        counts.update(c)
-        bg, bg_lab = bg[idx], bg_lab[idx]
-        counts["background_kept"] = int(bg.size)
-        allw = np.concatenate([pw, bg])
-        kind = np.array(["peak"] * pw.size + ["background"] * bg.size, dtype=object)
-        order = np.argsort(allw, kind="stable")
-        starts, kinds = allw[order], list(kind[order])
-        win_lab = np.concatenate([pw_lab, bg_lab])[order]
-        counts["kept"] = int(starts.size)
-        label_sets = peakmod.peak_sets(peak_recs, chrom)
-        counts["gc_mean_peak"] = round(float(gc_p.mean()), 4) if gc_p.size else None
-        counts["gc_mean_background"] = round(float(gc_b[idx].mean()), 4) if idx.size else None
+        windows = _peak_windows(fa, chrom, clen, blocks, p, peak_recs, bl)
+    starts, win_lab, kinds, dropped_lab, counts, scan, label_sets = windows
 
     block_labels = sorted({b[2] for b in blocks})
     counts["by_split"] = _label_counts(win_lab, block_labels)
@@ -358,46 +665,13 @@ def prepare_chrom(
     tmp = atomic_dir(out, "part.json")
     saturated = np.zeros(T, dtype=np.int64)
     try:
-        seq_w = NpyWriter(tmp / "sequences.npy", (n, L), np.uint8)
-        tgt_w = NpyWriter(tmp / "targets.npy", (n, n_bins, T), np.float16)
-        max_n = max(1, min(CHUNK_BYTES // L, CHUNK_BYTES // max(1, n_bins * T * 4)))
-        for i, j in chunk_bounds(starts, L, CHUNK_BP, max_n):
-            st = starts[i:j]
-            seq_w.write(_window_codes(fa, chrom, st, L))
-            if p.mode == "profile":
-                tg = window_targets(sources, chrom, st + p.crop_bp, n_bins, bin_size, bl, p.blacklist_mode, saturated)
-            else:
-                tg = peakmod.labels(label_sets, st, L, bin_size).astype(np.float16)[:, None, :]
-            tgt_w.write(tg)
-        seq_w.close()
-        tgt_w.close()
-        write_regions(tmp / "regions.tsv", chrom, starts, L, win_lab, kinds)
+        _write_arrays(tmp, fa, chrom, starts, p, T, sources, label_sets, bl, saturated)
+        write_regions(tmp / "regions.tsv", chrom, starts, p.seq_length, win_lab, kinds)
         table = track_table(tracks)
         table.to_csv(tmp / "tracks.tsv", sep="\t", index=False, lineterminator="\n")
         tracks_sha = hashlib.sha256((tmp / "tracks.tsv").read_bytes()).hexdigest()
-        part = {
-            "format": PART_FORMAT,
-            "chrom": chrom,
-            "chrom_length": clen,
-            "split_label": label,
-            "mode": p.mode,
-            "params": p.as_dict(),
-            "blacklist": bl_info,
-            "samplesheet": {"file": str(Path(samplesheet).resolve()), "md5": _file_md5(Path(samplesheet))},
-            "split": split,
-            "genome": {
-                "fasta": str(fa.path.resolve()),
-                "names_lengths_md5": names_lengths_md5(fa.names, fa.lengths),
-                "chrom_sha256": scan.sha256,
-            },
-            "tracks_sha256": tracks_sha,
-            "n": n,
-            "n_bins": n_bins,
-            "n_tracks": T,
-            "counts": counts,
-            "float16_saturated": {t.track_id: int(k) for t, k in zip(tracks, saturated) if k},
-            "warnings": warnings,
-        }
+        part = _part_record(p, fa, chrom, label, split, samplesheet, bl_info, scan, tracks_sha, n, tracks, counts,
+                            saturated, warnings)
         (tmp / "part.json").write_text(json.dumps(part, indent=2) + "\n")
         publish_dir(tmp, out)
     finally:

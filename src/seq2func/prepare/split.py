@@ -77,7 +77,7 @@ CONTIGS = "contigs"
 FORMAT = "seq2func-split/1"
 SPLIT_BY = ("chrom", "contig")
 DEFAULT_GAP = 131072
-DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)  # nothing chosen (no fractions, folds, test or valid chromosomes)
+DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)  # prepare_split.py with nothing chosen; contig mode without fractions or folds
 GAP_SCAN_BP = 1 << 20  # stream a chromosome 1 Mb at a time when looking for N runs
 
 
@@ -405,9 +405,10 @@ def make_split(
     test_chroms, valid_chroms
         Explicit test / validation chromosomes (chrom mode only; any spelling, ``22``/``chr22``).
     fractions
-        ``(train, valid, test)`` length fractions (or ``"0.8,0.1,0.1"``); defaults to
-        :data:`DEFAULT_FRACTIONS` (0.8,0.1,0.1) when neither ``fractions`` nor ``folds`` nor test or
-        validation chromosomes are given.
+        ``(train, valid, test)`` length fractions (or ``"0.8,0.1,0.1"``); contig mode defaults to
+        :data:`DEFAULT_FRACTIONS` when neither ``fractions`` nor ``folds`` is given (chromosome mode:
+        every chromosome not named test or valid is ``train``; ``prepare_split.py`` passes
+        :data:`DEFAULT_FRACTIONS` when nothing is chosen).
     folds
         Deal chromosomes (chrom mode, those not ``test``) or blocks (contig mode) into ``K``
         length-balanced folds ``fold0..fold{K-1}``.
@@ -474,8 +475,6 @@ def make_split(
         return _make_contig_split(fai, names, lengths, included, test, valid, fractions, folds, seed,
                                   block_size, min_gap, gap, seq_length)
 
-    if fractions is None and not folds and not test and not valid:
-        fractions = list(DEFAULT_FRACTIONS)  # nothing chosen: 80/10/10 by length, as in contig mode
     for c in names:
         if c not in included:
             label[c] = EXCLUDE

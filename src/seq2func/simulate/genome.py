@@ -35,6 +35,7 @@ is that of the segment's 100-kb isochore (0.37/0.41/0.46/0.52) with CpG depletio
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -149,17 +150,32 @@ def _complement_intervals(excl: list[tuple[int, int]], lo: int, hi: int) -> list
     return out
 
 
-def make_layout(world, ci: int, gene_offset: int) -> ChromLayout:
-    """Draw the layout of chromosome ``ci`` (deterministic in ``world.seed`` and ``ci``)."""
-    cfg, P, sc = world.config, world.params, world.scanner
-    rng = rng_for(world.seed, C_LAYOUT, ci)
-    name = cfg.chroms[ci]
-    L = int(cfg.chrom_lengths[ci])
-    tel = cfg.telomere_bp
-    W, M = P.window_bp, P.margin_bp
-    reach = W + M + 1000
+def _draw_deserts(rng: np.random.Generator, cfg, L: int, tel: int,
+                  reach: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[tuple[int, int]]]:
+    """Draw the gene deserts, their N runs and blacklist intervals (plus the telomere N runs).
 
-    # deserts, N runs, blacklist
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The chromosome's layout generator (consumed).
+    cfg : WorldConfig
+        The world's configuration.
+    L : int
+        Chromosome length.
+    tel : int
+        Telomere N run length.
+    reach : int
+        Gene-free margin around deserts and telomeres (``window_bp + margin_bp + 1000``).
+
+    Returns
+    -------
+    deserts : list of (int, int)
+        The deserts.
+    n_runs : list of (int, int)
+        The N runs (telomeres and one per desert), sorted.
+    blacklist : list of (int, int)
+        One blacklist interval per desert.
+    """
     n_des = max(1, int(round(L / 1e6 * cfg.deserts_per_mb)))
     deserts, n_runs, blacklist = [], [(0, tel), (L - tel, L)], []
     for i in range(n_des):
@@ -173,8 +189,38 @@ def make_layout(world, ci: int, gene_offset: int) -> ChromLayout:
         bl = int(rng.integers(2000, 5001))
         blacklist.append((a + 3000, a + 3000 + bl))
     n_runs.sort()
+    return deserts, n_runs, blacklist
 
-    # genes: one TSS per equal slot of the allowed region
+
+def _draw_genes(rng: np.random.Generator, world, name: str, L: int, tel: int, reach: int,
+                deserts: list[tuple[int, int]], gene_offset: int) -> list[Gene]:
+    """Draw the genes: one TSS per equal slot of the allowed region, strand, length and program.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The chromosome's layout generator (consumed).
+    world : World
+        The world (configuration, gene programs and their probabilities).
+    name : str
+        Chromosome name.
+    L : int
+        Chromosome length.
+    tel : int
+        Telomere N run length.
+    reach : int
+        Gene-free margin around deserts and telomeres.
+    deserts : list of (int, int)
+        The deserts.
+    gene_offset : int
+        Number of genes on the chromosomes before this one (gene IDs and names).
+
+    Returns
+    -------
+    list of Gene
+        The genes, by TSS.
+    """
+    cfg = world.config
     excl = [(0, tel + reach), (L - tel - reach, L)] + [(a - reach, b + reach) for a, b in deserts]
     allowed = _complement_intervals(excl, 0, L)
     total = sum(b - a for a, b in allowed)
@@ -199,25 +245,49 @@ def make_layout(world, ci: int, gene_offset: int) -> ChromLayout:
         prog = programs[int(rng.choice(len(programs), p=prog_p))]
         gid = f"GENE{gene_offset + gi + 1:04d}"
         genes.append(Gene(gid, f"SIM{gene_offset + gi + 1:04d}", name, t, strand, start, end, prog))
+    return genes
 
-    # isochores
-    n_iso = (L + ISOCHORE_BP - 1) // ISOCHORE_BP
-    iso = rng.choice(len(ISOCHORE_GC), size=n_iso, p=ISOCHORE_P).astype(np.int8)
 
-    used = np.zeros(L, dtype=bool)
-    for a, b in n_runs + blacklist:
-        used[a:b] = True
-    instances: list[Instance] = []
-    elements: list[dict] = []
-    tf_index = {n: i for i, n in enumerate(sc.names)}
-    # core promoters first: nothing else is planted over them
-    cores: list[tuple[int, np.ndarray]] = []
-    for g in genes:
-        for start, codes in core_promoter_pieces(g.tss, g.strand, P):
-            cores.append((start, codes))
-            used[max(0, start - 2) : start + codes.size + 2] = True
+@dataclass
+class _Planter:
+    """Plants motif instances on one chromosome: the layout generator, the mask of bases already
+    used (N runs, blacklist, core promoters, planted sites; 2-bp flanks) and the instances so far."""
 
-    def place(centre: int, half: int, tf: int, element: str, element_id: str, gene_id: str, latent_col: bool = False):
+    world: Any
+    rng: np.random.Generator
+    sc: Any  # the world's Scanner
+    tf_index: dict[str, int]  # TF name -> scanner index
+    name: str
+    L: int
+    tel: int
+    used: np.ndarray = field(repr=False)
+    instances: list[Instance] = field(default_factory=list)
+    elements: list[dict] = field(default_factory=list)
+
+    def place(self, centre: int, half: int, tf: int, element: str, element_id: str, gene_id: str,
+              latent_col: bool = False):
+        """Plant one instance of ``tf`` within ``centre +/- half`` on free bases (40 tries).
+
+        Parameters
+        ----------
+        centre, half : int
+            Where to plant.
+        tf : int
+            The TF (scanner index).
+        element, element_id, gene_id : str
+            The instance's element kind, element and gene.
+        latent_col : bool
+            Unused.
+
+        Returns
+        -------
+        inst : Instance or None
+            The instance planted (None when no free place was found).
+        fwd : numpy.ndarray or None
+            Its sequence in motif orientation.
+        """
+        world, rng, sc, used, instances = self.world, self.rng, self.sc, self.used, self.instances
+        tel, L, name = self.tel, self.L, self.name
         w = int(sc.widths[tf])
         for _ in range(40):
             s0 = int(rng.integers(centre - half, centre + half - w + 1))
@@ -232,9 +302,67 @@ def make_layout(world, ci: int, gene_offset: int) -> ChromLayout:
             return inst, fwd
         return None, None
 
-    def pick_tfs(pool: list[str], n: int) -> list[int]:
-        return [tf_index[pool[int(rng.integers(len(pool)))]] for _ in range(n)]
+    def pick_tfs(self, pool: list[str], n: int) -> list[int]:
+        """``n`` TFs (scanner indices) drawn uniformly from ``pool``.
 
+        Parameters
+        ----------
+        pool : list of str
+            TF names.
+        n : int
+            How many to draw.
+
+        Returns
+        -------
+        list of int
+            The TFs drawn.
+        """
+        return [self.tf_index[pool[int(self.rng.integers(len(pool)))]] for _ in range(n)]
+
+
+def _reserve_cores(genes: list[Gene], P, used: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Place the core promoter of every gene and mark it used (nothing else is planted over it).
+
+    Parameters
+    ----------
+    genes : list of Gene
+        The genes.
+    P : ModelParams
+        The model parameters (``core_promoter``).
+    used : numpy.ndarray
+        The used-base mask, updated in place.
+
+    Returns
+    -------
+    list of (int, numpy.ndarray)
+        The core promoter pieces (start, + strand codes).
+    """
+    cores: list[tuple[int, np.ndarray]] = []
+    for g in genes:
+        for start, codes in core_promoter_pieces(g.tss, g.strand, P):
+            cores.append((start, codes))
+            used[max(0, start - 2) : start + codes.size + 2] = True
+    return cores
+
+
+def _plant_gene_elements(pl: _Planter, genes: list[Gene]) -> None:
+    """Draw each gene's class and plant its promoter and enhancer sites.
+
+    Parameters
+    ----------
+    pl : _Planter
+        The chromosome's planter (its instances and elements are extended).
+    genes : list of Gene
+        The genes (``klass`` is set).
+
+    Returns
+    -------
+    None
+    """
+    world, rng, sc, name, tel, L = pl.world, pl.rng, pl.sc, pl.name, pl.tel, pl.L
+    P = world.params
+    W = P.window_bp
+    tf_index, place, pick_tfs, elements = pl.tf_index, pl.place, pl.pick_tfs, pl.elements
     for g in genes:
         u = rng.random()
         g.klass = "causal" if u < 0.35 else ("null" if u < 0.60 else "other")
@@ -262,7 +390,23 @@ def make_layout(world, ci: int, gene_offset: int) -> ChromLayout:
             placed = [place(centre, 120, tf, "enhancer", eid, g.gene_id)[0] for tf in pick_tfs(epool, int(rng.integers(2, 5)))]
             elements.append({"element_id": eid, "kind": "enhancer", "chrom": name, "centre": centre, "gene_id": g.gene_id,
                              "tfs": [sc.names[i.tf] for i in placed if i is not None]})
-    # orphan enhancers and CTCF sites
+
+
+def _plant_orphans_and_ctcf(pl: _Planter) -> None:
+    """Plant orphan enhancers (one per 40 kb) and single CTCF sites (one per 25 kb) anywhere.
+
+    Parameters
+    ----------
+    pl : _Planter
+        The chromosome's planter (its instances and elements are extended).
+
+    Returns
+    -------
+    None
+    """
+    world, rng, sc, name, tel, L = pl.world, pl.rng, pl.sc, pl.name, pl.tel, pl.L
+    tf_index, place, pick_tfs, elements = pl.tf_index, pl.place, pl.pick_tfs, pl.elements
+    programs = world.gene_programs
     lineage_programs = [p for p in programs if p != "housekeeping"]
     for e in range(int(round(L / 40_000))):
         centre = int(rng.integers(tel + 500, L - tel - 500))
@@ -276,23 +420,157 @@ def make_layout(world, ci: int, gene_offset: int) -> ChromLayout:
         centre = int(rng.integers(tel + 500, L - tel - 500))
         place(centre, 100, ctcf, "ctcf", f"{name}_ctcf{e + 1}", "")
 
-    # gene classes and causal designs
+
+def _free_for_design(design_pos: list[int], pos: int) -> bool:
+    """Whether ``pos`` is more than 40 bp from every design so far.
+
+    Parameters
+    ----------
+    design_pos : list of int
+        Positions of the designs so far.
+    pos : int
+        Candidate position.
+
+    Returns
+    -------
+    bool
+        True when ``pos`` is free.
+    """
+    return all(abs(pos - p) > 40 for p in design_pos)
+
+
+def _damaging_column(sc, fwd: np.ndarray, tf: int) -> tuple[int, int]:
+    """The most damaging column of a site and the worst base there.
+
+    Parameters
+    ----------
+    sc : Scanner
+        The scanner (``log_odds``).
+    fwd : numpy.ndarray
+        The site's sequence in motif orientation.
+    tf : int
+        The TF (scanner index).
+
+    Returns
+    -------
+    j : int
+        The column whose change loses most score.
+    worst : int
+        The lowest-scoring base of column ``j``.
+    """
+    lo = sc.log_odds[tf]
+    dmg = lo[np.arange(lo.shape[0]), fwd] - lo.min(axis=1)
+    j = int(np.argmax(dmg))
+    return j, int(np.argmin(lo[j]))
+
+
+def _design_break(pl: _Planter, g: Gene, cands: list[Instance], act, design_pos: list[int]) -> Design | None:
+    """A ``break`` design: an SNV at the most damaging position of one of ``cands``.
+
+    Parameters
+    ----------
+    pl : _Planter
+        The chromosome's planter (generator, scanner).
+    g : Gene
+        The causal gene.
+    cands : list of Instance
+        Its driver sites not yet designed (not empty).
+    act : numpy.ndarray
+        Activity * tx weight per TF in the personal cell type.
+    design_pos : list of int
+        Positions of the designs so far.
+
+    Returns
+    -------
+    Design or None
+        The design (None when its position is too close to another design).
+    """
+    rng = pl.rng
+    prom = [i for i in cands if i.element == "promoter"]
+    pool = prom if (prom and rng.random() < 0.7) else cands
+    wts = np.array([act[i.tf] for i in pool])
+    inst = pool[int(rng.choice(len(pool), p=wts / wts.sum()))]
+    fwd = inst.seq if inst.strand > 0 else COMPLEMENT[inst.seq][::-1]
+    j, worst = _damaging_column(pl.sc, fwd, inst.tf)
+    if inst.strand > 0:
+        pos, ref, alt = inst.start + j, int(fwd[j]), worst
+    else:
+        w = inst.seq.size
+        pos, ref, alt = inst.start + (w - 1 - j), int(COMPLEMENT[fwd[j]]), int(COMPLEMENT[worst])
+    if not _free_for_design(design_pos, pos):
+        return None
+    return Design(pl.name, pos, ref, alt, "break", inst.iid, g.gene_id, inst.element, inst.tf)
+
+
+def _design_create(pl: _Planter, g: Gene, drivers: list[int], act, design_pos: list[int]) -> Design | None:
+    """A ``create`` design: a latent site planted with its most important base broken.
+
+    Parameters
+    ----------
+    pl : _Planter
+        The chromosome's planter (generator, scanner, elements; the latent site is planted).
+    g : Gene
+        The causal gene.
+    drivers : list of int
+        The TFs that drive expression in the personal cell type.
+    act : numpy.ndarray
+        Activity * tx weight per TF in the personal cell type.
+    design_pos : list of int
+        Positions of the designs so far.
+
+    Returns
+    -------
+    Design or None
+        The design (None when no site was planted, or its position is too close to another
+        design: the site then stays intact, a ``decoy``).
+    """
+    rng = pl.rng
+    wts = np.array([act[i] for i in drivers]) ** 2
+    tf = drivers[int(rng.choice(len(drivers), p=wts / wts.sum()))]
+    enh = [e for e in pl.elements if e["gene_id"] == g.gene_id and e["kind"] == "enhancer"]
+    if enh and rng.random() < 0.3:
+        el = enh[int(rng.integers(len(enh)))]
+        centre, half, element, eid = el["centre"], 150, "enhancer", el["element_id"]
+    else:
+        centre, half, element, eid = g.tss - g.strand * 50, 220, "promoter", f"{g.gene_id}_promoter"
+    inst, fwd = pl.place(centre, half, tf, "latent", eid, g.gene_id)
+    if inst is None:
+        return None
+    j, worst = _damaging_column(pl.sc, fwd, tf)
+    w = fwd.size
+    k = j if inst.strand > 0 else w - 1 - j
+    good = int(inst.seq[k])
+    inst.seq[k] = worst if inst.strand > 0 else int(COMPLEMENT[worst])
+    pos = inst.start + k
+    if not _free_for_design(design_pos, pos):
+        inst.seq[k] = good
+        inst.element = "decoy"  # keeps its (intact) sequence; simply an extra site
+        return None
+    return Design(pl.name, pos, int(inst.seq[k]), good, "create", inst.iid, g.gene_id, element, tf)
+
+
+def _design_causal(pl: _Planter, genes: list[Gene]) -> list[Design]:
+    """Draw the causal designs of the ``causal`` genes (1-2 each, ``break`` or ``create``).
+
+    Parameters
+    ----------
+    pl : _Planter
+        The chromosome's planter (latent sites are planted).
+    genes : list of Gene
+        The genes, classes drawn.
+
+    Returns
+    -------
+    list of Design
+        The designs, by position.
+    """
+    rng, sc = pl.rng, pl.sc
     designs: list[Design] = []
-    act = world.personal_tx  # activity * tx weight per TF in the personal cell type
+    act = pl.world.personal_tx  # activity * tx weight per TF in the personal cell type
     drivers = [i for i in range(len(sc.names)) if act[i] > 0.3]
     design_pos: list[int] = []
-
-    def free_for_design(pos: int) -> bool:
-        return all(abs(pos - p) > 40 for p in design_pos)
-
-    def damaging_column(fwd: np.ndarray, tf: int) -> tuple[int, int]:
-        lo = sc.log_odds[tf]
-        dmg = lo[np.arange(lo.shape[0]), fwd] - lo.min(axis=1)
-        j = int(np.argmax(dmg))
-        return j, int(np.argmin(lo[j]))
-
     by_gene: dict[str, list[Instance]] = {}
-    for inst in instances:
+    for inst in pl.instances:
         if inst.gene_id:
             by_gene.setdefault(inst.gene_id, []).append(inst)
     for g in genes:
@@ -304,48 +582,44 @@ def make_layout(world, ci: int, gene_offset: int) -> ChromLayout:
             cands = [i for i in by_gene.get(g.gene_id, []) if i.tf in drivers and i.element in ("promoter", "enhancer")
                      and not any(d.iid == i.iid for d in designs)]
             if kind == "break" and cands:
-                prom = [i for i in cands if i.element == "promoter"]
-                pool = prom if (prom and rng.random() < 0.7) else cands
-                wts = np.array([act[i.tf] for i in pool])
-                inst = pool[int(rng.choice(len(pool), p=wts / wts.sum()))]
-                fwd = inst.seq if inst.strand > 0 else COMPLEMENT[inst.seq][::-1]
-                j, worst = damaging_column(fwd, inst.tf)
-                if inst.strand > 0:
-                    pos, ref, alt = inst.start + j, int(fwd[j]), worst
-                else:
-                    w = inst.seq.size
-                    pos, ref, alt = inst.start + (w - 1 - j), int(COMPLEMENT[fwd[j]]), int(COMPLEMENT[worst])
-                if not free_for_design(pos):
-                    continue
-                designs.append(Design(name, pos, ref, alt, "break", inst.iid, g.gene_id, inst.element, inst.tf))
-                design_pos.append(pos)
+                design = _design_break(pl, g, cands, act, design_pos)
             else:
-                wts = np.array([act[i] for i in drivers]) ** 2
-                tf = drivers[int(rng.choice(len(drivers), p=wts / wts.sum()))]
-                enh = [e for e in elements if e["gene_id"] == g.gene_id and e["kind"] == "enhancer"]
-                if enh and rng.random() < 0.3:
-                    el = enh[int(rng.integers(len(enh)))]
-                    centre, half, element, eid = el["centre"], 150, "enhancer", el["element_id"]
-                else:
-                    centre, half, element, eid = g.tss - g.strand * 50, 220, "promoter", f"{g.gene_id}_promoter"
-                inst, fwd = place(centre, half, tf, "latent", eid, g.gene_id)
-                if inst is None:
-                    continue
-                j, worst = damaging_column(fwd, tf)
-                w = fwd.size
-                k = j if inst.strand > 0 else w - 1 - j
-                good = int(inst.seq[k])
-                inst.seq[k] = worst if inst.strand > 0 else int(COMPLEMENT[worst])
-                pos = inst.start + k
-                if not free_for_design(pos):
-                    inst.seq[k] = good
-                    inst.element = "decoy"  # keeps its (intact) sequence; simply an extra site
-                    continue
-                designs.append(Design(name, pos, int(inst.seq[k]), good, "create", inst.iid, g.gene_id, element, tf))
-                design_pos.append(pos)
+                design = _design_create(pl, g, drivers, act, design_pos)
+            if design is None:
+                continue
+            designs.append(design)
+            design_pos.append(design.pos)
     designs.sort(key=lambda d: d.pos)
-    instances.sort(key=lambda i: i.start)
-    return ChromLayout(name, ci, L, genes, instances, elements, n_runs, blacklist, deserts, designs, iso, cores)
+    return designs
+
+
+def make_layout(world, ci: int, gene_offset: int) -> ChromLayout:
+    """Draw the layout of chromosome ``ci`` (deterministic in ``world.seed`` and ``ci``)."""
+    cfg, P, sc = world.config, world.params, world.scanner
+    rng = rng_for(world.seed, C_LAYOUT, ci)
+    name = cfg.chroms[ci]
+    L = int(cfg.chrom_lengths[ci])
+    tel = cfg.telomere_bp
+    reach = P.window_bp + P.margin_bp + 1000
+
+    deserts, n_runs, blacklist = _draw_deserts(rng, cfg, L, tel, reach)
+    genes = _draw_genes(rng, world, name, L, tel, reach, deserts, gene_offset)
+    # isochores
+    n_iso = (L + ISOCHORE_BP - 1) // ISOCHORE_BP
+    iso = rng.choice(len(ISOCHORE_GC), size=n_iso, p=ISOCHORE_P).astype(np.int8)
+
+    used = np.zeros(L, dtype=bool)
+    for a, b in n_runs + blacklist:
+        used[a:b] = True
+    tf_index = {n: i for i, n in enumerate(sc.names)}
+    # core promoters first: nothing else is planted over them
+    cores = _reserve_cores(genes, P, used)
+    pl = _Planter(world, rng, sc, tf_index, name, L, tel, used)
+    _plant_gene_elements(pl, genes)
+    _plant_orphans_and_ctcf(pl)
+    designs = _design_causal(pl, genes)
+    pl.instances.sort(key=lambda i: i.start)
+    return ChromLayout(name, ci, L, genes, pl.instances, pl.elements, n_runs, blacklist, deserts, designs, iso, cores)
 
 
 def _transition_cdf(gc: float, cpg: float) -> tuple[np.ndarray, np.ndarray]:

@@ -23,8 +23,9 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -384,170 +385,434 @@ def conservation_track(layout, length: int, rng: np.random.Generator,
     return starts, ends, vals.astype(np.float64)
 
 
-def _write_world(world: World, tmp: Path) -> None:
-    """Write every file of the world into ``tmp`` (streaming, one chromosome at a time)."""
+@dataclass
+class _TrackWriters:
+    """The open bigWigs and per-track accumulators of :func:`_write_world`."""
+
+    bws: list  # one pyBigWig writer per track
+    cons_bw: Any  # conservation.bw
+    peak_callers: dict  # track index -> tracks.PeakCaller (ATAC tracks)
+    peak_counters: dict  # track index -> [number of peaks written]
+    noise: list  # one tracks.NoiseStats per track
+    ceilings: list  # one tracks.TransformedCeiling per track
+
+
+@dataclass
+class _TextOutputs:
+    """The open FASTA, annotation, VCF, expression and label files of :func:`_write_world`."""
+
+    fasta: Any
+    gtf: Any
+    tss_bed: Any
+    bl_bed: Any
+    vcf: Any
+    expr: Any
+    asv: Any
+
+
+@dataclass
+class _TruthTables:
+    """What :func:`_write_world` collects, chromosome by chromosome, for ``truth.json``."""
+
+    genes: list = field(default_factory=list)
+    inst: list = field(default_factory=list)
+    elem: list = field(default_factory=list)
+    causal: list = field(default_factory=list)
+    eff: list = field(default_factory=list)
+    chrom_info: list = field(default_factory=list)
+    counts: dict = field(default_factory=lambda: {
+        "variants": 0, "snv": 0, "indel": 0, "insertion": 0, "deletion": 0, "multiallelic": 0,
+        "missing_alleles": 0, "missing_both": 0, "asv_rows": 0, "asv_positive": 0})
+    maf_hist: np.ndarray = field(default_factory=lambda: np.zeros(6, dtype=np.int64))
+    maf_edges: list = field(default_factory=lambda: [0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5])
+
+
+def _open_track_writers(stack: contextlib.ExitStack, world: World, tmp: Path) -> _TrackWriters:
+    """Open the tracks' and the conservation bigWigs and the ATAC tracks' narrowPeak files.
+
+    Parameters
+    ----------
+    stack : contextlib.ExitStack
+        Closes what is opened.
+    world : World
+        The world.
+    tmp : Path
+        The output directory.
+
+    Returns
+    -------
+    _TrackWriters
+        The writers and the per-track accumulators.
+    """
     import pyBigWig
+
+    cfg, P = world.config, world.params
+    header = [(c, int(n)) for c, n in zip(cfg.chroms, cfg.chrom_lengths)]
+    bws = []
+    for t in world.tracks:
+        bw = pyBigWig.open(str(tmp / t["file"]), "w")
+        stack.callback(bw.close)
+        bw.addHeader(header)
+        bws.append(bw)
+    cons_bw = pyBigWig.open(str(tmp / "conservation.bw"), "w")
+    stack.callback(cons_bw.close)
+    cons_bw.addHeader(header)
+    peak_fh, peak_callers, peak_counters = {}, {}, {}
+    for ti, t in enumerate(world.tracks):
+        if t["assay"] == "ATAC":
+            fh = stack.enter_context(open(tmp / "peaks" / f"{t['track_id']}.narrowPeak", "w"))
+            peak_fh[ti] = fh
+            peak_counters[ti] = [0]
+            peak_callers[ti] = tracks_mod.PeakCaller(fh, t, P, peak_counters[ti])
+    noise = [tracks_mod.NoiseStats(P.bin_bp) for _ in world.tracks]
+    ceilings = [tracks_mod.TransformedCeiling(P.bin_bp, parse_transform(t["transform"])) for t in world.tracks]
+    return _TrackWriters(bws, cons_bw, peak_callers, peak_counters, noise, ceilings)
+
+
+def _open_text_outputs(stack: contextlib.ExitStack, world: World, tmp: Path) -> _TextOutputs:
+    """Open the FASTA, GTF, TSS BED, blacklist BED, cohort VCF, expression and ASV label files
+    and write their headers.
+
+    Parameters
+    ----------
+    stack : contextlib.ExitStack
+        Closes what is opened.
+    world : World
+        The world.
+    tmp : Path
+        The output directory.
+
+    Returns
+    -------
+    _TextOutputs
+        The open files.
+    """
     import pysam
 
-    cfg, P, seed = world.config, world.params, world.seed
-    with contextlib.ExitStack() as stack:
-        header = [(c, int(n)) for c, n in zip(cfg.chroms, cfg.chrom_lengths)]
-        bws = []
-        for t in world.tracks:
-            bw = pyBigWig.open(str(tmp / t["file"]), "w")
-            stack.callback(bw.close)
-            bw.addHeader(header)
-            bws.append(bw)
-        cons_bw = pyBigWig.open(str(tmp / "conservation.bw"), "w")
-        stack.callback(cons_bw.close)
-        cons_bw.addHeader(header)
-        peak_fh, peak_callers, peak_counters = {}, {}, {}
+    cfg, seed = world.config, world.seed
+    fasta = stack.enter_context(open(tmp / "genome.fa", "wb"))
+    gtf = stack.enter_context(open(tmp / "genes.gtf", "w"))
+    tss_bed = stack.enter_context(open(tmp / "tss.bed", "w"))
+    bl_bed = stack.enter_context(open(tmp / "blacklist.bed", "w"))
+    vcf = pysam.libcbgzf.BGZFile(str(tmp / "cohort.vcf.gz"), "wb")
+    stack.callback(vcf.close)
+    vcf.write(cohort_mod.vcf_header(world).encode())
+    expr = stack.enter_context(open(tmp / "expression.tsv", "w"))
+    expr.write("gene_id\t" + "\t".join(world.samples) + "\n")
+    asv = stack.enter_context(open(tmp / "asv_labels.tsv", "w"))
+    asv.write("variant_id\tchrom\tpos\tref\talt\tcell_type\tlabel\tdirection\n")
+    gtf.write(f"#!simulated by seq2func.simulate scale={cfg.scale} seed={seed}\n")
+    return _TextOutputs(fasta, gtf, tss_bed, bl_bed, vcf, expr, asv)
+
+
+def _write_annotation(out: _TextOutputs, chrom: str, cs: ChromState) -> None:
+    """Append the chromosome's FASTA record, genes (GTF, TSS BED) and blacklist intervals.
+
+    Parameters
+    ----------
+    out : _TextOutputs
+        The open files.
+    chrom : str
+        Chromosome name.
+    cs : ChromState
+        The chromosome.
+
+    Returns
+    -------
+    None
+    """
+    lay = cs.layout
+    genome_mod.write_fasta_record(out.fasta, chrom, cs.codes)
+    for g in lay.genes:
+        s = "+" if g.strand > 0 else "-"
+        base = f'gene_id "{g.gene_id}"; gene_name "{g.name}"; gene_biotype "protein_coding";'
+        tr = base + f' transcript_id "{g.gene_id}.1";'
+        out.gtf.write(f"{chrom}\tseq2func\tgene\t{g.start + 1}\t{g.end}\t.\t{s}\t.\t{base}\n")
+        out.gtf.write(f"{chrom}\tseq2func\ttranscript\t{g.start + 1}\t{g.end}\t.\t{s}\t.\t{tr}\n")
+        out.gtf.write(f"{chrom}\tseq2func\texon\t{g.start + 1}\t{g.end}\t.\t{s}\t.\t{tr} exon_number \"1\";\n")
+        out.tss_bed.write(f"{chrom}\t{g.tss}\t{g.tss + 1}\t{g.gene_id}\t0\t{s}\n")
+    for a, b in lay.blacklist:
+        out.bl_bed.write(f"{chrom}\t{a}\t{b}\n")
+
+
+def _write_chrom_tracks(world: World, ci: int, chrom: str, cs: ChromState, tw: _TrackWriters) -> None:
+    """Write the chromosome's coverage of every track (chunk by chunk), peaks and conservation.
+
+    Parameters
+    ----------
+    world : World
+        The world.
+    ci : int
+        Chromosome index.
+    chrom : str
+        Chromosome name.
+    cs : ChromState
+        The chromosome.
+    tw : _TrackWriters
+        The bigWig writers and per-track accumulators (fed).
+
+    Returns
+    -------
+    None
+    """
+    cfg, seed = world.config, world.seed
+    lay = cs.layout
+    L = lay.length
+    for pc in tw.peak_callers.values():
+        pc.start_chrom(chrom)
+    for k, a in enumerate(range(0, L, cfg.chunk_bp)):
+        b = min(L, a + cfg.chunk_bp)
+        bad = np.zeros(b - a, dtype=bool)
+        for s_, e_ in lay.blacklist:
+            s2, e2 = max(s_, a), min(e_, b)
+            if s2 < e2:
+                bad[s2 - a : e2 - a] = True
         for ti, t in enumerate(world.tracks):
-            if t["assay"] == "ATAC":
-                fh = stack.enter_context(open(tmp / "peaks" / f"{t['track_id']}.narrowPeak", "w"))
-                peak_fh[ti] = fh
-                peak_counters[ti] = [0]
-                peak_callers[ti] = tracks_mod.PeakCaller(fh, t, P, peak_counters[ti])
-        noise = [tracks_mod.NoiseStats(P.bin_bp) for _ in world.tracks]
-        ceilings = [tracks_mod.TransformedCeiling(P.bin_bp, parse_transform(t["transform"])) for t in world.tracks]
+            lam = tracks_mod.expected_chunk(world, cs, t, a, b)
+            obs = tracks_mod.observed_chunk(world, ti, ci, k, lam)
+            st, en, vals = tracks_mod.run_length(obs, a)
+            tw.bws[ti].addEntries([chrom] * st.size, st, ends=en, values=vals)
+            tw.noise[ti].feed(lam, obs, bad)
+            tw.ceilings[ti].feed(chrom, lam, obs, bad)
+            if ti in tw.peak_callers:
+                tw.peak_callers[ti].feed(a, lam, obs)
+    for pc in tw.peak_callers.values():
+        pc.end_chrom(L)
+    st, en, vals = conservation_track(lay, L, rng_for(seed, C_CONSERVATION, ci))
+    tw.cons_bw.addEntries([chrom] * st.size, st, ends=en, values=vals)
 
-        fasta = stack.enter_context(open(tmp / "genome.fa", "wb"))
-        gtf = stack.enter_context(open(tmp / "genes.gtf", "w"))
-        tss_bed = stack.enter_context(open(tmp / "tss.bed", "w"))
-        bl_bed = stack.enter_context(open(tmp / "blacklist.bed", "w"))
-        vcf = pysam.libcbgzf.BGZFile(str(tmp / "cohort.vcf.gz"), "wb")
-        stack.callback(vcf.close)
-        vcf.write(cohort_mod.vcf_header(world).encode())
-        expr = stack.enter_context(open(tmp / "expression.tsv", "w"))
-        expr.write("gene_id\t" + "\t".join(world.samples) + "\n")
-        asv = stack.enter_context(open(tmp / "asv_labels.tsv", "w"))
-        asv.write("variant_id\tchrom\tpos\tref\talt\tcell_type\tlabel\tdirection\n")
-        gtf.write(f"#!simulated by seq2func.simulate scale={cfg.scale} seed={seed}\n")
 
-        truth_genes, truth_inst, truth_elem, truth_causal, truth_eff = [], [], [], [], []
-        chrom_info = []
-        counts = {"variants": 0, "snv": 0, "indel": 0, "insertion": 0, "deletion": 0, "multiallelic": 0,
-                  "missing_alleles": 0, "missing_both": 0, "asv_rows": 0, "asv_positive": 0}
-        maf_hist = np.zeros(6, dtype=np.int64)
-        maf_edges = [0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5]
-        sc = world.scanner
+def _write_cohort(world: World, ci: int, cs: ChromState, vcf, tables: _TruthTables):
+    """Draw the chromosome's cohort, append its VCF records and count its variants.
 
-        for ci, chrom in enumerate(cfg.chroms):
-            tc = time.time()
-            cs = world.chromosome(ci)
-            lay = cs.layout
-            L = lay.length
-            genome_mod.write_fasta_record(fasta, chrom, cs.codes)
-            for g in lay.genes:
-                s = "+" if g.strand > 0 else "-"
-                base = f'gene_id "{g.gene_id}"; gene_name "{g.name}"; gene_biotype "protein_coding";'
-                tr = base + f' transcript_id "{g.gene_id}.1";'
-                gtf.write(f"{chrom}\tseq2func\tgene\t{g.start + 1}\t{g.end}\t.\t{s}\t.\t{base}\n")
-                gtf.write(f"{chrom}\tseq2func\ttranscript\t{g.start + 1}\t{g.end}\t.\t{s}\t.\t{tr}\n")
-                gtf.write(f"{chrom}\tseq2func\texon\t{g.start + 1}\t{g.end}\t.\t{s}\t.\t{tr} exon_number \"1\";\n")
-                tss_bed.write(f"{chrom}\t{g.tss}\t{g.tss + 1}\t{g.gene_id}\t0\t{s}\n")
-            for a, b in lay.blacklist:
-                bl_bed.write(f"{chrom}\t{a}\t{b}\n")
+    Parameters
+    ----------
+    world : World
+        The world.
+    ci : int
+        Chromosome index.
+    cs : ChromState
+        The chromosome.
+    vcf : pysam.libcbgzf.BGZFile
+        The cohort VCF.
+    tables : _TruthTables
+        Its ``counts`` and ``maf_hist`` are updated.
 
-            # tracks, chunk by chunk
-            for pc in peak_callers.values():
-                pc.start_chrom(chrom)
-            for k, a in enumerate(range(0, L, cfg.chunk_bp)):
-                b = min(L, a + cfg.chunk_bp)
-                bad = np.zeros(b - a, dtype=bool)
-                for s_, e_ in lay.blacklist:
-                    s2, e2 = max(s_, a), min(e_, b)
-                    if s2 < e2:
-                        bad[s2 - a : e2 - a] = True
-                for ti, t in enumerate(world.tracks):
-                    lam = tracks_mod.expected_chunk(world, cs, t, a, b)
-                    obs = tracks_mod.observed_chunk(world, ti, ci, k, lam)
-                    st, en, vals = tracks_mod.run_length(obs, a)
-                    bws[ti].addEntries([chrom] * st.size, st, ends=en, values=vals)
-                    noise[ti].feed(lam, obs, bad)
-                    ceilings[ti].feed(chrom, lam, obs, bad)
-                    if ti in peak_callers:
-                        peak_callers[ti].feed(a, lam, obs)
-            for pc in peak_callers.values():
-                pc.end_chrom(L)
-            st, en, vals = conservation_track(lay, L, rng_for(seed, C_CONSERVATION, ci))
-            cons_bw.addEntries([chrom] * st.size, st, ends=en, values=vals)
+    Returns
+    -------
+    v : object
+        The variants.
+    H : numpy.ndarray
+        Their haplotype alleles (variants x 2N).
+    miss : numpy.ndarray
+        Which alleles are missing.
+    """
+    counts = tables.counts
+    v, H, miss = world.cohort(ci, cs)
+    cohort_mod.write_vcf_records(vcf, v, H, miss)
+    counts["variants"] += len(v)
+    for kd in v.kind:
+        if kd == "snv":
+            counts["snv"] += 1
+        elif kd == "multi":
+            counts["multiallelic"] += 1
+        else:
+            counts["indel"] += 1
+            counts["insertion" if kd == "ins" else "deletion"] += 1
+    counts["missing_alleles"] += int(miss.sum())
+    counts["missing_both"] += int((miss[:, 0::2] & miss[:, 1::2]).sum())
+    if len(v):
+        af = (H > 0).mean(axis=1)
+        maf = np.minimum(af, 1 - af)
+        tables.maf_hist += np.histogram(maf, bins=tables.maf_edges)[0]
+    return v, H, miss
 
-            # cohort
-            v, H, miss = world.cohort(ci, cs)
-            cohort_mod.write_vcf_records(vcf, v, H, miss)
-            counts["variants"] += len(v)
-            for kd in v.kind:
-                if kd == "snv":
-                    counts["snv"] += 1
-                elif kd == "multi":
-                    counts["multiallelic"] += 1
-                else:
-                    counts["indel"] += 1
-                    counts["insertion" if kd == "ins" else "deletion"] += 1
-            counts["missing_alleles"] += int(miss.sum())
-            counts["missing_both"] += int((miss[:, 0::2] & miss[:, 1::2]).sum())
-            if len(v):
-                af = (H > 0).mean(axis=1)
-                maf = np.minimum(af, 1 - af)
-                maf_hist += np.histogram(maf, bins=maf_edges)[0]
 
-            y, effects = _personal_expression(world, cs, v, H)
-            rng_e = rng_for(world.seed, C_EXPR_NOISE, ci)
-            noise_e = rng_e.normal(0.0, P.noise_sd, size=y.shape)
-            yo = y + noise_e
-            for gi, g in enumerate(lay.genes):
-                expr.write(g.gene_id + "\t" + "\t".join(f"{x:.6f}" for x in yo[gi]) + "\n")
-            rows = cohort_mod.asv_rows(world, cs, v)
-            for r in rows:
-                asv.write("\t".join(str(x) for x in r) + "\n")
-            counts["asv_rows"] += len(rows)
-            counts["asv_positive"] += sum(1 for r in rows if r[6] == 1)
+def _write_expression(world: World, ci: int, cs: ChromState, v, H: np.ndarray, out: _TextOutputs,
+                      tables: _TruthTables) -> tuple[np.ndarray, list]:
+    """Append the chromosome's observed expression rows and allele-specific variant labels.
 
-            # truth tables
-            var_g = y.var(axis=1)
-            pi = world.personal_index
-            for gi, g in enumerate(lay.genes):
-                klass = g.klass
-                if klass == "null" and var_g[gi] > 1e-12:
-                    klass = "other"
-                truth_genes.append([
-                    g.gene_id, g.name, chrom, g.tss, "+" if g.strand > 0 else "-", g.start, g.end, g.program, klass,
-                    [float(x) for x in np.log2(cs.gene_x[gi])], float(cs.gene_drive[gi, pi]), float(y[gi].mean()),
-                    float(var_g[gi]), float(var_g[gi] / (var_g[gi] + P.noise_sd ** 2)),
-                ])
-            for inst in lay.instances:
-                truth_inst.append([inst.iid, chrom, inst.start, inst.end, "+" if inst.strand > 0 else "-",
-                                   sc.names[inst.tf], world.motifs[inst.tf].matrix_id, inst.element, inst.element_id,
-                                   inst.gene_id, genome_mod.LETTERS[inst.seq].tobytes().decode()])
-            truth_elem.extend(lay.elements)
-            gene_ids = [g.gene_id for g in lay.genes]
-            eff_by_var: dict[int, list] = {}
-            for j, gi, al, e in effects:
-                eff_by_var.setdefault(j, []).append((gene_ids[gi], al, e))
-                truth_eff.append([v.ids[j], gene_ids[gi], v.alts[j][al - 1], e])
-            for j in np.flatnonzero(v.design >= 0):
-                d = lay.designs[int(v.design[j])]
-                ge = {gid: e for gid, al, e in eff_by_var.get(int(j), [])}
-                main = ge.get(d.gene_id, 0.0)
-                af = float((H[j] == 1).mean())
-                truth_causal.append({
-                    "variant_id": v.ids[j], "chrom": chrom, "pos": int(v.pos[j]) + 1, "ref": v.ref[j], "alt": v.alts[j][0],
-                    "kind": d.kind, "tf": sc.names[d.tf], "matrix_id": world.motifs[d.tf].matrix_id, "instance_id": d.iid,
-                    "element": d.element, "gene_id": d.gene_id, "effect_log2": main, "sign": int(np.sign(main)),
-                    "effects_by_gene": ge, "alt_frequency": af,
-                    "accessibility_effect": {ct: float(v.dacc[j, 1, k]) for k, ct in enumerate(world.cell_type_names)},
-                })
-            chrom_info.append({"name": chrom, "length": L, "n_runs": [list(x) for x in lay.n_runs],
-                               "blacklist": [list(x) for x in lay.blacklist], "n_genes": len(lay.genes),
-                               "n_instances": len(lay.instances), "n_sites": len(cs.sites), "n_variants": len(v)})
-            log.info("%s: %d bp, %d genes, %d variants (%.1fs)", chrom, L, len(lay.genes), len(v), time.time() - tc)
-            del cs, v, H, miss
+    Parameters
+    ----------
+    world : World
+        The world.
+    ci : int
+        Chromosome index.
+    cs : ChromState
+        The chromosome.
+    v : object
+        The chromosome's variants.
+    H : numpy.ndarray
+        Their haplotype alleles.
+    out : _TextOutputs
+        The open files (expression, ASV labels).
+    tables : _TruthTables
+        Its ``counts`` (ASV rows) are updated.
 
-    pysam.faidx(str(tmp / "genome.fa"))
-    pysam.tabix_index(str(tmp / "cohort.vcf.gz"), preset="vcf", force=True)
+    Returns
+    -------
+    y : numpy.ndarray
+        Noise-free log2 expression (genes x individuals).
+    effects : list
+        Per-gene effects of every variant (variant index, gene index, allele, effect).
+    """
+    P = world.params
+    y, effects = _personal_expression(world, cs, v, H)
+    rng_e = rng_for(world.seed, C_EXPR_NOISE, ci)
+    noise_e = rng_e.normal(0.0, P.noise_sd, size=y.shape)
+    yo = y + noise_e
+    for gi, g in enumerate(cs.layout.genes):
+        out.expr.write(g.gene_id + "\t" + "\t".join(f"{x:.6f}" for x in yo[gi]) + "\n")
+    rows = cohort_mod.asv_rows(world, cs, v)
+    for r in rows:
+        out.asv.write("\t".join(str(x) for x in r) + "\n")
+    tables.counts["asv_rows"] += len(rows)
+    tables.counts["asv_positive"] += sum(1 for r in rows if r[6] == 1)
+    return y, effects
 
-    # samplesheets
+
+def _truth_layout_rows(world: World, chrom: str, cs: ChromState, y: np.ndarray, tables: _TruthTables) -> None:
+    """Collect the chromosome's genes, planted instances and elements for the truth.
+
+    Parameters
+    ----------
+    world : World
+        The world.
+    chrom : str
+        Chromosome name.
+    cs : ChromState
+        The chromosome.
+    y : numpy.ndarray
+        Noise-free log2 expression (genes x individuals).
+    tables : _TruthTables
+        Its ``genes``, ``inst`` and ``elem`` are extended.
+
+    Returns
+    -------
+    None
+    """
+    P, sc = world.params, world.scanner
+    lay = cs.layout
+    var_g = y.var(axis=1)
+    pi = world.personal_index
+    for gi, g in enumerate(lay.genes):
+        klass = g.klass
+        if klass == "null" and var_g[gi] > 1e-12:
+            klass = "other"
+        tables.genes.append([
+            g.gene_id, g.name, chrom, g.tss, "+" if g.strand > 0 else "-", g.start, g.end, g.program, klass,
+            [float(x) for x in np.log2(cs.gene_x[gi])], float(cs.gene_drive[gi, pi]), float(y[gi].mean()),
+            float(var_g[gi]), float(var_g[gi] / (var_g[gi] + P.noise_sd ** 2)),
+        ])
+    for inst in lay.instances:
+        tables.inst.append([inst.iid, chrom, inst.start, inst.end, "+" if inst.strand > 0 else "-",
+                            sc.names[inst.tf], world.motifs[inst.tf].matrix_id, inst.element, inst.element_id,
+                            inst.gene_id, genome_mod.LETTERS[inst.seq].tobytes().decode()])
+    tables.elem.extend(lay.elements)
+
+
+def _truth_variant_rows(world: World, chrom: str, cs: ChromState, v, H: np.ndarray, effects: list,
+                        tables: _TruthTables) -> None:
+    """Collect the chromosome's variant-gene effects and causal variants for the truth.
+
+    Parameters
+    ----------
+    world : World
+        The world.
+    chrom : str
+        Chromosome name.
+    cs : ChromState
+        The chromosome.
+    v : object
+        The chromosome's variants.
+    H : numpy.ndarray
+        Their haplotype alleles.
+    effects : list
+        Per-gene effects of every variant (variant index, gene index, allele, effect).
+    tables : _TruthTables
+        Its ``eff`` and ``causal`` are extended.
+
+    Returns
+    -------
+    None
+    """
+    sc = world.scanner
+    lay = cs.layout
+    gene_ids = [g.gene_id for g in lay.genes]
+    eff_by_var: dict[int, list] = {}
+    for j, gi, al, e in effects:
+        eff_by_var.setdefault(j, []).append((gene_ids[gi], al, e))
+        tables.eff.append([v.ids[j], gene_ids[gi], v.alts[j][al - 1], e])
+    for j in np.flatnonzero(v.design >= 0):
+        d = lay.designs[int(v.design[j])]
+        ge = {gid: e for gid, al, e in eff_by_var.get(int(j), [])}
+        main = ge.get(d.gene_id, 0.0)
+        af = float((H[j] == 1).mean())
+        tables.causal.append({
+            "variant_id": v.ids[j], "chrom": chrom, "pos": int(v.pos[j]) + 1, "ref": v.ref[j], "alt": v.alts[j][0],
+            "kind": d.kind, "tf": sc.names[d.tf], "matrix_id": world.motifs[d.tf].matrix_id, "instance_id": d.iid,
+            "element": d.element, "gene_id": d.gene_id, "effect_log2": main, "sign": int(np.sign(main)),
+            "effects_by_gene": ge, "alt_frequency": af,
+            "accessibility_effect": {ct: float(v.dacc[j, 1, k]) for k, ct in enumerate(world.cell_type_names)},
+        })
+
+
+def _write_chrom(world: World, ci: int, chrom: str, tw: _TrackWriters, out: _TextOutputs,
+                 tables: _TruthTables) -> None:
+    """Write everything of one chromosome and collect its truth tables.
+
+    Parameters
+    ----------
+    world : World
+        The world.
+    ci : int
+        Chromosome index.
+    chrom : str
+        Chromosome name.
+    tw : _TrackWriters
+        The bigWig writers and per-track accumulators.
+    out : _TextOutputs
+        The open text files.
+    tables : _TruthTables
+        The truth tables, extended.
+
+    Returns
+    -------
+    None
+    """
+    tc = time.time()
+    cs = world.chromosome(ci)
+    lay = cs.layout
+    L = lay.length
+    _write_annotation(out, chrom, cs)
+    # tracks, chunk by chunk
+    _write_chrom_tracks(world, ci, chrom, cs, tw)
+    # cohort
+    v, H, miss = _write_cohort(world, ci, cs, out.vcf, tables)
+    y, effects = _write_expression(world, ci, cs, v, H, out, tables)
+    # truth tables
+    _truth_layout_rows(world, chrom, cs, y, tables)
+    _truth_variant_rows(world, chrom, cs, v, H, effects, tables)
+    tables.chrom_info.append({"name": chrom, "length": L, "n_runs": [list(x) for x in lay.n_runs],
+                              "blacklist": [list(x) for x in lay.blacklist], "n_genes": len(lay.genes),
+                              "n_instances": len(lay.instances), "n_sites": len(cs.sites), "n_variants": len(v)})
+    log.info("%s: %d bp, %d genes, %d variants (%.1fs)", chrom, L, len(lay.genes), len(v), time.time() - tc)
+
+
+def _write_samplesheets(world: World, tmp: Path) -> None:
+    """Write ``samplesheet.csv`` (bigWig tracks) and ``samplesheet_peaks.csv`` (ATAC narrowPeaks).
+
+    Parameters
+    ----------
+    world : World
+        The world.
+    tmp : Path
+        The output directory.
+
+    Returns
+    -------
+    None
+    """
     cols = ["track_id", "cell_type", "assay", "file", "role", "transform", "strand"]
     with open(tmp / "samplesheet.csv", "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
@@ -562,8 +827,26 @@ def _write_world(world: World, tmp: Path) -> None:
             if t["assay"] == "ATAC":
                 w.writerow([t["track_id"], t["cell_type"], t["assay"], f"peaks/{t['track_id']}.narrowPeak", t["role"], "", "."])
 
-    truth = _truth(world, chrom_info, truth_genes, truth_inst, truth_elem, truth_causal, truth_eff, counts,
-                   maf_edges, maf_hist, noise, peak_counters, ceilings)
+
+def _write_world(world: World, tmp: Path) -> None:
+    """Write every file of the world into ``tmp`` (streaming, one chromosome at a time)."""
+    import pysam
+
+    with contextlib.ExitStack() as stack:
+        tw = _open_track_writers(stack, world, tmp)
+        out = _open_text_outputs(stack, world, tmp)
+        tables = _TruthTables()
+        for ci, chrom in enumerate(world.config.chroms):
+            _write_chrom(world, ci, chrom, tw, out, tables)
+
+    pysam.faidx(str(tmp / "genome.fa"))
+    pysam.tabix_index(str(tmp / "cohort.vcf.gz"), preset="vcf", force=True)
+
+    # samplesheets
+    _write_samplesheets(world, tmp)
+
+    truth = _truth(world, tables.chrom_info, tables.genes, tables.inst, tables.elem, tables.causal, tables.eff,
+                   tables.counts, tables.maf_edges, tables.maf_hist, tw.noise, tw.peak_counters, tw.ceilings)
     with open(tmp / "truth.json", "w") as fh:
         json.dump(truth, fh, indent=1)
         fh.write("\n")

@@ -25,7 +25,7 @@ from seq2func.train.device import resolve_device
 from seq2func.train.engine import (
     FitResult,
     Interrupted,
-    TrainParams,
+    Trainer,
     adapt_target,
     clip_gradients,
     finetune,
@@ -33,6 +33,7 @@ from seq2func.train.engine import (
     pretrain,
     subsample_train,
 )
+from seq2func.train.params import TrainParams
 from seq2func.train.schedule import make_scheduler, warmup_cosine
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "FitResult",
     "Interrupted",
     "TrainParams",
+    "Trainer",
     "adapt_target",
     "clip_gradients",
     "finetune",

@@ -1,4 +1,5 @@
-"""The training loop shared by PRETRAIN and FINETUNE: :func:`fit`, :func:`pretrain`, :func:`finetune`.
+"""The training loop shared by PRETRAIN and FINETUNE: :class:`Trainer` (run by :func:`fit`),
+:func:`pretrain`, :func:`finetune`.
 
 What one epoch does, in order:
 
@@ -21,6 +22,14 @@ restores every piece of state, so on the CPU an interrupted-and-resumed run ends
 bit-identical weights to an uninterrupted one. With ``resume_dir`` the resume checkpoint lives in
 a task-stable directory instead (:mod:`seq2func.train.resume`), so a retry in a fresh output
 directory (a killed Nextflow task) resumes too.
+
+:class:`Trainer` holds the run's state in attributes (model, optimizer, scheduler, epoch, step,
+best metric, stale epochs, history...) and does each part in its own method (setup, resume, one
+epoch, validation, best checkpoint, early stopping, the epoch-end checkpoint, finish). After each
+epoch's checkpoint it calls its hooks, ``hook(trainer)``: those given to it and those the
+environment variable ``SEQ2FUNC_TRAIN_HOOKS`` names as comma-separated ``module:callable`` specs
+(:mod:`seq2func.train.hooks`; a spec that cannot be imported is an :class:`InputError`). The tests
+inject a hook that kills training this way (``tests/hooks.py``).
 
 Determinism: python/numpy/torch are seeded, ``torch.use_deterministic_algorithms`` is on (warn
 only), the data order depends only on ``(seed, epoch)``, augmentation only on
@@ -62,6 +71,7 @@ from seq2func.train.checkpoint import (
     versions,
 )
 from seq2func.train.device import autocast, resolve_device, seed_everything, set_deterministic
+from seq2func.train.hooks import TrainHook, hooks_from_env
 from seq2func.train.params import RESUME_FREE, TrainParams
 from seq2func.train.schedule import make_scheduler
 
@@ -338,6 +348,549 @@ def _call_schedule(schedule, epoch: int) -> None:
         schedule(epoch)
 
 
+class Trainer:
+    """The training loop of :func:`fit` as an object: explicit state, one method per concern.
+
+    Construct it with :func:`fit`'s arguments and call :meth:`run`. :meth:`setup` (DDP, seeding,
+    loss, metric, data, optimizer), :meth:`resume` (restore an interrupted run), then one
+    :meth:`run_epoch` per epoch (:meth:`begin_epoch` with :meth:`wrap_ddp`, :meth:`train_epoch` /
+    :meth:`train_step`, :meth:`validate_epoch`, :meth:`update_best`, :meth:`record_epoch`,
+    :meth:`check_early_stopping`, :meth:`end_epoch` with :meth:`save_last`), and :meth:`finish`.
+
+    The progress of the run lives in attributes (what ``last.pt`` saves and a resume restores):
+    ``epoch`` (epochs completed; during an epoch, its 0-based index), ``step`` (optimizer steps),
+    ``batch_pos`` (where the current epoch started: non-zero only after a mid-epoch resume),
+    ``batch`` (batches done in the current epoch), ``best``, ``best_epoch``, ``bad_epochs`` (epochs
+    without improvement), ``stopped_early``, ``completed``, ``max_reached``, ``history`` (one dict per
+    epoch) and ``epoch_acc`` (the running sums of an interrupted epoch). ``fresh_start`` tells whether
+    the run started from scratch rather than from a checkpoint.
+
+    Parameters
+    ----------
+    model, ds, outdir, params, tracks, train_indices, valid_indices, loss, meta, unfreeze_schedule, resume, callbacks, device, fold, resume_dir
+        As for :func:`fit`.
+    hooks : sequence of callables, optional
+        Called as ``hook(trainer)`` at the end of every epoch, on every rank, once the epoch's
+        checkpoint and metrics are written (``trainer.epoch`` is then the number of epochs
+        completed). The hooks named by ``SEQ2FUNC_TRAIN_HOOKS`` (:mod:`seq2func.train.hooks`) are
+        appended.
+
+    Raises
+    ------
+    InputError
+        ``SEQ2FUNC_TRAIN_HOOKS`` names something that cannot be imported or called.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        ds,
+        outdir: str | os.PathLike,
+        params: TrainParams,
+        *,
+        tracks: Sequence[int],
+        train_indices: np.ndarray | None = None,
+        valid_indices: np.ndarray | None = None,
+        loss: str | Callable | None = None,
+        meta: dict | None = None,
+        unfreeze_schedule: Any = None,
+        resume: bool | str | os.PathLike = True,
+        callbacks: Sequence[Callable[[dict], None]] = (),
+        device: torch.device | None = None,
+        fold: int | None = None,
+        resume_dir: str | os.PathLike | None = None,
+        hooks: Sequence[TrainHook] = (),
+    ):
+        self.params = params.check()
+        self.model, self.ds, self.outdir = model, ds, Path(outdir)
+        self.train_indices, self.valid_indices, self.loss = train_indices, valid_indices, loss
+        self.meta = dict(meta or {})
+        self.unfreeze_schedule, self.resume_from, self.resume_dir = unfreeze_schedule, resume, resume_dir
+        self.callbacks, self.device, self.fold = callbacks, device, fold
+        self.tracks = [int(t) for t in tracks]
+        self.hooks: list[TrainHook] = [*hooks, *hooks_from_env()]
+        self.state: resume_state.ResumeState | None = None
+        self.epoch = self.step = self.batch_pos = self.batch = 0
+        self.best, self.best_epoch, self.bad_epochs = math.nan, -1, 0
+        self.stopped_early = self.completed = self.max_reached = False
+        self.fresh_start = True
+        self.history: list[dict] = []
+        self.epoch_acc: dict = {}
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> FitResult:
+        """Set up, resume, train epoch after epoch until done, finish.
+
+        Returns
+        -------
+        FitResult
+            The best metric and epoch, the epochs run, the steps, the history and the summary
+            written to ``metrics.json``.
+        """
+        self.setup()
+        self.resume()
+        self.wrapped, self._ddp_sig = self.model, None
+        self.raw_params = list(unwrap(self.model).parameters())
+        while not self.completed and self.epoch < self.params.epochs and not self.max_reached:
+            self.run_epoch()
+            if self.stopped_early:
+                break
+        return self.finish()
+
+    def setup(self) -> None:
+        """Join the process group, create ``outdir``, seed, and build the loss, the metric, the
+        data pipeline, the optimizer and the learning-rate schedule."""
+        params = self.params
+        info = ddp.env_dist()
+        if self.device is None:
+            self.device = resolve_device(params.device, params.require_gpu, info.local_rank if info.enabled else None)
+        self.info = ddp.init_distributed(self.device.type)
+        self.main = self.info.is_main
+        if self.main:
+            self.outdir.mkdir(parents=True, exist_ok=True)
+        ddp.barrier()
+        seed_everything(params.seed + self.info.rank)
+        if params.deterministic:
+            set_deterministic(True)
+        self._setup_loss()
+        self._setup_splits()
+        self.best = -math.inf if self.higher_better else math.inf
+        self._setup_data()
+        self._setup_optimizer()
+
+    def _setup_loss(self) -> None:
+        self.base = unwrap(self.model)
+        self.output_kind = getattr(self.base, "output_kind", "profile")
+        self.n_out_bins = check_output_bins(self.base, self.ds.n_bins, self.ds.seq_length)
+        loss = self.loss
+        loss_name = loss if isinstance(loss, str) else (self.params.loss or getattr(self.base, "default_loss", None))
+        if callable(loss):
+            loss_fn, loss_name = loss, getattr(loss, "__name__", "custom")
+        else:
+            if not loss_name:
+                raise InputError("--loss", None, "no loss given and the model has no default_loss")
+            loss_fn = _loss_fn(loss_name)
+        self.loss_fn, self.loss_name = loss_fn, loss_name
+        self.metric = self.params.metric
+        if self.metric == "auto":
+            self.metric = "valid_auroc" if self.output_kind == "classification" else "valid_r"
+
+    def _setup_splits(self) -> None:
+        ds, fold = self.ds, self.fold
+        self.train_idx = split_indices(ds, "train", fold) if self.train_indices is None \
+            else np.asarray(self.train_indices, dtype=np.int64)
+        self.valid_idx = split_indices(ds, "valid", fold, required=False) if self.valid_indices is None \
+            else np.asarray(self.valid_indices, dtype=np.int64)
+        if self.train_idx.size == 0:
+            raise InputError(ds.path, "split train", "no training windows")
+        if self.valid_idx.size == 0:
+            log.warning("no validation windows: early stopping and model selection use the training loss")
+            self.metric = "train_loss"
+        self.higher_better = self.metric in ("valid_r", "valid_auroc")
+
+    def _setup_data(self) -> None:
+        from seq2func.prepare.dataset import SeqDataset, one_hot
+
+        params, info, ds = self.params, self.info, self.ds
+        self.one_hot = one_hot
+        self.train_set = SeqDataset(ds, indices=self.train_idx, rc=params.rc, shift=params.shift, seed=params.seed,
+                                    tracks=self.tracks)
+        self.valid_set = SeqDataset(ds, indices=self.valid_idx, tracks=self.tracks)
+        self.sampler = ddp.EpochSampler(self.train_set, num_replicas=info.world_size, rank=info.rank, shuffle=True,
+                                        seed=params.seed)
+        self.loader_gen = torch.Generator()
+        self.loader = DataLoader(self.train_set, batch_size=params.batch_size, sampler=self.sampler,
+                                 num_workers=params.num_workers, worker_init_fn=seed_worker, generator=self.loader_gen,
+                                 pin_memory=self.device.type == "cuda", persistent_workers=False)
+        self.steps_per_epoch = math.ceil(self.sampler.num_samples / params.batch_size)
+        self.total_steps = params.epochs * self.steps_per_epoch
+        if params.max_steps:
+            self.total_steps = min(self.total_steps, params.max_steps)
+        # this rank's validation windows (a disjoint, un-padded share; statistics are summed over ranks)
+        self.valid_mine = np.arange(self.valid_idx.size)[info.rank::info.world_size]
+
+    def _setup_optimizer(self) -> None:
+        params = self.params
+        self.model.to(self.device)
+        self.optimizer = make_optimizer(self.model, params)
+        self.scheduler = make_scheduler(self.optimizer, params.warmup_steps, self.total_steps, params.min_lr_ratio)
+        self.track_table = track_rows(self.ds, self.tracks)
+        self.ds_info = dataset_info(self.ds)
+        pdict = params.as_dict()
+        pdict.update(loss=self.loss_name, metric=self.metric, tracks=[r["track_id"] for r in self.track_table],
+                     n_train_windows=int(self.train_idx.size), n_valid_windows=int(self.valid_idx.size),
+                     steps_per_epoch=self.steps_per_epoch, total_steps=self.total_steps,
+                     world_size=self.info.world_size, optimizer_used=type(self.optimizer).__name__, fold=self.fold)
+        pdict.update({k: v for k, v in self.meta.pop("train_params_extra", {}).items()})
+        self.pdict = pdict
+
+    # ------------------------------------------------------------------ resume
+    def resume(self) -> None:
+        """Restore the state of an interrupted run (``outdir/last.pt``, a given checkpoint, or the
+        state in ``resume_dir``), or remove an older run's outputs from ``outdir`` on a fresh start."""
+        self.last_path, self.best_path = self.outdir / "last.pt", self.outdir / "model.pt"
+        r = self.resume_from
+        resume_path = (self.outdir / "last.pt") if r is True else (Path(r) if r else None)
+        ck = None
+        if self.resume_dir is not None:
+            ck, resume_path = self._open_resume_dir(resume_path)
+        if resume_path is not None and resume_path.is_file():
+            self._restore(resume_path, ck)
+        elif self.main:  # a fresh start: outputs of an older run in this directory must not survive
+            for name in ("model.pt", "last.pt", "metrics.json", "history.tsv"):
+                (self.outdir / name).unlink(missing_ok=True)
+            self.best_path.unlink(missing_ok=True)
+        ddp.barrier()
+        self.fresh_start = self.epoch == 0 and self.batch_pos == 0
+        self.n_trainable, self.n_total = count_params(self.model)
+        self.max_reached = self.params.max_steps is not None and self.step >= self.params.max_steps
+
+    def _open_resume_dir(self, resume_path: Path | None) -> tuple[dict | None, Path | None]:
+        """Open (rank 0) and locate this training's state in ``resume_dir``; its checkpoint when usable."""
+        kind, strategy = self.meta.get("kind", "pretrain"), self.meta.get("strategy")
+        identity = resume_state.training_identity(
+            kind, self.pdict, self.ds_info, dict(getattr(self.base, "config", {}) or {}),
+            ddp.weights_digest(self.base), strategy, versions(), RESUME_FREE)
+        label = resume_state.run_label(kind, strategy)
+        if self.main:  # create it, or validate what a killed attempt left there
+            resume_state.ResumeState.open(self.resume_dir, label, identity, fresh=self.resume_from is not True)
+        ddp.barrier()
+        state = self.state = resume_state.ResumeState.locate(self.resume_dir, label, identity)
+        self.last_path, self.best_path = state.last, state.best
+        ck = None
+        if self.resume_from is True and state.last.is_file():
+            try:  # the state matched this training's fingerprint: anything unusable in it means start afresh
+                ck = load_checkpoint(state.last)
+                _check_resume(state.last, ck, self.pdict, self.ds_info)
+                resume_path = state.last
+            except InputError as err:
+                if self.main:
+                    state.discard(f"ignoring resume state {state.path}: {err}; starting afresh")
+                ck = None
+            ddp.barrier()
+        return ck, resume_path
+
+    def _restore(self, resume_path: Path, ck: dict | None) -> None:
+        """Load model, optimizer, scheduler, RNG states and progress from a resume checkpoint."""
+        if ck is None:
+            ck = load_checkpoint(resume_path)
+            _check_resume(resume_path, ck, self.pdict, self.ds_info)
+        prog = ck["progress"]
+        for e in range(int(prog["epoch"]) + (1 if prog["batch_in_epoch"] else 0)):
+            _call_schedule(self.unfreeze_schedule, e)  # replay the unfreezing up to the resumed epoch
+        unwrap(self.model).load_state_dict(ck["state_dict"])
+        self.optimizer.load_state_dict(ck["optimizer"])
+        self.scheduler.load_state_dict(ck["scheduler"])
+        rngs = ck["rng"]
+        if len(rngs) != self.info.world_size:
+            raise InputError(resume_path, "rng", f"written by {len(rngs)} process(es), resumed with {self.info.world_size}")
+        restore_rng(rngs[self.info.rank])
+        self.epoch, self.step, self.batch_pos = int(prog["epoch"]), int(prog["step"]), int(prog["batch_in_epoch"])
+        self.best, self.best_epoch, self.bad_epochs = float(prog["best"]), int(prog["best_epoch"]), int(prog["bad_epochs"])
+        self.stopped_early, self.completed = bool(prog["stopped_early"]), bool(prog["completed"])
+        self.history = list(prog["history"])
+        self.epoch_acc = dict(prog.get("epoch_acc") or {})
+        if self.main and self.state is not None and resume_path != self.state.last and (self.outdir / "model.pt").is_file():
+            shutil.copyfile(self.outdir / "model.pt", self.best_path)  # resumed from <outdir>/last.pt: its best so far too
+        if self.main:
+            log.info("resumed from %s at epoch %d step %d%s", resume_path, self.epoch, self.step,
+                     f" (batch {self.batch_pos} of the epoch)" if self.batch_pos else "")
+
+    # ------------------------------------------------------------------ one epoch
+    def run_epoch(self) -> None:
+        """Train and validate one epoch, keep the best model, decide on early stopping, checkpoint."""
+        train = self.train_epoch()
+        vres, valid_s = self.validate_epoch()
+        value = train["train_loss"] if self.metric == "train_loss" else vres[self.metric]
+        improved = self.update_best(value, vres)
+        self.record_epoch(train, vres, value, valid_s, improved)
+        self.epoch += 1
+        self.batch_pos = 0
+        self.check_early_stopping()
+        self.end_epoch()
+
+    def begin_epoch(self) -> None:
+        """Unfreezing schedule, DDP (re)wrapping, epoch seeds of data and sampler, train mode."""
+        params = self.params
+        if self.batch_pos == 0:  # (a resumed mid-epoch start already replayed this epoch's unfreezing)
+            _call_schedule(self.unfreeze_schedule, self.epoch)
+        self.wrap_ddp()
+        self.n_trainable, self.n_total = count_params(self.model)
+        self.train_set.set_epoch(self.epoch)
+        self.sampler.set_epoch(self.epoch)
+        self.sampler.set_start(self.batch_pos * params.batch_size)
+        self.loader_gen.manual_seed(params.seed * 1_000_003 + self.epoch * 7919 + self.info.rank)
+        self.wrapped.train()
+        _freeze_norm_stats(unwrap(self.model))
+
+    def wrap_ddp(self) -> None:
+        """Under DDP, (re)wrap the model in ``DistributedDataParallel`` when its trainable set changed."""
+        if self.info.enabled and _trainable_signature(unwrap(self.model)) != self._ddp_sig:
+            self._ddp_sig = _trainable_signature(unwrap(self.model))
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            self.wrapped = DDP(unwrap(self.model), device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+    def train_epoch(self) -> dict:
+        """Train one epoch (its remaining batches after a mid-epoch resume).
+
+        Returns
+        -------
+        dict
+            ``train_loss``, ``grad_norm`` (mean pre-clip norm), ``skipped_steps``,
+            ``train_windows`` (summed across ranks), ``train_s`` and ``windows_per_s``.
+        """
+        params = self.params
+        self.begin_epoch()
+        self.epoch_t0 = t0 = time.time()
+        acc = dict(self.epoch_acc) if self.batch_pos else dict(loss_sum=0.0, loss_n=0, seen=0, skipped=0, norm_sum=0.0,
+                                                                norm_n=0, train_s=0.0)
+        prog = Progress(self.steps_per_epoch - self.batch_pos, f"epoch {self.epoch + 1}/{params.epochs}",
+                        params.progress, params.log_every, enabled=self.main)
+        self.batch = self.batch_pos
+        try:  # always close the bar
+            for x, y in self.loader:
+                if self.train_step(x, y, acc, prog, t0):
+                    break
+        finally:
+            prog.close()
+        train_s = acc["train_s"] + time.time() - t0
+        tot = ddp.all_reduce_sum(np.array([acc["loss_sum"], acc["loss_n"], acc["seen"], acc["skipped"]], dtype=np.float64))
+        ddp.broadcast_buffers(unwrap(self.model))  # e.g. batch-norm running statistics: rank 0's everywhere
+        return dict(train_loss=tot[0] / tot[1] if tot[1] else float("nan"),
+                    grad_norm=acc["norm_sum"] / acc["norm_n"] if acc["norm_n"] else float("nan"),
+                    skipped_steps=int(tot[3]), train_windows=int(tot[2]), train_s=train_s,
+                    windows_per_s=tot[2] / max(train_s, 1e-9) if tot[2] else float("nan"))
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, acc: dict, prog: Progress, t0: float) -> bool:
+        """One optimizer step on a batch, the step callbacks and the mid-epoch checkpoint.
+
+        Parameters
+        ----------
+        x, y : torch.Tensor
+            The batch: uint8 sequence codes and targets as the dataset yields them.
+        acc : dict
+            The epoch's running sums (updated in place).
+        prog : Progress
+            The epoch's progress display.
+        t0 : float
+            When this (part of the) epoch started (``time.time()``).
+
+        Returns
+        -------
+        bool
+            True when ``max_steps`` is reached and the epoch must stop.
+        """
+        params = self.params
+        x = self.one_hot(x.to(self.device, non_blocking=True))
+        y = adapt_target(y.to(self.device, non_blocking=True), self.output_kind, self.n_out_bins)
+        with autocast(self.device, params.bf16):
+            pred = self.wrapped(x)
+        lval = self.loss_fn(pred.float(), y)
+        lval.backward()
+        gnorm = clip_gradients(self.raw_params, params.clip_grad)
+        if math.isfinite(gnorm):
+            self.optimizer.step()
+            acc["norm_sum"] += gnorm
+            acc["norm_n"] += 1
+        else:
+            acc["skipped"] += 1
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        self.batch += 1
+        lv = float(lval.detach())
+        if math.isfinite(lv):
+            acc["loss_sum"] += lv * x.shape[0]
+            acc["loss_n"] += x.shape[0]
+        acc["seen"] += x.shape[0]
+        prog.update(lv, self.scheduler.get_last_lr()[0])
+        for cb in self.callbacks:
+            cb(dict(epoch=self.epoch, step=self.step, batch=self.batch, loss=lv, grad_norm=gnorm,
+                    model=unwrap(self.model), optimizer=self.optimizer))
+        if (params.checkpoint_every_steps and self.step % params.checkpoint_every_steps == 0
+                and self.batch < self.steps_per_epoch):
+            self.epoch_acc = dict(acc, train_s=acc["train_s"] + time.time() - t0)
+            self.save_last(self.epoch, self.batch)
+        if params.max_steps is not None and self.step >= params.max_steps:
+            self.max_reached = True
+            return True
+        return False
+
+    def validate_epoch(self) -> tuple[dict, float]:
+        """Validate the model on this rank's share of the validation windows (summed over ranks).
+
+        Returns
+        -------
+        tuple of (dict, float)
+            :func:`validate`'s results and the seconds it took.
+        """
+        params = self.params
+        t1 = time.time()
+        vres = validate(unwrap(self.model), self.valid_set, self.valid_mine, self.loss_fn, self.output_kind,
+                        self.n_out_bins, self.device, params.valid_batch_size or params.batch_size, params.bf16,
+                        want_auroc=self.metric == "valid_auroc")
+        return vres, time.time() - t1
+
+    def update_best(self, value: float, vres: dict) -> bool:
+        """Compare this epoch's metric with the best so far; on improvement save the best checkpoint.
+
+        Parameters
+        ----------
+        value : float
+            This epoch's early-stopping metric.
+        vres : dict
+            The validation results (stored in the best checkpoint's metrics).
+
+        Returns
+        -------
+        bool
+            Whether the metric improved by more than ``min_delta``.
+        """
+        params = self.params
+        improved = math.isfinite(value) and (
+            (value > self.best + params.min_delta) if self.higher_better else (value < self.best - params.min_delta))
+        if improved:
+            self.best, self.best_epoch, self.bad_epochs = value, self.epoch, 0
+            if self.main:
+                save_checkpoint(self.best_path, self.model, epoch=self.epoch + 1, step=self.step,
+                                metrics=dict(best=self.best, best_epoch=self.best_epoch, metric=self.metric, **vres),
+                                **self.ckpt_common())
+        else:
+            self.bad_epochs += 1
+        return improved
+
+    def record_epoch(self, train: dict, vres: dict, value: float, valid_s: float, improved: bool) -> None:
+        """Append the epoch's row to ``history`` and log it (rank 0).
+
+        Parameters
+        ----------
+        train : dict
+            :meth:`train_epoch`'s results.
+        vres : dict
+            :meth:`validate_epoch`'s results.
+        value : float
+            The epoch's early-stopping metric.
+        valid_s : float
+            Seconds spent validating.
+        improved : bool
+            Whether this epoch is the best so far.
+        """
+        self.history.append(dict(
+            epoch=self.epoch + 1, step=self.step, train_loss=train["train_loss"], valid_loss=vres["valid_loss"],
+            valid_r=vres["valid_r"], valid_auroc=vres.get("valid_auroc", float("nan")), metric=value,
+            lr=self.scheduler.get_last_lr()[0], grad_norm=train["grad_norm"], skipped_steps=train["skipped_steps"],
+            train_windows=train["train_windows"], train_s=train["train_s"], valid_s=valid_s,
+            wall_s=time.time() - self.epoch_t0, windows_per_s=train["windows_per_s"], best=bool(improved),
+            trainable_params=self.n_trainable,
+            valid_r_per_track=[None if not math.isfinite(v) else float(v) for v in vres["valid_r_per_track"]]))
+        if self.main:
+            log.info("epoch %d/%d step %d: train loss %.4g, valid loss %.4g, valid R %.4f%s, %.1f windows/s",
+                     self.epoch + 1, self.params.epochs, self.step, train["train_loss"], vres["valid_loss"],
+                     vres["valid_r"], " (best)" if improved else "", self.history[-1]["windows_per_s"])
+
+    def check_early_stopping(self) -> None:
+        """Stop after ``patience`` epochs without improvement; mark the run complete when it is over."""
+        params = self.params
+        if params.patience and self.bad_epochs >= params.patience:
+            self.stopped_early = True
+            if self.main:
+                log.info("early stopping: %s did not improve for %d epochs (best %.4g at epoch %d)", self.metric,
+                         self.bad_epochs, self.best, self.best_epoch + 1)
+        if self.stopped_early or self.epoch >= params.epochs or self.max_reached:
+            self.completed = True
+
+    def end_epoch(self) -> None:
+        """Write ``last.pt``, ``metrics.json`` and ``history.tsv``, wait for every rank, call the hooks."""
+        self.save_last(self.epoch, 0)
+        if self.main:
+            write_metrics(self.outdir, self.summary())
+        ddp.barrier()
+        for hook in self.hooks:
+            hook(self)
+
+    # ------------------------------------------------------------------ checkpoints and outputs
+    def ckpt_common(self) -> dict:
+        """The entries every checkpoint of this run shares (kind, tracks, dataset, parameters, ``meta``).
+
+        Returns
+        -------
+        dict
+            Keyword arguments for :func:`seq2func.train.checkpoint.save_checkpoint`.
+        """
+        return dict(kind=self.meta.get("kind", "pretrain"), tracks=self.track_table, dataset=self.ds_info,
+                    train_params=self.pdict, **{k: v for k, v in self.meta.items() if k != "kind"})
+
+    def save_last(self, epoch_next: int, batch_in_epoch: int) -> None:
+        """Write the resume checkpoint ``last.pt`` (rank 0; the RNG states of every rank).
+
+        Parameters
+        ----------
+        epoch_next : int
+            The epoch to resume at.
+        batch_in_epoch : int
+            The batches of that epoch already done (0 at an epoch's end).
+        """
+        rngs = ddp.all_gather_object(capture_rng())
+        if not self.main:
+            return
+        save_checkpoint(
+            self.last_path, self.model, epoch=epoch_next, step=self.step, optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict(), rng=rngs,
+            progress=dict(epoch=epoch_next, step=self.step, batch_in_epoch=batch_in_epoch, best=self.best,
+                          best_epoch=self.best_epoch, bad_epochs=self.bad_epochs, stopped_early=self.stopped_early,
+                          completed=self.completed, history=self.history, metric=self.metric,
+                          epoch_acc=self.epoch_acc if batch_in_epoch else {}),
+            metrics=dict(best=self.best, best_epoch=self.best_epoch, metric=self.metric), **self.ckpt_common())
+
+    def summary(self) -> dict:
+        """What ``metrics.json`` holds.
+
+        Returns
+        -------
+        dict
+            The run's settings, best metric, progress and history.
+        """
+        return dict(
+            kind=self.meta.get("kind", "pretrain"), metric=self.metric, higher_is_better=self.higher_better,
+            best_metric=self.best, best_epoch=self.best_epoch, epochs_run=len(self.history), steps=self.step,
+            stopped_early=self.stopped_early, completed=self.completed, n_train_windows=int(self.train_idx.size),
+            n_valid_windows=int(self.valid_idx.size), steps_per_epoch=self.steps_per_epoch,
+            total_steps=self.total_steps, trainable_params=self.n_trainable, total_params=self.n_total,
+            device=str(self.device), world_size=self.info.world_size, loss=self.loss_name,
+            tracks=[r["track_id"] for r in self.track_table], strategy=(self.meta.get("strategy") or {}).get("name"),
+            model=getattr(self.base, "config", {}).get("name"), history=self.history, train_params=self.pdict)
+
+    def finish(self) -> FitResult:
+        """Final ``last.pt`` / ``model.pt`` / metrics, the cross-rank weights check, the resume state moved out.
+
+        Returns
+        -------
+        FitResult
+            The result :func:`fit` returns.
+        """
+        if not self.completed:  # resumed an already finished run with a smaller budget, or nothing to do
+            self.completed = True
+            self.save_last(self.epoch, 0)
+        summ = self.summary()
+        if self.info.enabled:
+            digests = ddp.all_gather_object(ddp.weights_digest(unwrap(self.model)))
+            summ["weights_sha256_by_rank"] = digests
+            if len(set(digests)) != 1:
+                log.error("weights differ across ranks: %s", digests)
+        if self.main:
+            if not self.best_path.exists():
+                save_checkpoint(self.best_path, self.model, epoch=self.epoch, step=self.step,
+                                metrics=dict(best=self.best, best_epoch=self.best_epoch, metric=self.metric),
+                                **self.ckpt_common())
+            write_metrics(self.outdir, summ)
+        ddp.barrier()
+        if self.state is not None and self.main:
+            self.state.finish(self.outdir)
+        return FitResult(self.outdir, self.best, self.best_epoch, len(self.history), self.step, self.stopped_early,
+                         self.history, summ)
+
+
 def fit(
     model: torch.nn.Module,
     ds,
@@ -369,298 +922,13 @@ def fit(
     :mod:`seq2func.train.resume`) and resume from it when it belongs to this training, whatever
     ``outdir`` is (a retried Nextflow task runs in a fresh directory); when training has finished,
     ``last.pt`` moves to ``outdir`` and the state directory is deleted.
+
+    A thin wrapper: ``Trainer(...).run()`` (:class:`Trainer`; epoch-end hooks from
+    ``SEQ2FUNC_TRAIN_HOOKS``, see :mod:`seq2func.train.hooks`).
     """
-    params = params.check()
-    outdir = Path(outdir)
-    info = ddp.env_dist()
-    if device is None:
-        device = resolve_device(params.device, params.require_gpu, info.local_rank if info.enabled else None)
-    info = ddp.init_distributed(device.type)
-    main = info.is_main
-    meta = dict(meta or {})
-    if main:
-        outdir.mkdir(parents=True, exist_ok=True)
-    ddp.barrier()
-
-    seed_everything(params.seed + info.rank)
-    if params.deterministic:
-        set_deterministic(True)
-
-    tracks = [int(t) for t in tracks]
-    base = unwrap(model)
-    output_kind = getattr(base, "output_kind", "profile")
-    n_out_bins = check_output_bins(base, ds.n_bins, ds.seq_length)
-    loss_name = loss if isinstance(loss, str) else (params.loss or getattr(base, "default_loss", None))
-    if callable(loss):
-        loss_fn, loss_name = loss, getattr(loss, "__name__", "custom")
-    else:
-        if not loss_name:
-            raise InputError("--loss", None, "no loss given and the model has no default_loss")
-        loss_fn = _loss_fn(loss_name)
-    metric = params.metric
-    if metric == "auto":
-        metric = "valid_auroc" if output_kind == "classification" else "valid_r"
-
-    train_idx = split_indices(ds, "train", fold) if train_indices is None else np.asarray(train_indices, dtype=np.int64)
-    valid_idx = split_indices(ds, "valid", fold, required=False) if valid_indices is None \
-        else np.asarray(valid_indices, dtype=np.int64)
-    if train_idx.size == 0:
-        raise InputError(ds.path, "split train", "no training windows")
-    if valid_idx.size == 0:
-        log.warning("no validation windows: early stopping and model selection use the training loss")
-        metric = "train_loss"
-    higher_better = metric in ("valid_r", "valid_auroc")
-
-    from seq2func.prepare.dataset import SeqDataset, one_hot
-
-    train_set = SeqDataset(ds, indices=train_idx, rc=params.rc, shift=params.shift, seed=params.seed, tracks=tracks)
-    valid_set = SeqDataset(ds, indices=valid_idx, tracks=tracks)
-    sampler = ddp.EpochSampler(train_set, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=params.seed)
-    loader_gen = torch.Generator()
-    loader = DataLoader(train_set, batch_size=params.batch_size, sampler=sampler, num_workers=params.num_workers,
-                        worker_init_fn=seed_worker, generator=loader_gen, pin_memory=device.type == "cuda",
-                        persistent_workers=False)
-    steps_per_epoch = math.ceil(sampler.num_samples / params.batch_size)
-    total_steps = params.epochs * steps_per_epoch
-    if params.max_steps:
-        total_steps = min(total_steps, params.max_steps)
-    # this rank's validation windows (a disjoint, un-padded share; statistics are summed over ranks)
-    valid_mine = np.arange(valid_idx.size)[info.rank::info.world_size]
-
-    model.to(device)
-    optimizer = make_optimizer(model, params)
-    scheduler = make_scheduler(optimizer, params.warmup_steps, total_steps, params.min_lr_ratio)
-
-    track_table = track_rows(ds, tracks)
-    ds_info = dataset_info(ds)
-    pdict = params.as_dict()
-    pdict.update(loss=loss_name, metric=metric, tracks=[r["track_id"] for r in track_table],
-                 n_train_windows=int(train_idx.size), n_valid_windows=int(valid_idx.size),
-                 steps_per_epoch=steps_per_epoch, total_steps=total_steps, world_size=info.world_size,
-                 optimizer_used=type(optimizer).__name__, fold=fold)
-    pdict.update({k: v for k, v in meta.pop("train_params_extra", {}).items()})
-
-    # ---- state
-    start_epoch, step, batch_pos = 0, 0, 0
-    best = -math.inf if higher_better else math.inf
-    best_epoch, bad_epochs, stopped_early, completed = -1, 0, False, False
-    history: list[dict] = []
-    epoch_acc: dict = {}
-    last_path, best_path = outdir / "last.pt", outdir / "model.pt"
-    state = None
-    resume_path = (outdir / "last.pt") if resume is True else (Path(resume) if resume else None)
-    ck = None
-    if resume_dir is not None:
-        identity = resume_state.training_identity(
-            meta.get("kind", "pretrain"), pdict, ds_info, dict(getattr(base, "config", {}) or {}),
-            ddp.weights_digest(base), meta.get("strategy"), versions(), RESUME_FREE)
-        label = resume_state.run_label(meta.get("kind", "pretrain"), meta.get("strategy"))
-        if main:  # create it, or validate what a killed attempt left there
-            resume_state.ResumeState.open(resume_dir, label, identity, fresh=resume is not True)
-        ddp.barrier()
-        state = resume_state.ResumeState.locate(resume_dir, label, identity)
-        last_path, best_path = state.last, state.best
-        if resume is True and state.last.is_file():
-            try:  # the state matched this training's fingerprint: anything unusable in it means start afresh
-                ck = load_checkpoint(state.last)
-                _check_resume(state.last, ck, pdict, ds_info)
-                resume_path = state.last
-            except InputError as err:
-                if main:
-                    state.discard(f"ignoring resume state {state.path}: {err}; starting afresh")
-                ck = None
-            ddp.barrier()
-    if resume_path is not None and resume_path.is_file():
-        if ck is None:
-            ck = load_checkpoint(resume_path)
-            _check_resume(resume_path, ck, pdict, ds_info)
-        prog = ck["progress"]
-        for e in range(int(prog["epoch"]) + (1 if prog["batch_in_epoch"] else 0)):
-            _call_schedule(unfreeze_schedule, e)  # replay the unfreezing up to the resumed epoch
-        unwrap(model).load_state_dict(ck["state_dict"])
-        optimizer.load_state_dict(ck["optimizer"])
-        scheduler.load_state_dict(ck["scheduler"])
-        rngs = ck["rng"]
-        if len(rngs) != info.world_size:
-            raise InputError(resume_path, "rng", f"written by {len(rngs)} process(es), resumed with {info.world_size}")
-        restore_rng(rngs[info.rank])
-        start_epoch, step, batch_pos = int(prog["epoch"]), int(prog["step"]), int(prog["batch_in_epoch"])
-        best, best_epoch, bad_epochs = float(prog["best"]), int(prog["best_epoch"]), int(prog["bad_epochs"])
-        stopped_early, completed = bool(prog["stopped_early"]), bool(prog["completed"])
-        history = list(prog["history"])
-        epoch_acc = dict(prog.get("epoch_acc") or {})
-        if main and state is not None and resume_path != state.last and (outdir / "model.pt").is_file():
-            shutil.copyfile(outdir / "model.pt", best_path)  # resumed from <outdir>/last.pt: its best so far too
-        if main:
-            log.info("resumed from %s at epoch %d step %d%s", resume_path, start_epoch, step,
-                     f" (batch {batch_pos} of the epoch)" if batch_pos else "")
-    elif main:  # a fresh start: outputs of an older run in this directory must not survive
-        for name in ("model.pt", "last.pt", "metrics.json", "history.tsv"):
-            (outdir / name).unlink(missing_ok=True)
-        best_path.unlink(missing_ok=True)
-    ddp.barrier()
-    fresh_start = start_epoch == 0 and batch_pos == 0
-    n_trainable, n_total = count_params(model)
-
-    def ckpt_common() -> dict:
-        return dict(kind=meta.get("kind", "pretrain"), tracks=track_table, dataset=ds_info, train_params=pdict,
-                    **{k: v for k, v in meta.items() if k != "kind"})
-
-    def save_last(epoch_next: int, batch_in_epoch: int) -> None:
-        rngs = ddp.all_gather_object(capture_rng())
-        if not main:
-            return
-        save_checkpoint(
-            last_path, model, epoch=epoch_next, step=step, optimizer=optimizer.state_dict(),
-            scheduler=scheduler.state_dict(), rng=rngs,
-            progress=dict(epoch=epoch_next, step=step, batch_in_epoch=batch_in_epoch, best=best, best_epoch=best_epoch,
-                          bad_epochs=bad_epochs, stopped_early=stopped_early, completed=completed, history=history,
-                          metric=metric, epoch_acc=epoch_acc if batch_in_epoch else {}),
-            metrics=dict(best=best, best_epoch=best_epoch, metric=metric), **ckpt_common())
-
-    def summary() -> dict:
-        return dict(
-            kind=meta.get("kind", "pretrain"), metric=metric, higher_is_better=higher_better, best_metric=best,
-            best_epoch=best_epoch, epochs_run=len(history), steps=step, stopped_early=stopped_early, completed=completed,
-            n_train_windows=int(train_idx.size), n_valid_windows=int(valid_idx.size), steps_per_epoch=steps_per_epoch,
-            total_steps=total_steps, trainable_params=n_trainable, total_params=n_total, device=str(device),
-            world_size=info.world_size, loss=loss_name, tracks=[r["track_id"] for r in track_table],
-            strategy=(meta.get("strategy") or {}).get("name"), model=getattr(base, "config", {}).get("name"),
-            history=history, train_params=pdict)
-
-    wrapped = model
-    ddp_sig = None
-    raw_params = [p for p in unwrap(model).parameters()]
-    max_reached = params.max_steps is not None and step >= params.max_steps
-
-    epoch = start_epoch
-    while not completed and epoch < params.epochs and not max_reached:
-        if batch_pos == 0:  # (a resumed mid-epoch start already replayed this epoch's unfreezing)
-            _call_schedule(unfreeze_schedule, epoch)
-        if info.enabled and _trainable_signature(unwrap(model)) != ddp_sig:  # (re)wrap when the trainable set changes
-            ddp_sig = _trainable_signature(unwrap(model))
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            wrapped = DDP(unwrap(model), device_ids=[device.index] if device.type == "cuda" else None)
-        n_trainable, n_total = count_params(model)
-        train_set.set_epoch(epoch)
-        sampler.set_epoch(epoch)
-        sampler.set_start(batch_pos * params.batch_size)
-        loader_gen.manual_seed(params.seed * 1_000_003 + epoch * 7919 + info.rank)
-        wrapped.train()
-        _freeze_norm_stats(unwrap(model))
-        t0 = time.time()
-        acc = dict(epoch_acc) if batch_pos else dict(loss_sum=0.0, loss_n=0, seen=0, skipped=0, norm_sum=0.0, norm_n=0,
-                                                      train_s=0.0)
-        prog = Progress(steps_per_epoch - batch_pos, f"epoch {epoch + 1}/{params.epochs}", params.progress,
-                        params.log_every, enabled=main)
-        b = batch_pos
-        interrupted = None
-        try:
-            for x, y in loader:
-                x = one_hot(x.to(device, non_blocking=True))
-                y = adapt_target(y.to(device, non_blocking=True), output_kind, n_out_bins)
-                with autocast(device, params.bf16):
-                    pred = wrapped(x)
-                lval = loss_fn(pred.float(), y)
-                lval.backward()
-                gnorm = clip_gradients(raw_params, params.clip_grad)
-                if math.isfinite(gnorm):
-                    optimizer.step()
-                    acc["norm_sum"] += gnorm
-                    acc["norm_n"] += 1
-                else:
-                    acc["skipped"] += 1
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                step += 1
-                b += 1
-                lv = float(lval.detach())
-                if math.isfinite(lv):
-                    acc["loss_sum"] += lv * x.shape[0]
-                    acc["loss_n"] += x.shape[0]
-                acc["seen"] += x.shape[0]
-                prog.update(lv, scheduler.get_last_lr()[0])
-                for cb in callbacks:
-                    cb(dict(epoch=epoch, step=step, batch=b, loss=lv, grad_norm=gnorm, model=unwrap(model),
-                            optimizer=optimizer))
-                if params.checkpoint_every_steps and step % params.checkpoint_every_steps == 0 and b < steps_per_epoch:
-                    epoch_acc = dict(acc, train_s=acc["train_s"] + time.time() - t0)
-                    save_last(epoch, b)
-                if params.max_steps is not None and step >= params.max_steps:
-                    max_reached = True
-                    break
-        except BaseException as err:  # noqa: BLE001 - always close the bar
-            interrupted = err
-        prog.close()
-        if interrupted is not None:
-            raise interrupted
-        train_s = acc["train_s"] + time.time() - t0
-        tot = ddp.all_reduce_sum(np.array([acc["loss_sum"], acc["loss_n"], acc["seen"], acc["skipped"]], dtype=np.float64))
-        train_loss = tot[0] / tot[1] if tot[1] else float("nan")
-        ddp.broadcast_buffers(unwrap(model))  # e.g. batch-norm running statistics: rank 0's everywhere
-
-        # ---- validation
-        t1 = time.time()
-        vres = validate(unwrap(model), valid_set, valid_mine, loss_fn, output_kind, n_out_bins, device,
-                        params.valid_batch_size or params.batch_size, params.bf16, want_auroc=metric == "valid_auroc")
-        valid_s = time.time() - t1
-        value = train_loss if metric == "train_loss" else vres[metric]
-        improved = math.isfinite(value) and (
-            (value > best + params.min_delta) if higher_better else (value < best - params.min_delta))
-        if improved:
-            best, best_epoch, bad_epochs = value, epoch, 0
-            if main:
-                save_checkpoint(best_path, model, epoch=epoch + 1, step=step,
-                                metrics=dict(best=best, best_epoch=best_epoch, metric=metric, **vres), **ckpt_common())
-        else:
-            bad_epochs += 1
-        history.append(dict(
-            epoch=epoch + 1, step=step, train_loss=train_loss, valid_loss=vres["valid_loss"], valid_r=vres["valid_r"],
-            valid_auroc=vres.get("valid_auroc", float("nan")), metric=value, lr=scheduler.get_last_lr()[0],
-            grad_norm=acc["norm_sum"] / acc["norm_n"] if acc["norm_n"] else float("nan"), skipped_steps=int(tot[3]),
-            train_windows=int(tot[2]), train_s=train_s, valid_s=valid_s, wall_s=time.time() - t0,
-            windows_per_s=tot[2] / max(train_s, 1e-9) if tot[2] else float("nan"), best=bool(improved), trainable_params=n_trainable,
-            valid_r_per_track=[None if not math.isfinite(v) else float(v) for v in vres["valid_r_per_track"]]))
-        if main:
-            log.info("epoch %d/%d step %d: train loss %.4g, valid loss %.4g, valid R %.4f%s, %.1f windows/s",
-                     epoch + 1, params.epochs, step, train_loss, vres["valid_loss"], vres["valid_r"],
-                     " (best)" if improved else "", history[-1]["windows_per_s"])
-        epoch += 1
-        batch_pos = 0
-        if params.patience and bad_epochs >= params.patience:
-            stopped_early = True
-            if main:
-                log.info("early stopping: %s did not improve for %d epochs (best %.4g at epoch %d)", metric,
-                         bad_epochs, best, best_epoch + 1)
-        if stopped_early or epoch >= params.epochs or max_reached:
-            completed = True
-        save_last(epoch, 0)
-        if main:
-            write_metrics(outdir, summary())
-        ddp.barrier()
-        resume_state.maybe_test_kill(epoch, fresh_start)
-        if stopped_early:
-            break
-
-    if not completed:  # resumed an already finished run with a smaller budget, or nothing to do
-        completed = True
-        save_last(epoch, 0)
-    summ = summary()
-    if info.enabled:
-        digests = ddp.all_gather_object(ddp.weights_digest(unwrap(model)))
-        summ["weights_sha256_by_rank"] = digests
-        if len(set(digests)) != 1:
-            log.error("weights differ across ranks: %s", digests)
-    if main:
-        if not best_path.exists():
-            save_checkpoint(best_path, model, epoch=epoch, step=step,
-                            metrics=dict(best=best, best_epoch=best_epoch, metric=metric), **ckpt_common())
-        write_metrics(outdir, summ)
-    ddp.barrier()
-    if state is not None and main:
-        state.finish(outdir)
-    return FitResult(outdir, best, best_epoch, len(history), step, stopped_early, history, summ)
+    return Trainer(model, ds, outdir, params, tracks=tracks, train_indices=train_indices, valid_indices=valid_indices,
+                   loss=loss, meta=meta, unfreeze_schedule=unfreeze_schedule, resume=resume, callbacks=callbacks,
+                   device=device, fold=fold, resume_dir=resume_dir).run()
 
 
 def _check_resume(path: Path, ck: dict, pdict: dict, ds_info: dict) -> None:

@@ -22,9 +22,8 @@ When training has finished, :meth:`ResumeState.finish` moves both checkpoints in
 directory (which then looks exactly as without a resume directory) and deletes ``DIR/<key>``
 (and ``DIR`` itself when that leaves it empty), so no state outlives a successful run.
 
-``SEQ2FUNC_TEST_KILL_AFTER_EPOCH=E`` (tests only): a training that started from scratch kills
-itself with SIGKILL (exit 137, like an OOM kill) right after writing the checkpoint of epoch E;
-a resumed one never does, so a retry that fails to resume is killed again.
+The tests kill a training after an epoch's checkpoint with a hook injected through
+``SEQ2FUNC_TRAIN_HOOKS`` (:mod:`seq2func.train.hooks`, ``tests/hooks.py``), not with code here.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ import logging
 import os
 import re
 import shutil
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +44,6 @@ RESUME_FORMAT = "seq2func-resume/1"
 STATE_FILE = "fingerprint.json"
 LAST = "last.pt"
 BEST = "model.pt"
-KILL_ENV = "SEQ2FUNC_TEST_KILL_AFTER_EPOCH"
 
 
 def _canonical(obj: Any) -> Any:
@@ -185,15 +182,3 @@ class ResumeState:
             self.base.rmdir()  # only when empty
         except OSError:
             pass
-
-
-def maybe_test_kill(epochs_done: int, fresh_start: bool) -> None:
-    """Test hook (``SEQ2FUNC_TEST_KILL_AFTER_EPOCH``): SIGKILL this process after that epoch's
-    checkpoint when training started from scratch (never in a resumed run)."""
-    want = os.environ.get(KILL_ENV, "").strip()
-    if not want or not fresh_start or epochs_done != int(want):
-        return
-    log.warning("%s=%s: killing this process (SIGKILL) after epoch %d", KILL_ENV, want, epochs_done)
-    for h in logging.getLogger().handlers:
-        h.flush()
-    os.kill(os.getpid(), signal.SIGKILL)

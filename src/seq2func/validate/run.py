@@ -93,11 +93,22 @@ def run_validation(inp: Inputs) -> tuple[list[Track], dict[str, Any]]:
     return v.tracks, v.report
 
 
-def validate_all(inp: Inputs) -> Validation:
-    """Validate everything and record the decisions later stages follow (see :class:`Validation`).
-    Raises :class:`InputError`."""
+def _check_params(inp: Inputs, warnings: Warnings) -> dict[str, Any]:
+    """Check the parameters against the schema and the cross-parameter rules.
+
+    Parameters
+    ----------
+    inp : Inputs
+        What VALIDATE is given.
+    warnings : Warnings
+        Collects warnings; its ``strict`` flag is set from the checked parameters.
+
+    Returns
+    -------
+    dict
+        The checked parameters (files given on the command line count as given).
+    """
     raw = dict(inp.params)
-    warnings = Warnings(strict=False)
     schema_path = inp.schema or find_project_file(SCHEMA_NAME)
     params = validate_params(raw, load_schema(schema_path), warnings)
     if not params.get("simulate"):
@@ -109,8 +120,30 @@ def validate_all(inp: Inputs) -> Validation:
                 params[name] = str(path)
     params = check_param_rules(params, warnings)
     warnings.strict = bool(params.get("strict"))
+    return params
 
-    # resolve local paths: explicit (staged) paths win, else the parameter values
+
+def _local_files(inp: Inputs, params: Mapping[str, Any]) -> tuple[dict[str, Path], Path | None, dict[str, str]]:
+    """Resolve the local paths of the input files and check that they exist.
+
+    Explicit (staged) paths win, else the parameter values.
+
+    Parameters
+    ----------
+    inp : Inputs
+        What VALIDATE is given.
+    params : mapping
+        The checked parameters.
+
+    Returns
+    -------
+    files : dict of str to Path
+        Local path of each file parameter given (the samplesheet excluded).
+    sheet : Path or None
+        Local path of the samplesheet, if any.
+    disp : dict of str to str
+        The path of each file as the user gave it (see :func:`_display`).
+    """
     files: dict[str, Path] = {}
     for name in FILE_PARAMS:
         if name == "input":
@@ -128,12 +161,28 @@ def validate_all(inp: Inputs) -> Validation:
             raise InputError(disp[name], None, f"file not found (--{name})")
         if path.is_dir() and name != "pretrained":
             raise InputError(disp[name], None, f"is a directory, expected a file (--{name})")
+    return files, sheet, disp
 
-    decisions: dict[str, Any] = {}
-    report: dict[str, Any] = {"seq2func_version": __version__, "status": "ok", "params": params, "decisions": decisions,
-                              "files": [], "warnings": warnings.items}
 
-    # 2. samplesheet (cheap, before the genome scan)
+def _read_sheet(inp: Inputs, sheet: Path | None, params: Mapping[str, Any]) -> tuple[list[Track], str]:
+    """Read the samplesheet (cheap, before the genome scan).
+
+    Parameters
+    ----------
+    inp : Inputs
+        What VALIDATE is given (staged directory, input schema).
+    sheet : Path or None
+        Local path of the samplesheet, if any.
+    params : mapping
+        The checked parameters.
+
+    Returns
+    -------
+    tracks : list of Track
+        The samplesheet's tracks (empty without a samplesheet).
+    sheet_disp : str
+        The samplesheet's path as the user gave it (``""`` without a samplesheet).
+    """
     tracks: list[Track] = []
     if sheet is not None:
         sheet_disp = _display("input", Path(sheet), params)
@@ -141,8 +190,31 @@ def validate_all(inp: Inputs) -> Validation:
         tracks = read_samplesheet(sheet, display=sheet_disp, staged_dir=inp.staged_dir, row_schema=row_schema)
     else:
         sheet_disp = ""
+    return tracks, sheet_disp
 
-    # 3. genome
+
+def _check_genome(files: Mapping[str, Path], disp: Mapping[str, str], inp: Inputs, params: Mapping[str, Any],
+                  report: dict[str, Any]) -> Genome | None:
+    """Check the FASTA, ``--seq_length`` against its contigs and the split contigs.
+
+    Parameters
+    ----------
+    files : mapping of str to Path
+        Local path of each file parameter.
+    disp : mapping of str to str
+        Display path of each file parameter.
+    inp : Inputs
+        What VALIDATE is given (work directory).
+    params : mapping
+        The checked parameters.
+    report : dict
+        The report; ``genome``, ``split`` and a ``files`` entry are added.
+
+    Returns
+    -------
+    Genome or None
+        The checked genome (None without ``--fasta``).
+    """
     genome: Genome | None = None
     if "fasta" in files:
         genome = check_fasta(files["fasta"], disp["fasta"], inp.work_dir)
@@ -169,8 +241,34 @@ def validate_all(inp: Inputs) -> Validation:
             split[pname] = [amap[c] for c in wanted]
         report["split"] = split
         report["files"].append({"param": "fasta", "path": genome.display, "kind": "FASTA", "contigs": len(genome.names)})
+    return genome
 
-    # 4. tracks
+
+def _check_track_files(tracks: list[Track], genome: Genome | None, warnings: Warnings, sheet_disp: str,
+                       params: Mapping[str, Any], report: dict[str, Any], decisions: dict[str, Any]) -> None:
+    """Check the tracks' files and decide the mode, cell types and data contigs.
+
+    Parameters
+    ----------
+    tracks : list of Track
+        The samplesheet's tracks.
+    genome : Genome or None
+        The checked genome.
+    warnings : Warnings
+        Collects warnings.
+    sheet_disp : str
+        The samplesheet's display path.
+    params : mapping
+        The checked parameters.
+    report : dict
+        The report; ``samplesheet`` and the tracks' ``files`` entries are added.
+    decisions : dict
+        The decisions; ``mode``, ``cell_types`` and ``data_contigs`` (with a genome) are added.
+
+    Returns
+    -------
+    None
+    """
     if tracks:
         mode, track_reports = check_tracks(tracks, genome, warnings, sheet_disp, params.get("seq_length"))
         report["samplesheet"] = {
@@ -191,7 +289,29 @@ def validate_all(inp: Inputs) -> Validation:
             held = {g for tr in track_reports for g in tr.get("alias_map", {}).values()}
             decisions["data_contigs"] = [c for c in genome.names if c in held and genome.lengths[c] >= seq]
 
-    # 5. annotation, variants, expression
+
+def _check_annotation_files(files: Mapping[str, Path], disp: Mapping[str, str], genome: Genome | None,
+                            warnings: Warnings, report: dict[str, Any]) -> set[str] | None:
+    """Check the GTF, the TSS BED and the blacklist BED.
+
+    Parameters
+    ----------
+    files : mapping of str to Path
+        Local path of each file parameter.
+    disp : mapping of str to str
+        Display path of each file parameter.
+    genome : Genome or None
+        The checked genome.
+    warnings : Warnings
+        Collects warnings.
+    report : dict
+        The report; the files' ``files`` entries are added.
+
+    Returns
+    -------
+    set of str or None
+        The GTF's gene IDs (None without ``--gtf``).
+    """
     gene_ids: set[str] | None = None
     if "gtf" in files:
         info = check_gtf(files["gtf"], disp["gtf"], genome, warnings)
@@ -203,6 +323,37 @@ def validate_all(inp: Inputs) -> Validation:
     if "blacklist" in files:
         info = check_bed(files["blacklist"], disp["blacklist"], genome, warnings, what="blacklist BED")
         report["files"].append({"param": "blacklist", "path": disp["blacklist"], **info})
+    return gene_ids
+
+
+def _check_variant_files(files: Mapping[str, Path], disp: Mapping[str, str], genome: Genome | None,
+                         warnings: Warnings, params: Mapping[str, Any], inp: Inputs, report: dict[str, Any],
+                         decisions: dict[str, Any]) -> None:
+    """Check the variants to score, the variant labels and the conservation track.
+
+    Parameters
+    ----------
+    files : mapping of str to Path
+        Local path of each file parameter.
+    disp : mapping of str to str
+        Display path of each file parameter.
+    genome : Genome or None
+        The checked genome.
+    warnings : Warnings
+        Collects warnings.
+    params : mapping
+        The checked parameters.
+    inp : Inputs
+        What VALIDATE is given (``max_vcf_records``).
+    report : dict
+        The report; the files' ``files`` entries are added.
+    decisions : dict
+        The decisions; ``variant_contigs`` and ``variants`` are added (variants with a genome).
+
+    Returns
+    -------
+    None
+    """
     if "vcf" in files:
         if genome is None:
             info = check_vcf(files["vcf"], disp["vcf"], genome, warnings, max_records=inp.max_vcf_records)
@@ -223,6 +374,39 @@ def validate_all(inp: Inputs) -> Validation:
     if "conservation" in files:
         info = check_signal_bigwig(files["conservation"], disp["conservation"], genome, warnings)
         report["files"].append({"param": "conservation", "path": disp["conservation"], **info})
+
+
+def _check_expression_files(files: Mapping[str, Path], disp: Mapping[str, str], genome: Genome | None,
+                            warnings: Warnings, params: Mapping[str, Any], inp: Inputs, gene_ids: set[str] | None,
+                            report: dict[str, Any], decisions: dict[str, Any]) -> Any:
+    """Check the cohort VCF, the expression file and the covariates against each other.
+
+    Parameters
+    ----------
+    files : mapping of str to Path
+        Local path of each file parameter.
+    disp : mapping of str to str
+        Display path of each file parameter.
+    genome : Genome or None
+        The checked genome.
+    warnings : Warnings
+        Collects warnings.
+    params : mapping
+        The checked parameters.
+    inp : Inputs
+        What VALIDATE is given (``max_vcf_records``).
+    gene_ids : set of str or None
+        The GTF's gene IDs.
+    report : dict
+        The report; the files' ``files`` entries are added.
+    decisions : dict
+        The decisions; ``expression`` is added with an expression file.
+
+    Returns
+    -------
+    object or None
+        The expression table read (None without ``--expression``).
+    """
     vcf_samples = None
     if "cohort_vcf" in files:
         info = check_vcf(files["cohort_vcf"], disp["cohort_vcf"], genome, warnings, cohort=True, max_records=inp.max_vcf_records)
@@ -250,6 +434,25 @@ def validate_all(inp: Inputs) -> Validation:
     if "covariates" in files:
         info = check_covariates(files["covariates"], disp["covariates"], expr_samples, disp.get("expression", "the expression file"))
         report["files"].append({"param": "covariates", "path": disp["covariates"], **info})
+    return expr
+
+
+def _check_pretrained(files: Mapping[str, Path], disp: Mapping[str, str], report: dict[str, Any]) -> None:
+    """Check that the pretrained checkpoint exists and is readable.
+
+    Parameters
+    ----------
+    files : mapping of str to Path
+        Local path of each file parameter.
+    disp : mapping of str to str
+        Display path of each file parameter.
+    report : dict
+        The report; the checkpoint's ``files`` entry is added.
+
+    Returns
+    -------
+    None
+    """
     if "pretrained" in files:
         p = files["pretrained"]
         if not p.exists():
@@ -257,7 +460,32 @@ def validate_all(inp: Inputs) -> Validation:
         if not os.access(p, os.R_OK):
             raise InputError(disp["pretrained"], None, "pretrained checkpoint is not readable")
         report["files"].append({"param": "pretrained", "path": disp["pretrained"], "kind": "checkpoint", "bytes": p.stat().st_size if p.is_file() else None})
-    # the genes of the run (EVALUATE and PERSONAL read genes.bed, never the raw annotation)
+
+
+def _run_genes(files: Mapping[str, Path], disp: Mapping[str, str], genome: Genome | None, expr: Any,
+               warnings: Warnings, decisions: dict[str, Any]) -> Any:
+    """The genes of the run (EVALUATE and PERSONAL read genes.bed, never the raw annotation).
+
+    Parameters
+    ----------
+    files : mapping of str to Path
+        Local path of each file parameter.
+    disp : mapping of str to str
+        Display path of each file parameter.
+    genome : Genome or None
+        The checked genome.
+    expr : object or None
+        The expression table read.
+    warnings : Warnings
+        Collects warnings.
+    decisions : dict
+        The decisions; ``genes`` is added when there are genes.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The gene table (None without annotation and expression positions).
+    """
     genes = None
     annotation_key = "tss_bed" if "tss_bed" in files else ("gtf" if "gtf" in files else None)
     if annotation_key is not None or (expr is not None and expr.positions is not None):
@@ -275,6 +503,30 @@ def validate_all(inp: Inputs) -> Validation:
             what = f"--{annotation_key}" if annotation_key else "the expression BED"
             raise InputError(disp["expression"], None, f"none of its {len(expr.genes)} genes ({preview(expr.genes)}) has a TSS in {what} "
                              "(IDs compared with and without version suffix)")
+    return genes
+
+
+def _final_decisions(tracks: list[Track], params: Mapping[str, Any], warnings: Warnings, report: dict[str, Any],
+                     decisions: dict[str, Any]) -> None:
+    """Decide the split mode and the contig aliases, and count what was checked.
+
+    Parameters
+    ----------
+    tracks : list of Track
+        The samplesheet's tracks.
+    params : mapping
+        The checked parameters.
+    warnings : Warnings
+        The warnings collected.
+    report : dict
+        The report; ``counts`` is added.
+    decisions : dict
+        The decisions; ``split_by`` (with tracks and data contigs) and ``contig_aliases`` are added.
+
+    Returns
+    -------
+    None
+    """
     if tracks and "data_contigs" in decisions:
         from seq2func.prepare.split import resolve_split_by
 
@@ -287,6 +539,32 @@ def validate_all(inp: Inputs) -> Validation:
         "tracks": len(tracks),
         "warnings": len(warnings.items),
     }
+
+
+def validate_all(inp: Inputs) -> Validation:
+    """Validate everything and record the decisions later stages follow (see :class:`Validation`).
+    Raises :class:`InputError`."""
+    warnings = Warnings(strict=False)
+    params = _check_params(inp, warnings)
+    files, sheet, disp = _local_files(inp, params)
+
+    decisions: dict[str, Any] = {}
+    report: dict[str, Any] = {"seq2func_version": __version__, "status": "ok", "params": params, "decisions": decisions,
+                              "files": [], "warnings": warnings.items}
+
+    # 2. samplesheet (cheap, before the genome scan)
+    tracks, sheet_disp = _read_sheet(inp, sheet, params)
+    # 3. genome
+    genome = _check_genome(files, disp, inp, params, report)
+    # 4. tracks
+    _check_track_files(tracks, genome, warnings, sheet_disp, params, report, decisions)
+    # 5. annotation, variants, expression
+    gene_ids = _check_annotation_files(files, disp, genome, warnings, report)
+    _check_variant_files(files, disp, genome, warnings, params, inp, report, decisions)
+    expr = _check_expression_files(files, disp, genome, warnings, params, inp, gene_ids, report, decisions)
+    _check_pretrained(files, disp, report)
+    genes = _run_genes(files, disp, genome, expr, warnings, decisions)
+    _final_decisions(tracks, params, warnings, report, decisions)
     return Validation(tracks, _strip_private(report), genes)
 
 

@@ -852,6 +852,260 @@ def _save(fig, path: Path) -> None:
             os.unlink(tmp)
 
 
+def _plot_auroc(au: pd.DataFrame, models: list[str], cts: list[str], colors, out: Path) -> Path | None:
+    """``auroc.png``: AUROC and AUPRC bars with their bootstrap intervals, per cell type and model.
+
+    Parameters
+    ----------
+    au
+        The ``auroc`` table.
+    models, cts
+        The models and cell types, in order of first appearance in ``au``.
+    colors
+        The colour map of the models.
+    out
+        The output folder.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The figure written, or None for an empty table.
+    """
+    import matplotlib.pyplot as plt
+
+    if not len(au):
+        return None
+    fig, axes = plt.subplots(2, 1, figsize=(max(6, 0.6 * len(cts) * max(1, len(models)) + 2), 7), squeeze=False)
+    width = 0.8 / max(1, len(models))
+    for ax, metric in zip(axes[:, 0], ("auroc", "auprc")):
+        for mi, m in enumerate(models):
+            d = au[au["model"] == m].set_index("cell_type").reindex(cts)
+            x = np.arange(len(cts)) + (mi - (len(models) - 1) / 2) * width
+            est = d[metric].to_numpy(dtype=float)
+            lo = d[f"{metric}_lo"].to_numpy(dtype=float)
+            hi = d[f"{metric}_hi"].to_numpy(dtype=float)
+            err = np.vstack([np.nan_to_num(est - lo), np.nan_to_num(hi - est)])
+            ax.bar(x, np.nan_to_num(est), width, yerr=np.clip(err, 0, None), capsize=2, color=colors(mi % 10),
+                   label=m, hatch=["//" if a else "" for a in d["agnostic"].fillna(False)])
+        if metric == "auroc":
+            ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+        else:
+            base = au.groupby("cell_type")["auprc_baseline"].first().reindex(cts).to_numpy(dtype=float)
+            ax.scatter(np.arange(len(cts)), base, marker="_", s=400, color="black", label="positive fraction",
+                       zorder=3)
+        ax.set_ylabel(metric.upper() + " (95% CI)")
+        ax.set_ylim(0, 1.05)
+        ax.set_xticks(np.arange(len(cts)))
+        ax.set_xticklabels(cts, rotation=45, ha="right", fontsize=8)
+    axes[0, 0].legend(fontsize=7, title="hatched: cell-type\nagnostic", title_fontsize=7, loc="upper left",
+                      bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    _save(fig, out / "auroc.png")
+    return out / "auroc.png"
+
+
+def _plot_sign_consistency(sc: pd.DataFrame, models: list[str], cts: list[str], colors, out: Path) -> Path | None:
+    """``sign_consistency.png``: the fraction of positives whose score has the observed sign.
+
+    Parameters
+    ----------
+    sc
+        The ``sign_consistency`` table.
+    models, cts
+        The models and cell types of the ``auroc`` table.
+    colors
+        The colour map of the models.
+    out
+        The output folder.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The figure written, or None for an empty table.
+    """
+    import matplotlib.pyplot as plt
+
+    if not len(sc):
+        return None
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(cts) * max(1, len(models)) + 2), 3.5))
+    width = 0.8 / max(1, len(models))
+    for mi, m in enumerate(models):
+        d = sc[sc["model"] == m].set_index("cell_type").reindex(cts)
+        x = np.arange(len(cts)) + (mi - (len(models) - 1) / 2) * width
+        ax.bar(x, np.nan_to_num(d["fraction"].to_numpy(dtype=float)), width, color=colors(mi % 10), label=m)
+    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("sign consistency")
+    ax.set_xticks(np.arange(len(cts)))
+    ax.set_xticklabels(cts, rotation=45, ha="right", fontsize=8)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, out / "sign_consistency.png")
+    return out / "sign_consistency.png"
+
+
+def _plot_enrichment(en: pd.DataFrame, models: list[str], colors, out: Path) -> Path | None:
+    """``enrichment.png``: positives' enrichment by ``|score|`` quantile, counts pooled over cell types.
+
+    Parameters
+    ----------
+    en
+        The ``enrichment`` table.
+    models
+        The models of the ``auroc`` table.
+    colors
+        The colour map of the models.
+    out
+        The output folder.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The figure written, or None for an empty table.
+    """
+    import matplotlib.pyplot as plt
+
+    if not len(en):
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for mi, m in enumerate(models):
+        d = en[en["model"] == m].groupby("quantile")[["n_pos", "n"]].sum()
+        overall = d["n_pos"].sum() / max(1, d["n"].sum())
+        ratio = (d["n_pos"] / d["n"].where(d["n"] > 0)) / overall if overall > 0 else d["n_pos"] * np.nan
+        ax.plot(d.index, ratio, marker="o", color=colors(mi % 10), label=m)
+    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+    nq = int(en["quantile"].max())
+    ax.set_xticks(np.arange(1, nq + 1))
+    ax.set_xlabel(f"|score| quantile within cell type (1..{nq}; counts pooled over cell types)")
+    ax.set_ylabel("ASoC enrichment (fraction positive / overall)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, out / "enrichment.png")
+    return out / "enrichment.png"
+
+
+def _plot_maf(mf: pd.DataFrame, models: list[str], colors, out: Path) -> Path | None:
+    """``maf.png``: mean ``|score|`` by minor-allele-frequency bin (mean over cell types).
+
+    Parameters
+    ----------
+    mf
+        The ``maf`` table.
+    models
+        The models of the ``auroc`` table.
+    colors
+        The colour map of the models.
+    out
+        The output folder.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The figure written, or None for an empty table.
+    """
+    import matplotlib.pyplot as plt
+
+    if not len(mf):
+        return None
+    d = mf[mf["cell_type"] == "all"]
+    if d.empty:
+        d = mf.groupby(["model", "maf_bin", "maf_lo"], as_index=False)["mean_abs_score"].mean()
+    bins = list(dict.fromkeys(mf.sort_values("maf_lo")["maf_bin"]))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    width = 0.8 / max(1, len(models))
+    for mi, m in enumerate(models):
+        dm = d[d["model"] == m].set_index("maf_bin").reindex(bins)
+        x = np.arange(len(bins)) + (mi - (len(models) - 1) / 2) * width
+        ax.bar(x, np.nan_to_num(dm["mean_abs_score"].to_numpy(dtype=float)), width, color=colors(mi % 10), label=m)
+    ax.set_xticks(np.arange(len(bins)))
+    ax.set_xticklabels(bins)
+    ax.set_xlabel("minor-allele frequency")
+    ax.set_ylabel("mean |score| (mean over cell types)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, out / "maf.png")
+    return out / "maf.png"
+
+
+def _plot_conservation(cvals: pd.DataFrame | None, models: list[str], cts: list[str], out: Path) -> Path | None:
+    """``conservation.png``: box plots of the top variants' conservation against the rest's.
+
+    Parameters
+    ----------
+    cvals
+        The ``conservation_values`` table, or None.
+    models, cts
+        The models and cell types of the ``auroc`` table.
+    out
+        The output folder.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The figure written, or None without conservation values.
+    """
+    import matplotlib.pyplot as plt
+
+    if cvals is None or not len(cvals):
+        return None
+    fig, axes = plt.subplots(len(models), 1, figsize=(max(6, 0.7 * len(cts) + 2), 3 * len(models)), squeeze=False)
+    for ax, m in zip(axes[:, 0], models):
+        dm = cvals[cvals["model"] == m]
+        cts_m = [c for c in cts if c in set(dm["cell_type"])]
+        data, pos = [], []
+        for i, ct in enumerate(cts_m):
+            dc = dm[dm["cell_type"] == ct]
+            data += [dc.loc[dc["top"].astype(bool), "conservation"].to_numpy(float),
+                     dc.loc[~dc["top"].astype(bool), "conservation"].to_numpy(float)]
+            pos += [3 * i, 3 * i + 1]
+        if data:
+            bp = ax.boxplot(data, positions=pos, widths=0.8, showfliers=False, patch_artist=True)
+            for k, patch in enumerate(bp["boxes"]):
+                patch.set_facecolor("#cc6677" if k % 2 == 0 else "#dddddd")
+        ax.set_xticks([3 * i + 0.5 for i in range(len(cts_m))])
+        ax.set_xticklabels(cts_m, rotation=45, ha="right", fontsize=8)
+        ax.set_ylabel("conservation")
+        ax.set_title(f"{m}: top |score| (red) vs rest (grey)", fontsize=9)
+    fig.tight_layout()
+    _save(fig, out / "conservation.png")
+    return out / "conservation.png"
+
+
+def _plot_heatmap(hm: pd.DataFrame, out: Path) -> Path | None:
+    """``heatmap.png``: the heatmap table's scores, variants x cell types.
+
+    Parameters
+    ----------
+    hm
+        The ``heatmap`` table (:func:`heatmap_table`).
+    out
+        The output folder.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The figure written, or None for an empty table.
+    """
+    import matplotlib.pyplot as plt
+
+    if not len(hm):
+        return None
+    vals_cols = [c for c in hm.columns if c not in ("key", "model", "max_abs_score")]
+    mat = hm[vals_cols].to_numpy(dtype=float)
+    lim = float(np.nanmax(np.abs(mat))) if np.isfinite(mat).any() else 1.0
+    fig, ax = plt.subplots(figsize=(max(5, 0.45 * len(vals_cols) + 3), max(4, 0.22 * len(hm) + 1.5)))
+    im = ax.imshow(mat, aspect="auto", cmap="RdBu_r", vmin=-lim or -1, vmax=lim or 1)
+    ax.set_xticks(np.arange(len(vals_cols)))
+    ax.set_xticklabels(vals_cols, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(np.arange(len(hm)))
+    ax.set_yticklabels(hm["key"], fontsize=6)
+    ax.set_title(f"{hm['model'].iloc[0]}: top variants by max |score|", fontsize=9)
+    fig.colorbar(im, ax=ax, label="score (ALT - REF)")
+    fig.tight_layout()
+    _save(fig, out / "heatmap.png")
+    return out / "heatmap.png"
+
+
 def plots(results: Mapping[str, pd.DataFrame], outdir: str | os.PathLike) -> list[Path]:
     """Write the benchmark's tables (TSV) and figures (PNG) into ``outdir``.
 
@@ -890,130 +1144,13 @@ def plots(results: Mapping[str, pd.DataFrame], outdir: str | os.PathLike) -> lis
     au = results["auroc"]
     models = list(dict.fromkeys(au["model"]))
     cts = list(dict.fromkeys(au["cell_type"]))
-    if len(au):
-        fig, axes = plt.subplots(2, 1, figsize=(max(6, 0.6 * len(cts) * max(1, len(models)) + 2), 7), squeeze=False)
-        width = 0.8 / max(1, len(models))
-        for ax, metric in zip(axes[:, 0], ("auroc", "auprc")):
-            for mi, m in enumerate(models):
-                d = au[au["model"] == m].set_index("cell_type").reindex(cts)
-                x = np.arange(len(cts)) + (mi - (len(models) - 1) / 2) * width
-                est = d[metric].to_numpy(dtype=float)
-                lo = d[f"{metric}_lo"].to_numpy(dtype=float)
-                hi = d[f"{metric}_hi"].to_numpy(dtype=float)
-                err = np.vstack([np.nan_to_num(est - lo), np.nan_to_num(hi - est)])
-                ax.bar(x, np.nan_to_num(est), width, yerr=np.clip(err, 0, None), capsize=2, color=colors(mi % 10),
-                       label=m, hatch=["//" if a else "" for a in d["agnostic"].fillna(False)])
-            if metric == "auroc":
-                ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-            else:
-                base = au.groupby("cell_type")["auprc_baseline"].first().reindex(cts).to_numpy(dtype=float)
-                ax.scatter(np.arange(len(cts)), base, marker="_", s=400, color="black", label="positive fraction",
-                           zorder=3)
-            ax.set_ylabel(metric.upper() + " (95% CI)")
-            ax.set_ylim(0, 1.05)
-            ax.set_xticks(np.arange(len(cts)))
-            ax.set_xticklabels(cts, rotation=45, ha="right", fontsize=8)
-        axes[0, 0].legend(fontsize=7, title="hatched: cell-type\nagnostic", title_fontsize=7, loc="upper left",
-                          bbox_to_anchor=(1.0, 1.0))
-        fig.tight_layout()
-        _save(fig, out / "auroc.png")
-        written.append(out / "auroc.png")
-
-    sc = results["sign_consistency"]
-    if len(sc):
-        fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(cts) * max(1, len(models)) + 2), 3.5))
-        width = 0.8 / max(1, len(models))
-        for mi, m in enumerate(models):
-            d = sc[sc["model"] == m].set_index("cell_type").reindex(cts)
-            x = np.arange(len(cts)) + (mi - (len(models) - 1) / 2) * width
-            ax.bar(x, np.nan_to_num(d["fraction"].to_numpy(dtype=float)), width, color=colors(mi % 10), label=m)
-        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel("sign consistency")
-        ax.set_xticks(np.arange(len(cts)))
-        ax.set_xticklabels(cts, rotation=45, ha="right", fontsize=8)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        _save(fig, out / "sign_consistency.png")
-        written.append(out / "sign_consistency.png")
-
-    en = results["enrichment"]
-    if len(en):
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for mi, m in enumerate(models):
-            d = en[en["model"] == m].groupby("quantile")[["n_pos", "n"]].sum()
-            overall = d["n_pos"].sum() / max(1, d["n"].sum())
-            ratio = (d["n_pos"] / d["n"].where(d["n"] > 0)) / overall if overall > 0 else d["n_pos"] * np.nan
-            ax.plot(d.index, ratio, marker="o", color=colors(mi % 10), label=m)
-        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-        nq = int(en["quantile"].max())
-        ax.set_xticks(np.arange(1, nq + 1))
-        ax.set_xlabel(f"|score| quantile within cell type (1..{nq}; counts pooled over cell types)")
-        ax.set_ylabel("ASoC enrichment (fraction positive / overall)")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        _save(fig, out / "enrichment.png")
-        written.append(out / "enrichment.png")
-
-    mf = results["maf"]
-    if len(mf):
-        d = mf[mf["cell_type"] == "all"]
-        if d.empty:
-            d = mf.groupby(["model", "maf_bin", "maf_lo"], as_index=False)["mean_abs_score"].mean()
-        bins = list(dict.fromkeys(mf.sort_values("maf_lo")["maf_bin"]))
-        fig, ax = plt.subplots(figsize=(6, 4))
-        width = 0.8 / max(1, len(models))
-        for mi, m in enumerate(models):
-            dm = d[d["model"] == m].set_index("maf_bin").reindex(bins)
-            x = np.arange(len(bins)) + (mi - (len(models) - 1) / 2) * width
-            ax.bar(x, np.nan_to_num(dm["mean_abs_score"].to_numpy(dtype=float)), width, color=colors(mi % 10), label=m)
-        ax.set_xticks(np.arange(len(bins)))
-        ax.set_xticklabels(bins)
-        ax.set_xlabel("minor-allele frequency")
-        ax.set_ylabel("mean |score| (mean over cell types)")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        _save(fig, out / "maf.png")
-        written.append(out / "maf.png")
-
-    cvals = results.get("conservation_values")
-    if cvals is not None and len(cvals):
-        fig, axes = plt.subplots(len(models), 1, figsize=(max(6, 0.7 * len(cts) + 2), 3 * len(models)), squeeze=False)
-        for ax, m in zip(axes[:, 0], models):
-            dm = cvals[cvals["model"] == m]
-            cts_m = [c for c in cts if c in set(dm["cell_type"])]
-            data, pos = [], []
-            for i, ct in enumerate(cts_m):
-                dc = dm[dm["cell_type"] == ct]
-                data += [dc.loc[dc["top"].astype(bool), "conservation"].to_numpy(float),
-                         dc.loc[~dc["top"].astype(bool), "conservation"].to_numpy(float)]
-                pos += [3 * i, 3 * i + 1]
-            if data:
-                bp = ax.boxplot(data, positions=pos, widths=0.8, showfliers=False, patch_artist=True)
-                for k, patch in enumerate(bp["boxes"]):
-                    patch.set_facecolor("#cc6677" if k % 2 == 0 else "#dddddd")
-            ax.set_xticks([3 * i + 0.5 for i in range(len(cts_m))])
-            ax.set_xticklabels(cts_m, rotation=45, ha="right", fontsize=8)
-            ax.set_ylabel("conservation")
-            ax.set_title(f"{m}: top |score| (red) vs rest (grey)", fontsize=9)
-        fig.tight_layout()
-        _save(fig, out / "conservation.png")
-        written.append(out / "conservation.png")
-
-    hm = results["heatmap"]
-    if len(hm):
-        vals_cols = [c for c in hm.columns if c not in ("key", "model", "max_abs_score")]
-        mat = hm[vals_cols].to_numpy(dtype=float)
-        lim = float(np.nanmax(np.abs(mat))) if np.isfinite(mat).any() else 1.0
-        fig, ax = plt.subplots(figsize=(max(5, 0.45 * len(vals_cols) + 3), max(4, 0.22 * len(hm) + 1.5)))
-        im = ax.imshow(mat, aspect="auto", cmap="RdBu_r", vmin=-lim or -1, vmax=lim or 1)
-        ax.set_xticks(np.arange(len(vals_cols)))
-        ax.set_xticklabels(vals_cols, rotation=45, ha="right", fontsize=8)
-        ax.set_yticks(np.arange(len(hm)))
-        ax.set_yticklabels(hm["key"], fontsize=6)
-        ax.set_title(f"{hm['model'].iloc[0]}: top variants by max |score|", fontsize=9)
-        fig.colorbar(im, ax=ax, label="score (ALT - REF)")
-        fig.tight_layout()
-        _save(fig, out / "heatmap.png")
-        written.append(out / "heatmap.png")
+    figures = [
+        _plot_auroc(au, models, cts, colors, out),
+        _plot_sign_consistency(results["sign_consistency"], models, cts, colors, out),
+        _plot_enrichment(results["enrichment"], models, colors, out),
+        _plot_maf(results["maf"], models, colors, out),
+        _plot_conservation(results.get("conservation_values"), models, cts, out),
+        _plot_heatmap(results["heatmap"], out),
+    ]
+    written += [path for path in figures if path is not None]
     return written

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -212,6 +212,370 @@ def _contig_header(contig: str, length: int | None) -> str:
     return f"##contig=<ID={contig}" + (f",length={length}" if length else "") + ">"
 
 
+def _chosen_fields(
+    table: pd.DataFrame,
+    vs: VariantSet,
+    scores: Sequence[str] | None,
+    tracks: Sequence[str] | None,
+) -> dict[str, tuple[str, str]]:
+    """Check the scores and tracks asked for against the scores table and name their INFO fields.
+
+    Parameters
+    ----------
+    table
+        The scores: one row per unique variant ``key`` and ``track_id``, one column per score.
+    vs
+        The variant set the scores are for.
+    scores
+        Score columns to write, or None for every numeric one.
+    tracks
+        Tracks to write, or None for every track (in order of first appearance).
+
+    Returns
+    -------
+    dict
+        INFO ID -> ``(score, track)`` (:func:`info_ids`).
+    """
+    score_cols = _score_columns(table, vs)
+    numeric = [c for c in score_cols
+               if pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c])]
+    chosen = list(numeric if scores is None else scores)
+    bad = [s for s in chosen if s not in score_cols]
+    if bad:
+        raise ValueError(f"score column(s) {bad} not in the scores table ({score_cols})")
+    bad = [s for s in chosen if s not in numeric]
+    if bad:
+        raise ValueError(f"score column(s) {bad} are not numeric")
+    all_tracks = [str(t) for t in pd.unique(table["track_id"])]
+    chosen_tracks = [str(t) for t in (all_tracks if tracks is None else tracks)]
+    bad = [t for t in chosen_tracks if t not in all_tracks]
+    if bad:
+        raise ValueError(f"track(s) {bad} not in the scores table")
+    return info_ids(chosen, chosen_tracks)
+
+
+def _info_values(table: pd.DataFrame, vs: VariantSet, ids: dict[str, tuple[str, str]],
+                 digits: int) -> list[np.ndarray]:
+    """The values of each INFO field as VCF text, one per record x ALT.
+
+    Parameters
+    ----------
+    table
+        The scores: one row per unique variant ``key`` and ``track_id``, one column per score.
+    vs
+        The variant set the scores are for.
+    ids
+        INFO ID -> ``(score, track)`` (:func:`_chosen_fields`).
+    digits
+        Significant digits of the values.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One array per INFO field (in the order of ``ids``), one text per row of ``vs.records``
+        (``.`` for an ALT not scored).
+    """
+    rec = vs.records
+    keys = rec["key"].where(rec["key"].notna(), "")
+    field_text: list[np.ndarray] = []
+    tab = table.assign(track_id=table["track_id"].astype(str)).set_index(["track_id", "key"])
+    for s, t in ids.values():
+        col = tab[s].xs(t, level="track_id") if len(tab) else pd.Series(dtype=float)
+        v = col.reindex(keys.to_numpy()).to_numpy(dtype=float, na_value=np.nan)
+        field_text.append(_format(v, digits))
+    return field_text
+
+
+def _record_starts(vs: VariantSet) -> tuple[np.ndarray, int]:
+    """Where each input record's rows begin in ``vs.records``.
+
+    Parameters
+    ----------
+    vs
+        The variant set.
+
+    Returns
+    -------
+    starts : numpy.ndarray
+        ``n_records + 1`` row offsets: record ``r`` is rows ``starts[r]:starts[r + 1]``.
+    n_records : int
+        The number of input records.
+    """
+    rec_idx = vs.records["record_index"].to_numpy()
+    n_records = int(vs.counts["records"])
+    starts = np.searchsorted(rec_idx, np.arange(n_records + 1))
+    return starts, n_records
+
+
+def _info_fields_of(ids: dict[str, tuple[str, str]], field_text: list[np.ndarray],
+                    starts: np.ndarray) -> Callable[[int], list[str]]:
+    """The function giving a record's INFO fields.
+
+    Parameters
+    ----------
+    ids
+        INFO ID -> ``(score, track)``.
+    field_text
+        The values of each field per record x ALT (:func:`_info_values`).
+    starts
+        Row offsets of the records (:func:`_record_starts`).
+
+    Returns
+    -------
+    callable
+        Record index -> ``["ID=v1,v2", ...]``: the fields with at least one ALT scored.
+    """
+    id_list = list(ids)
+
+    def ours(r: int) -> list[str]:
+        a, b = starts[r], starts[r + 1]
+        out = []
+        for iid, txt in zip(id_list, field_text):
+            cell = txt[a:b]
+            if any(x != "." for x in cell):
+                out.append(f"{iid}=" + ",".join(cell))
+        return out
+
+    return ours
+
+
+def _minimal_vcf(vs: VariantSet, starts: np.ndarray, n_records: int, chrom_fa: np.ndarray,
+                 ours: Callable[[int], list[str]]) -> tuple[list[str], list[tuple[str, int, list[str]]]]:
+    """The records and header of the minimal VCF made from the records (TSV input, or no input).
+
+    Parameters
+    ----------
+    vs
+        The variant set.
+    starts, n_records
+        Row offsets of the records and their number (:func:`_record_starts`).
+    chrom_fa
+        The FASTA's contig spelling of each record (not a string when absent from the FASTA).
+    ours
+        Record index -> its INFO fields (:func:`_info_fields_of`).
+
+    Returns
+    -------
+    header : list of str
+        The ``##`` lines so far: file format, source, reference and contigs (the FASTA's, then
+        those of the records absent from it).
+    lines : list of tuple
+        ``(CHROM, POS, columns)`` per record, in input order.
+    """
+    rec = vs.records
+    lengths = vs.contigs
+    lines: list[tuple[str, int, list[str]]] = []  # (CHROM, POS, columns) per record
+    first = rec.iloc[starts[:-1]] if n_records else rec
+    alts_of = rec.groupby("record_index", sort=True)["input_alt"].agg(list) if n_records else {}
+    for r, row in enumerate(first.itertuples(index=False)):
+        chrom = chrom_fa[r] if isinstance(chrom_fa[r], str) else row.input_chrom
+        if r in vs._anchored:
+            pos, ref, alts = vs._anchored[r]
+            alt_text = ",".join(alts)
+        else:
+            pos, ref, alt_text = int(row.input_pos), row.input_ref, ",".join(alts_of[r])
+        info = ";".join(ours(r)) or "."
+        vid = re.sub(r"[\s;]+", "_", row.input_id or "") or "."  # no white space or ';' in a VCF ID
+        lines.append((chrom, pos, [chrom, str(pos), vid, ref, alt_text, ".", ".", info]))
+    header = ["##fileformat=VCFv4.2", "##source=seq2func SCORE_VARIANTS"]
+    if vs.fasta:
+        header.append(f"##reference=file://{os.path.abspath(vs.fasta)}")
+    header += [_contig_header(c, n) for c, n in lengths.items()]
+    known = set(lengths)
+    header += [_contig_header(c, None) for c in dict.fromkeys(x[0] for x in lines) if c not in known]
+    return header, lines
+
+
+def _input_vcf_records(input_path: str | os.PathLike, vs: VariantSet, starts: np.ndarray, n_records: int,
+                       ours_set: set[str], ours: Callable[[int], list[str]]
+                       ) -> tuple[list[str], list[tuple[str, int, list[str]]]]:
+    """The input VCF's records with our INFO fields, after checking they are the variant set's.
+
+    Parameters
+    ----------
+    input_path
+        The VCF/BCF the variant set was read from.
+    vs
+        The variant set.
+    starts, n_records
+        Row offsets of the records and their number (:func:`_record_starts`).
+    ours_set
+        Our INFO IDs: fields of the input with these IDs are dropped.
+    ours
+        Record index -> its INFO fields (:func:`_info_fields_of`).
+
+    Returns
+    -------
+    header_in : list of str
+        The input's header lines.
+    lines : list of tuple
+        ``(CHROM, POS, columns)`` per record (first 8 columns), in input order.
+    """
+    rec = vs.records
+    same = os.path.abspath(os.fspath(input_path)) == os.path.abspath(vs.path)
+    header_in, source = vcf_header_and_records(input_path, vs.display if same else None)
+    in_chrom, in_pos = rec["input_chrom"].to_numpy(), rec["input_pos"].to_numpy()
+    lines: list[tuple[str, int, list[str]]] = []  # (CHROM, POS, columns) per record
+    r = -1
+    for r, (_, f) in enumerate(source):
+        if r >= n_records or f[0] != in_chrom[starts[r]] or int(f[1]) != int(in_pos[starts[r]]):
+            raise ValueError(f"{input_path} is not the file the variant set was read from (record {r + 1} differs)")
+        kept = [kv for kv in f[7].split(";") if kv and kv != "." and kv.split("=", 1)[0] not in ours_set]
+        f[7] = ";".join(kept + ours(r)) or "."
+        lines.append((f[0], int(f[1]), f))
+    if r + 1 != n_records:
+        raise ValueError(f"{input_path} has {r + 1} records, the variant set {n_records}")
+    return header_in, lines
+
+
+def _input_vcf_header(header_in: list[str], lines: list[tuple[str, int, list[str]]], ours_set: set[str],
+                      vs: VariantSet) -> list[str]:
+    """The input's ``##`` header lines without our INFO IDs, plus missing contigs and our source.
+
+    Parameters
+    ----------
+    header_in
+        The input's header lines.
+    lines
+        ``(CHROM, POS, columns)`` per record (:func:`_input_vcf_records`).
+    ours_set
+        Our INFO IDs: their ``##INFO`` lines in the input are dropped.
+    vs
+        The variant set (contig lengths and aliases).
+
+    Returns
+    -------
+    list of str
+        The ``##`` lines so far: ``##fileformat`` first, ``##contig`` lines for the records'
+        contigs the input does not declare, then ``##source``.
+    """
+    lengths = vs.contigs
+    info_re = re.compile(r"^##INFO=<ID=([^,>]+)")
+    contig_re = re.compile(r"^##contig=<ID=([^,>]+)")
+    header = []
+    declared = set()
+    for h in header_in:
+        if h.startswith("#CHROM") or not h.startswith("##"):
+            continue
+        m = info_re.match(h)
+        if m and m.group(1) in ours_set:
+            continue
+        m = contig_re.match(h)
+        if m:
+            declared.add(m.group(1))
+        header.append(h)
+    if not header or not header[0].startswith("##fileformat"):
+        header.insert(0, "##fileformat=VCFv4.2")
+    for c in dict.fromkeys(x[0] for x in lines):
+        if c not in declared:
+            header.append(_contig_header(c, lengths.get(vs.aliases.get(c, c))))
+    header.append("##source=seq2func SCORE_VARIANTS")
+    return header
+
+
+def _finish_header(header: list[str], ids: dict[str, tuple[str, str]]) -> list[str]:
+    """Add our ``##INFO`` lines and the ``#CHROM`` line to the header.
+
+    Parameters
+    ----------
+    header
+        The ``##`` lines so far.
+    ids
+        INFO ID -> ``(score, track)``.
+
+    Returns
+    -------
+    list of str
+        ``header``, our ``##INFO`` lines, the ``#CHROM`` line.
+    """
+    for iid, (s, t) in ids.items():
+        header.append(f'##INFO=<ID={iid},Number=A,Type=Float,Description="{_describe(iid, s, t)}">')
+    header.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
+    return header
+
+
+def _tabix_order(lines: list[tuple[str, int, list[str]]], chrom_fa: np.ndarray, lengths: dict[str, int]) -> list[int]:
+    """The order tabix needs: FASTA contig order, one block per spelling, then POS, then input order.
+
+    Parameters
+    ----------
+    lines
+        ``(CHROM, POS, columns)`` per record, in input order.
+    chrom_fa
+        The FASTA's contig spelling of each record (not a string when absent from the FASTA).
+    lengths
+        The FASTA's contigs and lengths, in FASTA order.
+
+    Returns
+    -------
+    list of int
+        Indices into ``lines``, in output order.
+    """
+    rank = {c: i for i, c in enumerate(lengths)}
+    spelling: dict[str, int] = {}
+    for r, (c, _, _) in enumerate(lines):
+        spelling.setdefault(c, len(spelling))
+    def contig_rank(r: int) -> int:
+        fa = chrom_fa[r]
+        return rank[fa] if isinstance(fa, str) and fa in rank else len(rank)
+    return sorted(range(len(lines)), key=lambda r: (contig_rank(r), spelling[lines[r][0]], lines[r][1], r))
+
+
+def _write_indexed_vcf(out_vcf_gz: str | os.PathLike, header: list[str], lines: list[tuple[str, int, list[str]]],
+                       order: list[int], lengths: dict[str, int]) -> None:
+    """Write the VCF bgzipped and index it (TBI, or CSI for contigs longer than 2^29), atomically.
+
+    Parameters
+    ----------
+    out_vcf_gz
+        The output; its index is ``out_vcf_gz + '.tbi'`` (or ``'.csi'``, and a stale index of the
+        other kind is removed).
+    header
+        The header lines, ``#CHROM`` line last.
+    lines
+        ``(CHROM, POS, columns)`` per record.
+    order
+        The order to write ``lines`` in (:func:`_tabix_order`).
+    lengths
+        The FASTA's contigs and lengths.
+
+    Returns
+    -------
+    None
+    """
+    out = Path(out_vcf_gz)
+    csi = any(n >= _TBI_MAX for n in lengths.values())
+    index_final = Path(f"{out}.csi" if csi else f"{out}.tbi")
+    gz_tmp = _temp(out, ".tmp.vcf.gz")
+    pending = [(gz_tmp, out), (_temp(index_final, ".tmp.idx"), index_final)]
+    try:
+        import pysam
+        from pysam.libcbgzf import BGZFile
+
+        with BGZFile(str(gz_tmp), "wb") as fh:
+            fh.write(("\n".join(header) + "\n").encode())
+            buf: list[str] = []
+            for r in order:
+                buf.append("\t".join(lines[r][2]))
+                if len(buf) >= 10000:
+                    fh.write(("\n".join(buf) + "\n").encode())
+                    buf = []
+            if buf:
+                fh.write(("\n".join(buf) + "\n").encode())
+        cap = CStderr()
+        try:
+            with cap:
+                pysam.tabix_index(str(gz_tmp), preset="vcf", force=True, csi=csi, index=str(pending[1][0]))
+        except (OSError, ValueError) as err:
+            raise OSError(f"cannot index {out}: {'; '.join(cap.messages()) or err}") from None
+        _publish(pending)
+        stale = Path(f"{out}.tbi" if csi else f"{out}.csi")
+        if stale.exists():
+            stale.unlink()
+    finally:
+        _cleanup(pending)
+
+
 def write_vcf(
     table: pd.DataFrame,
     vs: VariantSet,
@@ -263,150 +627,20 @@ def write_vcf(
         field's description). Per ALT the value, or ``.`` for an ALT not scored; a record none of
         whose ALTs was scored carries none of our fields.
     """
-    score_cols = _score_columns(table, vs)
-    numeric = [c for c in score_cols
-               if pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c])]
-    chosen = list(numeric if scores is None else scores)
-    bad = [s for s in chosen if s not in score_cols]
-    if bad:
-        raise ValueError(f"score column(s) {bad} not in the scores table ({score_cols})")
-    bad = [s for s in chosen if s not in numeric]
-    if bad:
-        raise ValueError(f"score column(s) {bad} are not numeric")
-    all_tracks = [str(t) for t in pd.unique(table["track_id"])]
-    chosen_tracks = [str(t) for t in (all_tracks if tracks is None else tracks)]
-    bad = [t for t in chosen_tracks if t not in all_tracks]
-    if bad:
-        raise ValueError(f"track(s) {bad} not in the scores table")
-    ids = info_ids(chosen, chosen_tracks)
-
-    # values: one row per record x ALT, one column per INFO field
-    rec = vs.records
-    keys = rec["key"].where(rec["key"].notna(), "")
-    field_text: list[np.ndarray] = []
-    tab = table.assign(track_id=table["track_id"].astype(str)).set_index(["track_id", "key"])
-    for s, t in ids.values():
-        col = tab[s].xs(t, level="track_id") if len(tab) else pd.Series(dtype=float)
-        v = col.reindex(keys.to_numpy()).to_numpy(dtype=float, na_value=np.nan)
-        field_text.append(_format(v, digits))
-    rec_idx = rec["record_index"].to_numpy()
-    n_records = int(vs.counts["records"])
-    starts = np.searchsorted(rec_idx, np.arange(n_records + 1))
-    id_list = list(ids)
-
-    def ours(r: int) -> list[str]:
-        a, b = starts[r], starts[r + 1]
-        out = []
-        for iid, txt in zip(id_list, field_text):
-            cell = txt[a:b]
-            if any(x != "." for x in cell):
-                out.append(f"{iid}=" + ",".join(cell))
-        return out
-
-    # records
-    minimal = input_path is None or vs.format == "tsv"
-    lengths = vs.contigs
-    chrom_fa = rec["chrom"].to_numpy()[starts[:-1]] if n_records else np.array([], dtype=object)
-    lines: list[tuple[str, int, list[str]]] = []  # (CHROM, POS, columns) per record
-    if minimal:
-        first = rec.iloc[starts[:-1]] if n_records else rec
-        alts_of = rec.groupby("record_index", sort=True)["input_alt"].agg(list) if n_records else {}
-        for r, row in enumerate(first.itertuples(index=False)):
-            chrom = chrom_fa[r] if isinstance(chrom_fa[r], str) else row.input_chrom
-            if r in vs._anchored:
-                pos, ref, alts = vs._anchored[r]
-                alt_text = ",".join(alts)
-            else:
-                pos, ref, alt_text = int(row.input_pos), row.input_ref, ",".join(alts_of[r])
-            info = ";".join(ours(r)) or "."
-            vid = re.sub(r"[\s;]+", "_", row.input_id or "") or "."  # no white space or ';' in a VCF ID
-            lines.append((chrom, pos, [chrom, str(pos), vid, ref, alt_text, ".", ".", info]))
-        header = ["##fileformat=VCFv4.2", "##source=seq2func SCORE_VARIANTS"]
-        if vs.fasta:
-            header.append(f"##reference=file://{os.path.abspath(vs.fasta)}")
-        header += [_contig_header(c, n) for c, n in lengths.items()]
+    ids = _chosen_fields(table, vs, scores, tracks)
+    field_text = _info_values(table, vs, ids, digits)
+    starts, n_records = _record_starts(vs)
+    ours = _info_fields_of(ids, field_text, starts)
+    chrom_fa = vs.records["chrom"].to_numpy()[starts[:-1]] if n_records else np.array([], dtype=object)
+    if input_path is None or vs.format == "tsv":
+        header, lines = _minimal_vcf(vs, starts, n_records, chrom_fa, ours)
     else:
-        same = os.path.abspath(os.fspath(input_path)) == os.path.abspath(vs.path)
-        header_in, source = vcf_header_and_records(input_path, vs.display if same else None)
-        in_chrom, in_pos = rec["input_chrom"].to_numpy(), rec["input_pos"].to_numpy()
         ours_set = set(ids)
-        r = -1
-        for r, (_, f) in enumerate(source):
-            if r >= n_records or f[0] != in_chrom[starts[r]] or int(f[1]) != int(in_pos[starts[r]]):
-                raise ValueError(f"{input_path} is not the file the variant set was read from (record {r + 1} differs)")
-            kept = [kv for kv in f[7].split(";") if kv and kv != "." and kv.split("=", 1)[0] not in ours_set]
-            f[7] = ";".join(kept + ours(r)) or "."
-            lines.append((f[0], int(f[1]), f))
-        if r + 1 != n_records:
-            raise ValueError(f"{input_path} has {r + 1} records, the variant set {n_records}")
-        info_re = re.compile(r"^##INFO=<ID=([^,>]+)")
-        contig_re = re.compile(r"^##contig=<ID=([^,>]+)")
-        header = []
-        declared = set()
-        for h in header_in:
-            if h.startswith("#CHROM") or not h.startswith("##"):
-                continue
-            m = info_re.match(h)
-            if m and m.group(1) in ours_set:
-                continue
-            m = contig_re.match(h)
-            if m:
-                declared.add(m.group(1))
-            header.append(h)
-        if not header or not header[0].startswith("##fileformat"):
-            header.insert(0, "##fileformat=VCFv4.2")
-        for c in dict.fromkeys(x[0] for x in lines):
-            if c not in declared:
-                header.append(_contig_header(c, lengths.get(vs.aliases.get(c, c))))
-        header.append("##source=seq2func SCORE_VARIANTS")
-    if minimal:
-        known = set(lengths)
-        header += [_contig_header(c, None) for c in dict.fromkeys(x[0] for x in lines) if c not in known]
-    for iid, (s, t) in ids.items():
-        header.append(f'##INFO=<ID={iid},Number=A,Type=Float,Description="{_describe(iid, s, t)}">')
-    header.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
-
-    # order tabix needs: FASTA contig order, one block per spelling, then POS, then input order
-    rank = {c: i for i, c in enumerate(lengths)}
-    spelling: dict[str, int] = {}
-    for r, (c, _, _) in enumerate(lines):
-        spelling.setdefault(c, len(spelling))
-    def contig_rank(r: int) -> int:
-        fa = chrom_fa[r]
-        return rank[fa] if isinstance(fa, str) and fa in rank else len(rank)
-    order = sorted(range(len(lines)), key=lambda r: (contig_rank(r), spelling[lines[r][0]], lines[r][1], r))
-
-    out = Path(out_vcf_gz)
-    csi = any(n >= _TBI_MAX for n in lengths.values())
-    index_final = Path(f"{out}.csi" if csi else f"{out}.tbi")
-    gz_tmp = _temp(out, ".tmp.vcf.gz")
-    pending = [(gz_tmp, out), (_temp(index_final, ".tmp.idx"), index_final)]
-    try:
-        import pysam
-        from pysam.libcbgzf import BGZFile
-
-        with BGZFile(str(gz_tmp), "wb") as fh:
-            fh.write(("\n".join(header) + "\n").encode())
-            buf: list[str] = []
-            for r in order:
-                buf.append("\t".join(lines[r][2]))
-                if len(buf) >= 10000:
-                    fh.write(("\n".join(buf) + "\n").encode())
-                    buf = []
-            if buf:
-                fh.write(("\n".join(buf) + "\n").encode())
-        cap = CStderr()
-        try:
-            with cap:
-                pysam.tabix_index(str(gz_tmp), preset="vcf", force=True, csi=csi, index=str(pending[1][0]))
-        except (OSError, ValueError) as err:
-            raise OSError(f"cannot index {out}: {'; '.join(cap.messages()) or err}") from None
-        _publish(pending)
-        stale = Path(f"{out}.tbi" if csi else f"{out}.csi")
-        if stale.exists():
-            stale.unlink()
-    finally:
-        _cleanup(pending)
+        header_in, lines = _input_vcf_records(input_path, vs, starts, n_records, ours_set, ours)
+        header = _input_vcf_header(header_in, lines, ours_set, vs)
+    header = _finish_header(header, ids)
+    order = _tabix_order(lines, chrom_fa, vs.contigs)
+    _write_indexed_vcf(out_vcf_gz, header, lines, order, vs.contigs)
     return ids
 
 

@@ -254,22 +254,25 @@ def _valid_rsid(v) -> bool:
     return isinstance(v, str) and v.strip() not in ("", ".", "NA", "nan")
 
 
-def predictdb_for_genes(
-    db: str | os.PathLike | tuple[pd.DataFrame, pd.DataFrame],
-    vcf: str | os.PathLike,
-    genes: pd.DataFrame,
-    samples: Sequence[str],
-    *,
-    expression: pd.DataFrame | None = None,
-    drop_ambiguous: bool = False,
-    flank: int = RSID_FLANK,
-    db_name: str | None = None,
-) -> PredictDBChunk:
-    """PredictDB predictions of ``genes`` (``gene_id, chrom, tss`` with ``tss`` 0-based) for
-    ``samples`` of ``vcf`` (see the module docstring). With ``expression`` (genes x individuals,
-    our gene IDs, the ``samples`` columns) ``predictdb_r`` is the Pearson R of prediction and
-    observed expression across individuals."""
-    t0 = time.time()
+def _weights_for_genes(db: str | os.PathLike | tuple[pd.DataFrame, pd.DataFrame], genes: pd.DataFrame,
+                       db_name: str | None) -> tuple:
+    """Load the db and keep the weights of our genes, renamed to our gene IDs.
+
+    Parameters
+    ----------
+    db
+        The ``.db`` file, or its ``(weights, extra)`` tables.
+    genes
+        Our genes (``gene_id``).
+    db_name
+        How to name the db in ``info`` and messages (default: its path).
+
+    Returns
+    -------
+    tuple
+        ``(all weights, extra with our gene IDs, db name, our gene IDs, {our gene: db gene},
+        weights of our genes with our gene IDs)``.
+    """
     weights, extra = load_predictdb(db) if not isinstance(db, tuple) else db
     name = db_name or (os.fspath(db) if not isinstance(db, tuple) else "PredictDB")
     our = [str(g) for g in genes["gene_id"]]
@@ -279,100 +282,213 @@ def predictdb_for_genes(
     w["gene"] = w["gene"].astype(str).map(db_to_ours)
     if "gene" in extra.columns:
         extra = extra[extra["gene"].astype(str).isin(db_to_ours)].assign(gene=lambda e: e["gene"].astype(str).map(db_to_ours))
-    samples = list(samples)
-    gene_info = genes.set_index(genes["gene_id"].astype(str))
-    preds: dict[str, np.ndarray] = {}
-    counts: dict[str, dict] = {}
-    with VcfReader(vcf, samples) as reader:
-        chunk_contigs = list(dict.fromkeys(c for c in (reader.contig(str(x)) for x in genes["chrom"]) if c))
-        vcf_examples = reader.examples(chunk_contigs)
-        # 1. records at the positions parsed from varID (one pass over the chunk, grouped per contig)
-        parsed = {v: parse_variant_id(v) for v in w["varID"].dropna().astype(str).unique()}
-        keyed: dict[tuple[str, int] | None, None] = {}
-        row_key: list[tuple[str, int] | None] = []
-        for v in w["varID"].tolist():
-            p = parsed.get(str(v)) if isinstance(v, str) else None
-            c = reader.contig(p[0]) if p is not None else None
-            k = (c, p[1]) if c is not None else None
-            row_key.append(k)
-            keyed[k] = None
-        w["_key"] = row_key
-        by_contig: dict[str, list[int]] = {}
-        for k in keyed:
-            if k is not None:
-                by_contig.setdefault(k[0], []).append(k[1])
-        at: dict[tuple[str, int], list[_Record]] = {}
-        for c, ps in by_contig.items():
-            for p, recs in reader.at_positions(c, ps).items():
-                at[(c, p)] = recs
-        # 2. rsID look-ups for rows the position did not place: TSS +- flank of the gene, merged per contig
-        need = [(g, r) for g, r, k in zip(w["gene"], w["rsid"], w["_key"]) if _valid_rsid(r) and (k is None or k not in at)]
-        by_id: dict[str, list[_Record]] = {}
-        if need:
-            regions: dict[str, list[tuple[int, int]]] = {}
-            wanted: set[str] = set()
-            for g, r in need:
-                c = reader.contig(str(gene_info.at[g, "chrom"]))
-                if c is None:
-                    continue
-                tss = int(gene_info.at[g, "tss"])
-                regions.setdefault(c, []).append((max(0, tss - flank), tss + flank + 1))
-                wanted.add(str(r).strip())
-            for c, spans in regions.items():
-                spans.sort()
-                merged = [list(spans[0])]
-                for s, e in spans[1:]:
-                    if s <= merged[-1][1]:
-                        merged[-1][1] = max(merged[-1][1], e)
-                    else:
-                        merged.append([s, e])
-                for s, e in merged:
-                    for i, recs in reader.with_ids(c, s, e, wanted).items():
-                        by_id.setdefault(i, []).extend(recs)
-    # 3. per gene: its variants, then seq2func.personal.baselines.predixcan.predict_predictdb
-    for g, wg in w.groupby("gene", sort=False):
-        recs: list[_Record] = []
-        seen: set[int] = set()
-        rsid_map: dict[str, str] = {}
+    return weights, extra, name, our, gmap, w
 
-        def add(rec: _Record) -> None:
-            if id(rec) not in seen:
-                seen.add(id(rec))
-                recs.append(rec)
 
-        for k in wg["_key"]:
-            for rec in at.get(k, []) if k is not None else []:
-                add(rec)
-        for r, eff, ref in zip(wg["rsid"], wg["eff_allele"], wg["ref_allele"]):
-            if not _valid_rsid(r):
+def _records_at_varids(reader: VcfReader, w: pd.DataFrame) -> dict[tuple[str, int], list[_Record]]:
+    """The VCF records at the positions parsed from ``varID`` (one pass, grouped per contig).
+
+    Parameters
+    ----------
+    reader
+        The cohort VCF.
+    w
+        Our genes' weights; a ``_key`` column is added: ``(VCF contig, pos)`` of each row, None
+        when its ``varID`` does not parse or names a contig the VCF lacks.
+
+    Returns
+    -------
+    dict
+        ``{(contig, pos): [records]}`` for the positions with records.
+    """
+    parsed = {v: parse_variant_id(v) for v in w["varID"].dropna().astype(str).unique()}
+    keyed: dict[tuple[str, int] | None, None] = {}
+    row_key: list[tuple[str, int] | None] = []
+    for v in w["varID"].tolist():
+        p = parsed.get(str(v)) if isinstance(v, str) else None
+        c = reader.contig(p[0]) if p is not None else None
+        k = (c, p[1]) if c is not None else None
+        row_key.append(k)
+        keyed[k] = None
+    w["_key"] = row_key
+    by_contig: dict[str, list[int]] = {}
+    for k in keyed:
+        if k is not None:
+            by_contig.setdefault(k[0], []).append(k[1])
+    at: dict[tuple[str, int], list[_Record]] = {}
+    for c, ps in by_contig.items():
+        for p, recs in reader.at_positions(c, ps).items():
+            at[(c, p)] = recs
+    return at
+
+
+def _records_at_rsids(reader: VcfReader, w: pd.DataFrame, at: dict[tuple[str, int], list[_Record]],
+                      gene_info: pd.DataFrame, flank: int) -> dict[str, list[_Record]]:
+    """The VCF records of the rsIDs of rows the position did not place: TSS +- ``flank`` of the
+    gene, the regions merged per contig.
+
+    Parameters
+    ----------
+    reader
+        The cohort VCF.
+    w
+        Our genes' weights, with ``_key`` (:func:`_records_at_varids`).
+    at
+        The records found by position.
+    gene_info
+        Our genes (``chrom``, ``tss``) indexed by gene ID.
+    flank
+        Bases searched either side of the TSS.
+
+    Returns
+    -------
+    dict
+        ``{rsID: [records]}``.
+    """
+    need = [(g, r) for g, r, k in zip(w["gene"], w["rsid"], w["_key"]) if _valid_rsid(r) and (k is None or k not in at)]
+    by_id: dict[str, list[_Record]] = {}
+    if need:
+        regions: dict[str, list[tuple[int, int]]] = {}
+        wanted: set[str] = set()
+        for g, r in need:
+            c = reader.contig(str(gene_info.at[g, "chrom"]))
+            if c is None:
                 continue
-            r = str(r).strip()
-            cand = [rec for rec in by_id.get(r, []) if rec.contig == reader.contig(str(gene_info.at[g, "chrom"]))]
-            if not cand:
-                continue
-            rec = cand[0]
+            tss = int(gene_info.at[g, "tss"])
+            regions.setdefault(c, []).append((max(0, tss - flank), tss + flank + 1))
+            wanted.add(str(r).strip())
+        for c, spans in regions.items():
+            spans.sort()
+            merged = [list(spans[0])]
+            for s, e in spans[1:]:
+                if s <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], e)
+                else:
+                    merged.append([s, e])
+            for s, e in merged:
+                for i, recs in reader.with_ids(c, s, e, wanted).items():
+                    by_id.setdefault(i, []).extend(recs)
+    return by_id
+
+
+def _gene_records(g: str, wg: pd.DataFrame, at: dict[tuple[str, int], list[_Record]],
+                  by_id: dict[str, list[_Record]], reader: VcfReader,
+                  gene_info: pd.DataFrame) -> tuple[list[_Record], dict[str, str]]:
+    """A gene's VCF records: those at its weights' positions, then those of its rsIDs.
+
+    Parameters
+    ----------
+    g
+        Our gene ID.
+    wg
+        Its weights, with ``_key``.
+    at, by_id
+        The records by position and by rsID.
+    reader
+        The cohort VCF (contig spelling).
+    gene_info
+        Our genes (``chrom``) indexed by gene ID.
+
+    Returns
+    -------
+    recs : list of _Record
+        Each record once, in that order.
+    rsid_map : dict
+        rsID -> variant ID (``chrom:pos:REF:ALT``) of the ALT carrying the model's alleles.
+    """
+    recs: list[_Record] = []
+    seen: set[int] = set()
+    rsid_map: dict[str, str] = {}
+
+    def add(rec: _Record) -> None:
+        if id(rec) not in seen:
+            seen.add(id(rec))
+            recs.append(rec)
+
+    for k in wg["_key"]:
+        for rec in at.get(k, []) if k is not None else []:
             add(rec)
-            # the ALT of the record that carries the model's alleles (multi-allelic records)
-            alleles = {str(eff).upper(), str(ref).upper()}
-            comp = {a.translate(str.maketrans("ACGT", "TGCA")) for a in alleles}
-            alt = next((a for a in rec.alts if a.upper() in alleles), None) or \
-                next((a for a in rec.alts if a.upper() in comp), rec.alts[0])
-            rsid_map[r] = f"{rec.contig}:{rec.pos}:{rec.ref.upper()}:{alt.upper()}"
-        ids: list[str] = []
-        cols: list[np.ndarray] = []
-        for rec in recs:
-            for vid, d in rec.variants():
-                ids.append(vid)
-                cols.append(d)
-        dos = np.column_stack(cols) if cols else np.zeros((len(samples), 0))
-        res = predict_predictdb((wg.drop(columns="_key"), extra), dos, ids, individuals=samples,
-                                rsid_map=rsid_map, genes=[g], drop_ambiguous=drop_ambiguous)
-        preds[g] = res.predictions[g].to_numpy(dtype=float)
-        row = res.counts.set_index("gene").loc[g]
-        counts[g] = {c: int(row[c]) for c in COUNT_COLUMNS}
-        log.info("%s: PredictDB %s: %d weights, %d matched (%d flipped), %d unmatched", g, gmap[g], counts[g]["n_weights"],
-                 counts[g]["matched"], counts[g]["flipped"], counts[g]["unmatched"])
+    for r, eff, ref in zip(wg["rsid"], wg["eff_allele"], wg["ref_allele"]):
+        if not _valid_rsid(r):
+            continue
+        r = str(r).strip()
+        cand = [rec for rec in by_id.get(r, []) if rec.contig == reader.contig(str(gene_info.at[g, "chrom"]))]
+        if not cand:
+            continue
+        rec = cand[0]
+        add(rec)
+        # the ALT of the record that carries the model's alleles (multi-allelic records)
+        alleles = {str(eff).upper(), str(ref).upper()}
+        comp = {a.translate(str.maketrans("ACGT", "TGCA")) for a in alleles}
+        alt = next((a for a in rec.alts if a.upper() in alleles), None) or \
+            next((a for a in rec.alts if a.upper() in comp), rec.alts[0])
+        rsid_map[r] = f"{rec.contig}:{rec.pos}:{rec.ref.upper()}:{alt.upper()}"
+    return recs, rsid_map
 
+
+def _predict_gene(g: str, wg: pd.DataFrame, extra: pd.DataFrame, recs: list[_Record], rsid_map: dict[str, str],
+                  samples: list[str], drop_ambiguous: bool) -> tuple[np.ndarray, dict]:
+    """One gene's prediction from its records' dosages
+    (:func:`seq2func.personal.baselines.predixcan.predict_predictdb`).
+
+    Parameters
+    ----------
+    g
+        Our gene ID.
+    wg
+        Its weights, with ``_key``.
+    extra
+        The db's ``extra`` table.
+    recs, rsid_map
+        Its records and rsID map (:func:`_gene_records`).
+    samples
+        The individuals.
+    drop_ambiguous
+        Leave A/T and C/G SNVs unmatched.
+
+    Returns
+    -------
+    prediction : numpy.ndarray
+        Per individual.
+    counts : dict
+        :data:`COUNT_COLUMNS` of the gene.
+    """
+    ids: list[str] = []
+    cols: list[np.ndarray] = []
+    for rec in recs:
+        for vid, d in rec.variants():
+            ids.append(vid)
+            cols.append(d)
+    dos = np.column_stack(cols) if cols else np.zeros((len(samples), 0))
+    res = predict_predictdb((wg.drop(columns="_key"), extra), dos, ids, individuals=samples,
+                            rsid_map=rsid_map, genes=[g], drop_ambiguous=drop_ambiguous)
+    pred = res.predictions[g].to_numpy(dtype=float)
+    row = res.counts.set_index("gene").loc[g]
+    return pred, {c: int(row[c]) for c in COUNT_COLUMNS}
+
+
+def _gene_table(our: list[str], preds: dict[str, np.ndarray], counts: dict[str, dict], gmap: dict[str, str],
+                expression: pd.DataFrame | None, samples: list[str]) -> pd.DataFrame:
+    """One row per requested gene: ``gene_id`` + :data:`GENE_COLUMNS` (NA for genes absent from the db).
+
+    Parameters
+    ----------
+    our
+        Our gene IDs, in order.
+    preds, counts
+        Prediction and counts of each gene found in the db.
+    gmap
+        Our gene -> db gene.
+    expression
+        Observed expression (genes x individuals), or None (``predictdb_r`` NA).
+    samples
+        The individuals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The gene table.
+    """
     rows = []
     for g in our:
         if g in preds:
@@ -389,9 +505,60 @@ def predictdb_for_genes(
     table = pd.DataFrame(rows, columns=["gene_id", *GENE_COLUMNS])
     for c in GENE_COLUMNS[2:]:
         table[c] = table[c].astype("Int64")
+    return table
+
+
+def _prediction_frame(our: list[str], preds: dict[str, np.ndarray], samples: list[str]) -> tuple[list[str], pd.DataFrame]:
+    """The predictions as genes x individuals.
+
+    Parameters
+    ----------
+    our
+        Our gene IDs, in order.
+    preds
+        Prediction of each gene found in the db.
+    samples
+        The individuals.
+
+    Returns
+    -------
+    order : list of str
+        Our genes found in the db, in order.
+    pred_df : pandas.DataFrame
+        Their predictions (index ``gene_id``, a column per individual).
+    """
     order = [g for g in our if g in preds]
     pred_df = pd.DataFrame([preds[g] for g in order], index=pd.Index(order, name="gene_id"), columns=samples) \
         if order else pd.DataFrame(columns=samples, index=pd.Index([], name="gene_id"), dtype=float)
+    return order, pred_df
+
+
+def _chunk_info(*, name: str, vcf: str | os.PathLike, weights: pd.DataFrame, w: pd.DataFrame, our: list[str],
+                order: list[str], counts: dict[str, dict], vcf_examples: list[str], t0: float) -> dict:
+    """Totals and examples for ``chunk.json``, with a warning when nothing matched.
+
+    Parameters
+    ----------
+    name
+        The db's name.
+    vcf
+        The cohort VCF.
+    weights, w
+        All the db's weights and those of our genes.
+    our, order
+        Our gene IDs and those found in the db.
+    counts
+        Counts of each gene found in the db.
+    vcf_examples
+        A few of the VCF's records (:meth:`VcfReader.examples`).
+    t0
+        :func:`time.time` at the start.
+
+    Returns
+    -------
+    dict
+        The chunk's info.
+    """
     totals = {c: int(sum(v[c] for v in counts.values())) for c in COUNT_COLUMNS}
     info = {
         "file": name,
@@ -412,4 +579,43 @@ def predictdb_for_genes(
     elif not order:
         log.warning("%s: none of this chunk's %d gene(s) has a PredictDB model (db genes e.g. %s; ours e.g. %s)",
                     name, len(our), ", ".join(info["db_gene_examples"]), ", ".join(our[:3]))
+    return info
+
+
+def predictdb_for_genes(
+    db: str | os.PathLike | tuple[pd.DataFrame, pd.DataFrame],
+    vcf: str | os.PathLike,
+    genes: pd.DataFrame,
+    samples: Sequence[str],
+    *,
+    expression: pd.DataFrame | None = None,
+    drop_ambiguous: bool = False,
+    flank: int = RSID_FLANK,
+    db_name: str | None = None,
+) -> PredictDBChunk:
+    """PredictDB predictions of ``genes`` (``gene_id, chrom, tss`` with ``tss`` 0-based) for
+    ``samples`` of ``vcf`` (see the module docstring). With ``expression`` (genes x individuals,
+    our gene IDs, the ``samples`` columns) ``predictdb_r`` is the Pearson R of prediction and
+    observed expression across individuals."""
+    t0 = time.time()
+    weights, extra, name, our, gmap, w = _weights_for_genes(db, genes, db_name)
+    samples = list(samples)
+    gene_info = genes.set_index(genes["gene_id"].astype(str))
+    preds: dict[str, np.ndarray] = {}
+    counts: dict[str, dict] = {}
+    with VcfReader(vcf, samples) as reader:
+        chunk_contigs = list(dict.fromkeys(c for c in (reader.contig(str(x)) for x in genes["chrom"]) if c))
+        vcf_examples = reader.examples(chunk_contigs)
+        at = _records_at_varids(reader, w)  # 1. by the position parsed from varID
+        by_id = _records_at_rsids(reader, w, at, gene_info, flank)  # 2. by rsID, near the TSS
+    # 3. per gene: its variants, then seq2func.personal.baselines.predixcan.predict_predictdb
+    for g, wg in w.groupby("gene", sort=False):
+        recs, rsid_map = _gene_records(g, wg, at, by_id, reader, gene_info)
+        preds[g], counts[g] = _predict_gene(g, wg, extra, recs, rsid_map, samples, drop_ambiguous)
+        log.info("%s: PredictDB %s: %d weights, %d matched (%d flipped), %d unmatched", g, gmap[g], counts[g]["n_weights"],
+                 counts[g]["matched"], counts[g]["flipped"], counts[g]["unmatched"])
+    table = _gene_table(our, preds, counts, gmap, expression, samples)
+    order, pred_df = _prediction_frame(our, preds, samples)
+    info = _chunk_info(name=name, vcf=vcf, weights=weights, w=w, our=our, order=order, counts=counts,
+                       vcf_examples=vcf_examples, t0=t0)
     return PredictDBChunk(pred_df, table, info)
