@@ -63,20 +63,6 @@ class Seq2func {
         'variant_labels', 'conservation', 'ref_mismatch', 'model']
 
     /**
-     * Training options shared by PRETRAIN and FINETUNE (numbers only, nothing from a samplesheet).
-     * Called once in the TRAIN subworkflow and passed to the processes as a `val` input: a task script
-     * that referenced `params` itself would put the whole parameter map into the task hash, and any
-     * parameter (--outdir, --personal_*) would then re-run the trainings under -resume.
-     */
-    static String trainArgs(Map params) {
-        def a = ["--epochs ${params.epochs as int}", "--batch-size ${params.batch_size as int}",
-                 "--lr ${params.lr as double}", "--patience ${params.patience as int}", "--seed ${params.train_seed as int}"]
-        if (params.max_steps) a << "--max-steps ${params.max_steps as int}"
-        a << (params.use_gpu ? '--device cuda --require-gpu' : '--device auto')
-        return a.join(' ')
-    }
-
-    /**
      * Where PRETRAIN/FINETUNE keep their task-stable resume state (train.py --resume-dir; see
      * docs/usage.md): --resume_dir, else `<workDir>/.seq2func-resume` (on HPC the work directory is on a
      * filesystem every node sees). Relative paths are taken from the launch directory. Object-store
@@ -111,34 +97,4 @@ class Seq2func {
         return resumeBase(session.params.resume_dir, wf.workDir, wf.fusion?.enabled ? true : false)
     }
 
-    /** Options of SCORE_VARIANTS (a `val` input of the process, like trainArgs: see there). */
-    static String variantArgs(Map params) {
-        def a = ["--scores ${q(params.variant_scores ?: '')}", "--shifts ${q(params.variant_shifts)}",
-                 (params.variant_rc ? '--rc' : '--no-rc'), "--ref-mismatch ${params.ref_mismatch}",
-                 "--null ${params.variant_null as int}", "--null-kind ${params.variant_null_kind}",
-                 "--seed ${params.train_seed as int}",
-                 (params.variant_share_reference ? '--share-reference' : '--no-share-reference')]
-        a << (params.use_gpu ? '--device cuda --require-gpu' : '--device auto')
-        return a.join(' ')
-    }
-
-    /** Options of INTERPRET (a `val` input of the process, like trainArgs: see there). */
-    static String interpretArgs(Map params) {
-        def a = ["--n ${params.interpret_n as int}", "--method ${params.interpret_method}",
-                 "--shuffles ${params.interpret_shuffles as int}", "--jaspar-release ${q(params.jaspar_release)}",
-                 "--ism-bp ${params.interpret_ism_bp as int}", "--seed ${params.train_seed as int}"]
-        a << (params.use_gpu ? '--device cuda --require-gpu' : '--device auto')
-        return a.join(' ')
-    }
-
-    /** Options shared by the PERSONAL processes (a `val` input of theirs, like trainArgs: see there). */
-    static String personalArgs(Map params) {
-        def a = ["--window ${params.personal_window as int}", "--combine ${params.personal_combine}",
-                 "--unphased ${params.unphased}", "--ref-n ${params.personal_ref_n}", "--seed ${params.train_seed as int}"]
-        if (params.personal_cell_type) a << "--cell-type ${q(params.personal_cell_type)}"
-        if (params.personal_track) a << "--track ${q(params.personal_track)}"
-        a << "--missing-samples ${params.missing_samples}"
-        a << (params.use_gpu ? '--device cuda' : '--device auto')
-        return a.join(' ')
-    }
 }

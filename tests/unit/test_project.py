@@ -121,7 +121,8 @@ def test_usage_doc_lists_every_parameter():
 def test_output_doc_lists_every_published_folder():
     output = (REPO / "docs/output.md").read_text()
     conf = (REPO / "conf/modules.config").read_text()
-    folders = set(re.findall(r'\$\{params\.outdir\}/([a-z_]+)', conf))
+    folders = set(re.findall(r'\$\{params\.outdir\}/([a-z_]+)|publish\(\'([a-z_]+)\'', conf))
+    folders = {a or b for a, b in folders}
     assert folders, "no publish folders found"
     missing = [f for f in folders if f"{f}/" not in output]
     assert not missing, missing
@@ -182,17 +183,18 @@ def test_ci_turns_skips_into_failures(tmp_path):
     assert local.returncode == 0 and "1 skipped" in local.stdout, local.stdout
 
 
-def _groovy_option_params() -> dict[str, list[tuple[str, str]]]:
-    """lib/Seq2func.groovy: each `<kind>Args(params)` -> its (--option, params.name) pairs."""
-    text = (REPO / "lib/Seq2func.groovy").read_text()
-    out = {}
-    for m in re.finditer(r"static String (\w+Args)\(Map params\) \{(.*?)\n    \}", text, re.S):
-        out[m.group(1)] = _option_params(m.group(2))
+def _ext_args_option_params() -> dict[str, list[tuple[str, str]]]:
+    """conf/modules.config: process name -> the (--option, params.name) pairs of its `ext.args`."""
+    text = (REPO / "conf/modules.config").read_text()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for m in re.finditer(r"withName: '([A-Z_|]+)' \{\n?\s*ext\.args = (.*?)\n    \}", text, re.S):
+        for name in m.group(1).split("|"):
+            out.setdefault(name, []).extend(_option_params(m.group(2)))
     return out
 
 
 def _option_params(text: str) -> list[tuple[str, str]]:
-    return re.findall(r"(--[a-z0-9-]+) \$\{(?:Seq2func\.q\()?params\.(\w+)", text)
+    return re.findall(r"(--[a-z0-9-]+) \$\{(?:shq\()?params\.(\w+)", text)
 
 
 def _cli_defaults(script: str) -> dict[tuple[str | None, str], object]:
@@ -211,22 +213,19 @@ def _cli_defaults(script: str) -> dict[tuple[str | None, str], object]:
 
 
 def test_cli_defaults_match_the_pipeline_defaults():
-    """One source per parameter: where a module passes `--option ${params.x}` (directly or through
-    a Seq2func.<kind>Args val input), the bin script's own default for --option equals the schema's
-    default of x, so a command run by hand behaves like the pipeline."""
-    schema, groovy = _schema_defaults(), _groovy_option_params()
+    """One source per parameter: where conf/modules.config gives a process `--option ${params.x}` in
+    its `ext.args`, the command's own default for --option equals the schema's default of x, so a
+    command run by hand behaves like the pipeline."""
+    schema, ext_args = _schema_defaults(), _ext_args_option_params()
     # the one option whose CLI default depends on another option (PREPARE's mode: 131,072 bp for
     # profile datasets, 1,000 for peaks); the schema's default is the profile value
     mode_dependent = {"--seq-length"}
     checked, wrong = 0, []
-    for m in sorted((REPO / "modules/local").glob("*/main.nf")):
-        text = m.read_text()
-        call = re.search(r"^\s+(?!report\.py)(\w+\.py)(?: ([a-z][a-z-]*))?\b", text.split('"""')[1], re.M)
-        if not call:
-            continue
-        pairs = _option_params(text)
-        for kind in re.findall(r"Seq2func\.(\w+Args)\(params\)", text):
-            pairs += groovy[kind]
+    assert len(ext_args) >= 13, sorted(ext_args)
+    for process, pairs in sorted(ext_args.items()):
+        text = (REPO / "modules/local" / process.lower() / "main.nf").read_text()
+        calls = list(re.finditer(r"^\s+(\w+\.py)(?: ([a-z][a-z-]*))?\b", text.split('"""')[1], re.M))
+        call = next((c for c in calls if c.group(1) != "report.py"), calls[0])  # the process's own command
         defaults = _cli_defaults(call.group(1))
         sub = call.group(2)
         for opt, param in pairs:
@@ -237,5 +236,29 @@ def test_cli_defaults_match_the_pipeline_defaults():
             same = cli == want or (isinstance(cli, (int, float)) and isinstance(want, (int, float)) and float(cli) == float(want))
             if not same:
                 wrong.append(f"{call.group(1)} {sub or ''} {opt}: {cli!r}, --{param}: {want!r}")
-    assert checked >= 20, checked
+    assert checked >= 25, checked
     assert not wrong, wrong
+
+
+def test_module_scripts_take_options_from_ext_args():
+    """Options reach a process as `task.ext.args` (conf/modules.config), never as `params` read in its
+    script: every module that takes options passes `${task.ext.args}`, none names a parameter."""
+    ext_args = _ext_args_option_params()
+    interpolated = re.compile(r"\$\{((?:[^{}]|\{[^{}]*\})*)\}")
+    for m in sorted((REPO / "modules/local").glob("*/main.nf")):
+        text = m.read_text()
+        name = re.search(r"^process\s+(\w+)", text, re.M).group(1)
+        code = re.sub(r'"""(.*?)"""', lambda s: " ".join(interpolated.findall(s.group(1))), text, flags=re.S)
+        code = re.sub(r"/\*.*?\*/|'[^'\n]*'", "", code, flags=re.S)  # comments, file names ('params.json')
+        code = "\n".join(line.split("//")[0] for line in code.splitlines())
+        assert not re.search(r"\bparams\s*\.\s*\w", code), f"{m.relative_to(REPO)} reads params"
+        assert ("task.ext.args" in text) == (name in ext_args), name
+
+
+def test_package_docs_stand_alone():
+    """Docstrings and comments of the package cite no document outside the repository (the
+    project's specification, its notes, ../shared): a reader of the installed package has none."""
+    pattern = re.compile(r"SPEC\b|\.\./shared|anchors\.md|personal-benchmark-notes")
+    hits = [f"{p.relative_to(REPO)}:{i}" for p in sorted((REPO / "src/seq2func").rglob("*.py"))
+            for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not hits, hits

@@ -24,10 +24,8 @@ process EVALUATE {
         --checkpoint ${Seq2func.q(checkpoint)} \\
         --dataset dataset \\
         --outdir ${Seq2func.q("evaluate/${label}")} \\
-        --split test \\
-        --tss-bins ${params.tss_bins as int} \\
         ${tssArg} ${exprArg} ${truthArg} \\
-        ${params.use_gpu ? '--device cuda --require-gpu' : ''}
+        ${task.ext.args}
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

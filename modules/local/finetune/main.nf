@@ -6,7 +6,6 @@ process FINETUNE {
     tuple val(cell_type), val(strategy)
     path dataset, stageAs: 'dataset'
     path checkpoint, stageAs: 'pretrained/*'
-    val  train_args   // Seq2func.trainArgs(params), computed by TRAIN (only the training options enter the task hash)
 
     output:
     tuple val(cell_type), val(strategy), path("finetune/${cell_type}/${strategy}/model.pt"), emit: checkpoint
@@ -25,9 +24,8 @@ process FINETUNE {
         --checkpoint ${Seq2func.q(checkpoint)} \\
         --cell-type ${Seq2func.q(cell_type)} \\
         --strategy ${Seq2func.q(strategy)} \\
-        --target-fraction ${params.target_fraction as double} \\
         --outdir ${Seq2func.q("finetune/${cell_type}/${strategy}")} \\
-        ${train_args} \\
+        ${task.ext.args} \\
         ${resumeDir ? "--resume-dir ${Seq2func.q(resumeDir)}" : ''} \\
         --progress log
     report.py training --metrics ${Seq2func.q("finetune/${cell_type}/${strategy}/metrics.json")} \\

@@ -7,7 +7,6 @@ process INTERPRET {
     path dataset, stageAs: 'dataset'
     path regions, stageAs: 'regions/*'
     path fasta, stageAs: 'ref/*'
-    val  interpret_args   // Seq2func.interpretArgs(params), computed by the subworkflow
 
     output:
     tuple val(label), path("interpret/${label}"), emit: results
@@ -20,7 +19,7 @@ process INTERPRET {
     export OMP_NUM_THREADS=${task.cpus}
     export NUMBA_NUM_THREADS=${task.cpus}
     interpret.py model --checkpoint ${Seq2func.q(checkpoint)} --dataset dataset \\
-        --out ${Seq2func.q("interpret/${label}")} --label ${Seq2func.q(label)} ${bed} ${interpret_args}
+        --out ${Seq2func.q("interpret/${label}")} --label ${Seq2func.q(label)} ${bed} ${task.ext.args}
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

@@ -4,7 +4,6 @@ process PERSONAL_CHUNK {
 
     input:
     tuple val(chrom), path(checkpoint, stageAs: 'checkpoint/*'), path(vcf, stageAs: 'cohort/*'), path(fasta, stageAs: 'ref/*'), path(tss, stageAs: 'annotation/*'), path(expression, stageAs: 'expression/*'), path(predictdb, stageAs: 'predictdb/*')
-    val  personal_args   // Seq2func.personalArgs(params), computed by PERSONAL (only those options enter the task hash)
 
     output:
     path "chunk_${chrom}", emit: chunk
@@ -22,10 +21,7 @@ process PERSONAL_CHUNK {
         --tss ${Seq2func.q(tss)} --expression ${Seq2func.q(expression)} \\
         --chrom ${Seq2func.q(chrom)} \\
         --out ${Seq2func.q("chunk_${chrom}")} \\
-        ${personal_args} \\
-        --null-draws ${params.personal_null_draws as int} \\
-        --ism ${params.personal_ism} --max-backgrounds ${params.personal_max_backgrounds as int} \\
-        --predixcan-inner-k ${params.predixcan_inner_folds as int} --predixcan-n-alphas ${params.predixcan_n_alphas as int} ${pdb}
+        ${task.ext.args} ${pdb}
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

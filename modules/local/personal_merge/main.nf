@@ -12,7 +12,7 @@ process PERSONAL_MERGE {
 
     script:
     """
-    personal.py merge chunks/* --out personal --mode ${params.personal_mode} --fdr ${params.personal_fdr as double}
+    personal.py merge chunks/* --out personal ${task.ext.args}
     report.py personal --personal personal --out personal/mqc
     python3 -m seq2func.versions ${task.process} > versions.yml
     """

@@ -16,7 +16,6 @@ process PREPARE_CHROM {
     script:
     def fa = (fasta instanceof List ? fasta : [fasta])[0]
     def bl = !blacklist.toString().endsWith('NO_FILE') ? "--blacklist ${Seq2func.q(blacklist)}" : ''
-    def stride = params.stride ? "--stride ${params.stride as int}" : ''
     """
     cat > samplesheet.valid.csv <<'__SEQ2FUNC_CSV_END__'
 ${samplesheet_csv.endsWith('\n') ? samplesheet_csv : samplesheet_csv + '\n'}__SEQ2FUNC_CSV_END__
@@ -27,13 +26,8 @@ ${samplesheet_csv.endsWith('\n') ? samplesheet_csv : samplesheet_csv + '\n'}__SE
         --out ${Seq2func.q(chrom + '.part')} \\
         --split-json ${Seq2func.q(split)} \\
         --mode ${mode} \\
-        --seq-length ${params.seq_length as int} \\
-        --bin-size ${params.bin_size as int} \\
-        ${stride} \\
-        --crop-bp ${params.crop_bp as int} \\
-        --max-n-frac ${params.max_n_frac as double} \\
         ${bl} \\
-        ${params.strict ? '--strict' : ''}
+        ${task.ext.args}
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

@@ -6,7 +6,6 @@ process PRETRAIN {
     path dataset, stageAs: 'dataset'
     val  model_name
     path model_json, stageAs: 'model_config/*'
-    val  train_args   // Seq2func.trainArgs(params), computed by TRAIN (only the training options enter the task hash)
 
     output:
     path 'pretrain/model.pt',     emit: checkpoint
@@ -25,7 +24,7 @@ process PRETRAIN {
         --dataset dataset \\
         --model ${Seq2func.q(model)} \\
         --outdir pretrain \\
-        ${train_args} \\
+        ${task.ext.args} \\
         ${resumeDir ? "--resume-dir ${Seq2func.q(resumeDir)}" : ''} \\
         --progress log
     report.py training --metrics pretrain/metrics.json --label pretrain --out pretrain/mqc

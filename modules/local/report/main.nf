@@ -22,7 +22,7 @@ process REPORT {
     script:
     """
     report.py build content/* --params params.json --schema ${schema} --versions software_versions.yml \\
-        --title ${Seq2func.q(params.report_title)} --out multiqc
+        --out multiqc ${task.ext.args}
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

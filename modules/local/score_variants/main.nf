@@ -6,7 +6,6 @@ process SCORE_VARIANTS {
     tuple val(label), path(checkpoint, stageAs: 'checkpoint/*'), val(chrom)
     path vcf, stageAs: 'variants/*'
     path fasta, stageAs: 'ref/*'
-    val  variant_args   // Seq2func.variantArgs(params), computed by the subworkflow (only these options enter the task hash)
 
     output:
     tuple val(label), path('chunk'), emit: chunk
@@ -22,7 +21,7 @@ process SCORE_VARIANTS {
         --vcf ${Seq2func.q(v)} --fasta ${Seq2func.q(fa)} \\
         --chrom ${Seq2func.q(chrom)} --label ${Seq2func.q(label)} \\
         --out chunk \\
-        ${variant_args}
+        ${task.ext.args}
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

@@ -6,7 +6,6 @@ process SCORE_VARIANTS_MERGE {
     tuple val(label), path(chunks, stageAs: 'chunks/??/*')
     path vcf, stageAs: 'variants/*'
     path fasta, stageAs: 'ref/*'
-    val  merge_args
 
     output:
     tuple val(label), path("variants/${label}"), emit: merged
@@ -17,7 +16,7 @@ process SCORE_VARIANTS_MERGE {
     def fa = (fasta instanceof List ? fasta : [fasta])[0]
     """
     score_variants.py merge chunks/*/chunk --vcf ${Seq2func.q(v)} --fasta ${Seq2func.q(fa)} \\
-        --out ${Seq2func.q("variants/${label}")} ${merge_args}
+        --out ${Seq2func.q("variants/${label}")} ${task.ext.args}
     python3 -m seq2func.versions ${task.process} > versions.yml
     """
 }

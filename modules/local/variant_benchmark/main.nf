@@ -8,7 +8,6 @@ process VARIANT_BENCHMARK {
     path vcf, stageAs: 'variants/*'
     path fasta, stageAs: 'ref/*'
     path conservation, stageAs: 'conservation/*'
-    val  bench_args
 
     output:
     path 'variants/benchmark/*', emit: files
@@ -23,7 +22,7 @@ process VARIANT_BENCHMARK {
     def cons = conservation.toString().endsWith('NO_FILE') ? '' : "--conservation ${Seq2func.q(conservation)}"
     """
     score_variants.py benchmark ${runArgs} --labels ${Seq2func.q(variant_labels)} \\
-        --fasta ${Seq2func.q(fa)} --vcf ${Seq2func.q(v)} ${cons} --out variants/benchmark ${bench_args}
+        --fasta ${Seq2func.q(fa)} --vcf ${Seq2func.q(v)} ${cons} --out variants/benchmark ${task.ext.args}
     report.py variants --benchmark variants/benchmark --out variants/mqc
     python3 -m seq2func.versions ${task.process} > versions.yml
     """

@@ -1,4 +1,4 @@
-"""Write the simulated ground-truth world (SPEC §5) into --outdir."""
+"""Write the simulated ground-truth world into --outdir."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The personal-genome benchmark, fan-out friendly (SPEC §3 PERSONAL 2-6).
+"""The personal-genome benchmark, fan-out friendly.
 
 :func:`run_chunk` handles one chunk of genes (a gene list or chromosomes) and writes per-chunk
 tables; :func:`merge_chunks` concatenates chunks, runs the null test and Benjamini-Hochberg over

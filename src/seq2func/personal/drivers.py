@@ -1,4 +1,4 @@
-"""eQTL effects, in-silico mutagenesis of the cohort's SNVs, and driver SNVs (SPEC §3 PERSONAL 6).
+"""eQTL effects, in-silico mutagenesis of the cohort's SNVs, and driver SNVs.
 
 * **eQTL** (:func:`eqtl_ols`): per SNV, the OLS slope of expression on ALT dosage (0/1/2) with an
   intercept and no covariates (as the published code), with its standard error, t and two-sided p

@@ -1,4 +1,4 @@
-"""Figures of the personal-genome benchmark (SPEC §3 PERSONAL), matplotlib Agg, PNG.
+"""Figures of the personal-genome benchmark, matplotlib Agg, PNG.
 
 ``population_average.png``  reference-sequence prediction vs observed mean expression, per gene
 ``r_vs_log10p.png``         per-gene R vs -log10 p, coloured by the mean prediction; BH line

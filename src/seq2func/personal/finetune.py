@@ -1,4 +1,4 @@
-"""Personal-genome fine-tuning (SPEC §3 PERSONAL 7: the paper's proposed remedy).
+"""Personal-genome fine-tuning (the remedy Rastogi et al. 2024 propose for wrong-sign genes).
 
 Start from a trained model, train it on the haplotypes and expression of *training individuals*,
 and test on *held-out individuals* (and on held-out genes), comparing the reference-only model

@@ -1,4 +1,4 @@
-"""Predict personal haplotypes with a trained model (SPEC §3 PERSONAL 2).
+"""Predict personal haplotypes with a trained model.
 
 For each gene, the window of ``window`` bp (default 40,001) centred on the TSS is built per
 individual with :class:`~seq2func.personal.haplotypes.HaplotypeBuilder` (haplotype 1 and 2,
@@ -43,7 +43,7 @@ Combining the two haplotypes ``a`` and ``b`` of an individual (``combine``):
 ``log1p`` is applied to values clipped at 0 (profile outputs are non-negative; a scalar model's
 negative outputs are clipped, with a warning). The *haplotype space* used by ISM and the linear
 approximation is the identity for ``mean`` and ``log1p`` for the two log options. The reference
-prediction of a gene (the population-average prediction of SPEC §3 figure 1) is the combination
+prediction of a gene (the population-average prediction) is the combination
 of the reference sequence with itself.
 """
 

@@ -1,4 +1,4 @@
-"""Cross-individual statistics of the personal-genome benchmark (SPEC §3 PERSONAL 3-4).
+"""Cross-individual statistics of the personal-genome benchmark.
 
 The method of Sasse et al. 2023. Per gene we correlate a model's per-individual prediction with
 observed expression (Pearson R across individuals), build a gene-specific null from random linear

@@ -1,4 +1,4 @@
-"""The simulated ground-truth world (SPEC §5).
+"""The simulated ground-truth world.
 
 Entry points:
 

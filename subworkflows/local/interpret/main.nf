@@ -17,12 +17,11 @@ workflow INTERPRET_WF {
 
     main:
     ch_versions = Channel.empty()
-    def interpretArgs = Seq2func.interpretArgs(params)
     // default: the pretrained model and the `full` fine-tuning of every target cell type
     def wanted = params.interpret_models ? params.interpret_models.toString().tokenize(',')*.trim() : null
     ch_models = ch_checkpoints.filter { label, ckpt -> wanted != null ? label in wanted : (label == 'pretrain' || label.endsWith('/full')) }
 
-    INTERPRET(ch_models, ch_dataset, ch_regions, ch_fasta, interpretArgs)
+    INTERPRET(ch_models, ch_dataset, ch_regions, ch_fasta)
     ch_versions = ch_versions.mix(INTERPRET.out.versions.first())
 
     ch_all = INTERPRET.out.results.toSortedList { a, b -> a[0] <=> b[0] }.filter { it }

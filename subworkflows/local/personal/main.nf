@@ -20,8 +20,6 @@ workflow PERSONAL {
 
     main:
     ch_versions = Channel.empty()
-    // the shared options, as a value: the tasks' hashes then hold these and no other parameter
-    def personalArgs = Seq2func.personalArgs(params)
     ch_inputs = ch_checkpoint
         .combine(ch_vcf.map { [it] })
         .combine(ch_fasta.map { [it] })
@@ -29,7 +27,7 @@ workflow PERSONAL {
         .combine(ch_expression)
         .first()
 
-    PERSONAL_CHUNK(ch_chroms.combine(ch_inputs).combine(ch_predictdb), personalArgs)
+    PERSONAL_CHUNK(ch_chroms.combine(ch_inputs).combine(ch_predictdb))
     ch_versions = ch_versions.mix(PERSONAL_CHUNK.out.versions.first())
 
     PERSONAL_MERGE(PERSONAL_CHUNK.out.chunk.collect())
@@ -37,7 +35,7 @@ workflow PERSONAL {
     ch_mqc = PERSONAL_MERGE.out.mqc
 
     if (params.personal_finetune) {
-        PERSONAL_FINETUNE(ch_inputs, personalArgs)
+        PERSONAL_FINETUNE(ch_inputs)
         ch_versions = ch_versions.mix(PERSONAL_FINETUNE.out.versions)
         ch_mqc = ch_mqc.mix(PERSONAL_FINETUNE.out.mqc)
     }

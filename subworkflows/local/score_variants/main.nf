@@ -20,17 +20,14 @@ workflow SCORE_VARIANTS_WF {
 
     main:
     ch_versions = Channel.empty()
-    // the options as values: the tasks' hashes hold these and no other parameter
-    def variantArgs = Seq2func.variantArgs(params)
-    def mergeArgs = "--ref-mismatch ${params.ref_mismatch} --seed ${params.train_seed as int}"
 
     def wanted = params.variant_models ? params.variant_models.toString().tokenize(',')*.trim() : null
     ch_jobs = ch_checkpoints.filter { label, ckpt -> wanted == null || label in wanted }
         .combine(ch_chroms.flatMap { it }).map { label, ckpt, chrom -> [label, ckpt, chrom] }
-    SCORE_VARIANTS(ch_jobs, ch_vcf, ch_fasta, variantArgs)
+    SCORE_VARIANTS(ch_jobs, ch_vcf, ch_fasta)
     ch_versions = ch_versions.mix(SCORE_VARIANTS.out.versions.first())
 
-    SCORE_VARIANTS_MERGE(SCORE_VARIANTS.out.chunk.groupTuple(), ch_vcf, ch_fasta, mergeArgs)
+    SCORE_VARIANTS_MERGE(SCORE_VARIANTS.out.chunk.groupTuple(), ch_vcf, ch_fasta)
     ch_versions = ch_versions.mix(SCORE_VARIANTS_MERGE.out.versions.first())
 
     ch_all = SCORE_VARIANTS_MERGE.out.merged.toSortedList { a, b -> a[0] <=> b[0] }
@@ -41,8 +38,7 @@ workflow SCORE_VARIANTS_WF {
         ch_bench.map { runs, lab -> lab },
         ch_vcf,
         ch_fasta,
-        ch_conservation,
-        "--seed ${params.train_seed as int} --n-boot ${params.variant_bootstrap as int}"
+        ch_conservation
     )
     ch_versions = ch_versions.mix(VARIANT_BENCHMARK.out.versions)
 

@@ -30,15 +30,12 @@ workflow TRAIN {
                  "PRETRAIN/FINETUNE restarts from epoch 0 (set --resume_dir to a path every task can write to)"
     }
 
-    // the training options, as a value: the tasks' hashes then hold these and no other parameter
-    def trainArgs = Seq2func.trainArgs(params)
-
     if (params.pretrained) {
         ch_pretrained = Channel.value(file(params.pretrained, checkIfExists: true))
     } else {
         def userModel = params.model && (params.model.toString().contains('/') || params.model.toString().endsWith('.json'))
         ch_model_name = ch_mode.map { mode -> params.model ?: (mode == 'peak' ? 'resnet_peak' : 'basenji_131k') }
-        PRETRAIN(ch_dataset, ch_model_name, userModel ? file(params.model, checkIfExists: true) : no_file, trainArgs)
+        PRETRAIN(ch_dataset, ch_model_name, userModel ? file(params.model, checkIfExists: true) : no_file)
         ch_pretrained = PRETRAIN.out.checkpoint
         ch_mqc = ch_mqc.mix(PRETRAIN.out.mqc)
         ch_versions = ch_versions.mix(PRETRAIN.out.versions)
@@ -52,7 +49,7 @@ workflow TRAIN {
         .combine(ch_cell_types.map { [it] })
         .flatMap { strategy, cts -> cts.collect { ct -> [ct, strategy] } }
 
-    FINETUNE(ch_jobs, ch_dataset, ch_pretrained, trainArgs)
+    FINETUNE(ch_jobs, ch_dataset, ch_pretrained)
     ch_versions = ch_versions.mix(FINETUNE.out.versions.first())
 
     ch_checkpoints = ch_pretrained.map { ['pretrain', it] }

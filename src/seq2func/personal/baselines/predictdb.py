@@ -1,4 +1,4 @@
-"""PredictDB models applied to the cohort VCF (SPEC §3 PERSONAL 5, the ``.db`` half of the baseline).
+"""PredictDB models applied to the cohort VCF (the ``.db`` half of the baseline).
 
 :func:`predictdb_for_genes` predicts the genes of a benchmark chunk with a published PredictDB
 model (``bin/personal.py run --predictdb``), reading the cohort VCF at the model's own variants:

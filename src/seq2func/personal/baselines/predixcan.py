@@ -1,4 +1,4 @@
-"""PrediXcan-style linear baseline for the personal-genome benchmark (SPEC §3 PERSONAL 5).
+"""PrediXcan-style linear baseline for the personal-genome benchmark.
 
 Two ways to get a per-individual genetic prediction of each gene's expression:
 
