@@ -72,7 +72,10 @@ def test_one_command_line_mounts_every_process_script():
                 return {n: signature(s) for n, s in c.commands.items()}
             return sorted(p.name for p in c.params)
 
-        assert signature(cmd) == signature(own), path
+        got = signature(cmd)
+        if isinstance(got, dict):  # a stage group may hold other modules' commands too (personal haplotypes)
+            got = {n: got.get(n) for n in signature(own)}
+        assert got == signature(own), path
     exe = shutil.which("seq2func", path=str(Path(sys.executable).parent))
     assert exe, "the seq2func console script ([project.scripts]) must be installed by make setup"
     res = subprocess.run([exe, "prepare", "split", "--help"], capture_output=True, text=True, stdin=subprocess.DEVNULL)

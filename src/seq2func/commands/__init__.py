@@ -65,16 +65,18 @@ def build() -> typer.Typer:
     for path, module in LAYOUT.items():
         app: typer.Typer = importlib.import_module(f"seq2func.commands.{module}").app
         *parents, name = path.split()
-        parent = group(parents[0], STAGE_HELP.get(parents[0])) if parents else root
         commands = app.registered_commands
-        if len(commands) == 1 and not app.registered_groups:
-            info = commands[0]
-            parent.command(name=name, help=info.help or app.info.help)(info.callback)
-        elif parents:
-            parent.add_typer(app, name=name)
-        else:
-            groups[name] = app
-            root.add_typer(app, name=name)
+        single = len(commands) == 1 and not app.registered_groups
+        if parents:
+            parent = group(parents[0], STAGE_HELP.get(parents[0]))
+            if single:
+                parent.command(name=name, help=commands[0].help or app.info.help)(commands[0].callback)
+            else:
+                parent.add_typer(app, name=name)
+        elif single:
+            root.command(name=name, help=commands[0].help or app.info.help)(commands[0].callback)
+        else:  # the module's commands in a group of their own (the module's app itself stays as it is)
+            group(name, app.info.help).registered_commands.extend(commands)
     return root
 
 

@@ -32,7 +32,6 @@ bins per track) and ``gene_scatter.png``."""
 from __future__ import annotations
 
 from seq2func.evaluate.genes import (  # noqa: F401  (the package's API)
-    _truth_gene_metrics,
     gene_level,
     read_expression,
     read_tss_bed,
@@ -45,9 +44,6 @@ from seq2func.evaluate.metrics import (  # noqa: F401  (the package's API)
     observed,
     predict,
     track_metrics,
-)
-from seq2func.evaluate.plots import (  # noqa: F401  (the package's API)
-    _plots,
 )
 from seq2func.evaluate.run import (  # noqa: F401  (the package's API)
     evaluate,

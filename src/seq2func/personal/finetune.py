@@ -67,6 +67,7 @@ import pandas as pd
 import torch
 
 from seq2func.errors import InputError
+from seq2func.personal.cohort import fasta_contigs, load_cohort
 from seq2func.personal.stats import personal_benchmark
 
 log = logging.getLogger(__name__)
@@ -284,8 +285,6 @@ def _finetune_cohort(
     _FinetuneCohort
         Genes with expression, expression table, shared samples and FASTA contigs.
     """
-    from seq2func.personal.cohort import fasta_contigs, load_cohort
-
     sel, expr, samples, expr_label = load_cohort(vcf, tss, expression, genes=genes, chroms=chroms,
                                                  missing_samples=p.missing_samples)
     sel = sel[sel["gene_id"].isin(expr.index)].reset_index(drop=True)

@@ -457,11 +457,10 @@ def _open_track_writers(stack: contextlib.ExitStack, world: World, tmp: Path) ->
     cons_bw = pyBigWig.open(str(tmp / "conservation.bw"), "w")
     stack.callback(cons_bw.close)
     cons_bw.addHeader(header)
-    peak_fh, peak_callers, peak_counters = {}, {}, {}
+    peak_callers, peak_counters = {}, {}
     for ti, t in enumerate(world.tracks):
         if t["assay"] == "ATAC":
             fh = stack.enter_context(open(tmp / "peaks" / f"{t['track_id']}.narrowPeak", "w"))
-            peak_fh[ti] = fh
             peak_counters[ti] = [0]
             peak_callers[ti] = tracks_mod.PeakCaller(fh, t, P, peak_counters[ti])
     noise = [tracks_mod.NoiseStats(P.bin_bp) for _ in world.tracks]

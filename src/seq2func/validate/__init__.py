@@ -23,12 +23,9 @@ validated samplesheet and ``validation.json`` atomically, only after everything 
 from __future__ import annotations
 
 from seq2func.validate.annotation import (  # noqa: F401  (the package's API)
-    _GTF_GENE_ID,
-    _GTF_GENE_NAME,
     check_gtf,
 )
 from seq2func.validate.contigs import (  # noqa: F401  (the package's API)
-    _check_ends,
     check_contigs,
 )
 from seq2func.validate.expression import (  # noqa: F401  (the package's API)
@@ -38,7 +35,6 @@ from seq2func.validate.expression import (  # noqa: F401  (the package's API)
 )
 from seq2func.validate.messages import (  # noqa: F401  (the package's API)
     Warnings,
-    _fmt,
     preview,
 )
 from seq2func.validate.params import (  # noqa: F401  (the package's API)
@@ -46,7 +42,6 @@ from seq2func.validate.params import (  # noqa: F401  (the package's API)
     MODE_OF_ARCHITECTURE,
     NEXTFLOW_INTERNAL_PARAMS,
     NEXTFLOW_INTERNAL_PREFIXES,
-    _split_chroms,
     check_model_for_mode,
     check_param_rules,
     describe,
@@ -59,8 +54,6 @@ from seq2func.validate.params import (  # noqa: F401  (the package's API)
 from seq2func.validate.run import (  # noqa: F401  (the package's API)
     Inputs,
     Validation,
-    _display,
-    _strip_private,
     run_validation,
     validate_all,
     write_outputs,
@@ -73,8 +66,6 @@ from seq2func.validate.tracks import (  # noqa: F401  (the package's API)
 )
 from seq2func.validate.variants import (  # noqa: F401  (the package's API)
     DEFAULT_MAX_VCF_RECORDS,
-    _open_vcf,
-    _read_table_header,
     check_variants,
     check_vcf,
 )
