@@ -44,9 +44,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from _common import REPO, load_avg  # _common also puts src/ on sys.path
 
 
 # ------------------------------------------------------------------------------------------
@@ -360,7 +358,7 @@ def main() -> None:
     ap.add_argument("--world", type=Path, default=None,
                     help="small simulated world (scale small, seed 1) for forward_passes_saved; default: simulate one")
     ap.add_argument("--skip-world", action="store_true", help="leave out the small-world deduplication figures")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "haplotypes.json")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "haplotypes.json")
     ap.add_argument("--worker", nargs=4, metavar=("VCF", "FASTA", "WINDOWS_JSON", "DUMP_DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -373,7 +371,7 @@ def main() -> None:
     for tool in ("bcftools", "samtools", "bgzip", "tabix"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is needed for this benchmark")
-    load_start = os.getloadavg()
+    load_start = load_avg()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="haps_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"workdir {work}", file=sys.stderr)
@@ -487,8 +485,8 @@ def main() -> None:
             "bcftools": subprocess.run(["bcftools", "--version"], capture_output=True, text=True).stdout.splitlines()[0],
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
-            "load_average_at_start": [round(x, 2) for x in load_start],
-            "load_average_1min_at_end": round(os.getloadavg()[0], 2),
+            "load_average_at_start": load_start,
+            "load_average_1min_at_end": (load_avg() or [None])[0],
         },
     }
     if gvl is not None:

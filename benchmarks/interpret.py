@@ -24,18 +24,15 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 import torch
+from _common import REPO  # also puts src/ on sys.path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from seq2func.io.atomic import json_clean  # noqa: E402
+from seq2func.io.atomic import json_clean
 
 
 def ism_speedups(region_bp: int, skip_131k: bool) -> dict:
@@ -58,7 +55,7 @@ def ism_speedups(region_bp: int, skip_131k: bool) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--train-workdir", type=Path, required=True, help="a benchmarks/train.py --keep work directory")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "interpret.json")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "interpret.json")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--region-bp", type=int, default=100)
     ap.add_argument("--skip-131k", action="store_true", help="leave basenji_131k out of the ISM timing (minutes on a CPU)")

@@ -33,13 +33,11 @@ import argparse
 import csv
 import json
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from _common import REPO  # also puts src/ on sys.path
 
 # personal fine-tuning variants (what Rastogi et al. 2024 tried): FinetuneParams overrides
 VARIANTS = {
@@ -80,7 +78,7 @@ def main() -> None:
     ap.add_argument("--chroms", default="", help="comma-separated chromosomes for the models and fine-tuning (default: all)")
     ap.add_argument("--truth-chroms", default="", help="comma-separated chromosomes for the truth model (default: --chroms)")
     ap.add_argument("--skip", default="", help="comma-separated: random,truth,finetune")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "personal.json")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "personal.json")
     args = ap.parse_args()
 
     import torch

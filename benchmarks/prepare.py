@@ -29,9 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+from _common import REPO  # also puts src/ on sys.path
 
 N_CHROMS = 4
 SEQ_LENGTH, STRIDE, BIN, CROP = 131072, 32768, 128, 8192

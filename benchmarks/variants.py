@@ -41,11 +41,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from _common import REPO  # also puts src/ on sys.path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from seq2func.io.atomic import json_clean  # noqa: E402
+from seq2func.io.atomic import json_clean
 
 
 def machine() -> dict:
@@ -163,7 +161,7 @@ def causal_signs(world: Path, merged: dict[str, Path], min_effect: float) -> dic
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--train-workdir", type=Path, default=None, help="a benchmarks/train.py --keep work directory")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "variants.json")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "variants.json")
     ap.add_argument("--workdir", type=Path, default=None, help="scratch directory (default: a temporary one, removed)")
     ap.add_argument("--n-speed", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=3)
@@ -178,7 +176,7 @@ def main(argv=None) -> int:
     train_dir = args.train_workdir
     if train_dir is None:
         train_dir = tmp / "train"
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "train.py"), "--keep", "--workdir", str(train_dir),
+        subprocess.run([sys.executable, str(REPO / "benchmarks" / "train.py"), "--keep", "--workdir", str(train_dir),
                         "--out", str(tmp / "train.json"), "--strategies", args.strategies], check=True)
     world = train_dir / "world"
     result: dict = {"benchmark": "variants", "machine": machine(), "train_workdir": str(train_dir)}

@@ -22,6 +22,16 @@ def canonical(name: str) -> str:
     Only the ``chr`` prefix, the mitochondrion's spellings and the case of the sex chromosomes
     are folded; anything else (``chr1_KI270706v1_random``, ``GL000192.1``) keeps its spelling
     minus a leading ``chr``.
+
+    Parameters
+    ----------
+    name : str
+        Contig name as spelled in some input file.
+
+    Returns
+    -------
+    str
+        The canonical key (``1``, ``X``, ``M``, ...).
     """
     if name.lower() in _MITO:
         return "M"
@@ -36,6 +46,18 @@ def alias_map(reference: Iterable[str], other: Iterable[str]) -> dict[str, str]:
 
     Exact matches win; otherwise names are matched through :func:`canonical`. Names of ``other``
     with no counterpart in ``reference`` are absent from the result.
+
+    Parameters
+    ----------
+    reference : iterable of str
+        Contig names whose spelling wins (usually the FASTA's); on a canonical-key clash the first wins.
+    other : iterable of str
+        Contig names of the file to rename.
+
+    Returns
+    -------
+    dict of str to str
+        ``{name in other: name in reference}`` for every name of ``other`` that has a counterpart.
     """
     ref = list(reference)
     ref_set = set(ref)
@@ -54,7 +76,20 @@ def alias_map(reference: Iterable[str], other: Iterable[str]) -> dict[str, str]:
 
 
 def shared_fraction(reference: Iterable[str], other: Iterable[str]) -> float:
-    """Fraction of ``other``'s names that map onto ``reference`` (1.0 for an empty ``other``)."""
+    """Fraction of ``other``'s names that map onto ``reference`` (1.0 for an empty ``other``).
+
+    Parameters
+    ----------
+    reference : iterable of str
+        Contig names of the reference file.
+    other : iterable of str
+        Contig names of the file compared with it.
+
+    Returns
+    -------
+    float
+        Share of ``other``'s names in :func:`alias_map`, in ``[0, 1]``.
+    """
     other = list(other)
     if not other:
         return 1.0
@@ -62,5 +97,18 @@ def shared_fraction(reference: Iterable[str], other: Iterable[str]) -> float:
 
 
 def rename(names: Iterable[str], mapping: Mapping[str, str]) -> list[str]:
-    """Apply an alias map, leaving unmapped names as they are."""
+    """Apply an alias map, leaving unmapped names as they are.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Contig names to rename.
+    mapping : mapping of str to str
+        Alias map, e.g. from :func:`alias_map`.
+
+    Returns
+    -------
+    list of str
+        The renamed names, in input order.
+    """
     return [mapping.get(n, n) for n in names]

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Callable
+
+import typer
 
 from seq2func.errors import InputError
 
@@ -17,6 +20,13 @@ EXIT_INPUT_ERROR = 2
 
 
 def setup_logging(verbose: bool = False) -> None:
+    """Send log records to stderr as ``time level logger: message``.
+
+    Parameters
+    ----------
+    verbose : bool, optional
+        Log at DEBUG level when true; INFO otherwise (the default).
+    """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -25,7 +35,16 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def run(app: Callable[..., object]) -> None:
-    """Run a Typer app (or any callable) turning :class:`InputError` into one line + exit 2."""
+    """Run a Typer app (or any callable) turning :class:`InputError` into one line + exit 2.
+
+    Click usage errors exit with their own code (2) after printing their message; ``Abort`` exits 1;
+    any other exception keeps its traceback.
+
+    Parameters
+    ----------
+    app : callable
+        A ``typer.Typer`` app (run with ``standalone_mode=False``) or any callable taking no arguments.
+    """
     setup_logging()
     try:
         app(standalone_mode=False) if _is_typer(app) else app()
@@ -46,19 +65,29 @@ def run(app: Callable[..., object]) -> None:
 
 
 def _is_typer(app: object) -> bool:
-    try:
-        import typer
-    except ImportError:  # pragma: no cover
-        return False
     return isinstance(app, typer.Typer)
 
 
 def label_dirs(items: list[str], option: str = "--run") -> dict:
-    """``["label=DIR", ...]`` -> ``{label: Path(DIR)}``; anything else is a one-line usage error."""
-    from pathlib import Path
+    """``["label=DIR", ...]`` -> ``{label: Path(DIR)}``; anything else is a one-line usage error.
 
-    import typer
+    Parameters
+    ----------
+    items : list of str
+        Repeated option values, each ``label=DIR``.
+    option : str, optional
+        Option name shown in the usage error (default ``--run``).
 
+    Returns
+    -------
+    dict
+        ``{label: Path(DIR)}`` in the order given.
+
+    Raises
+    ------
+    typer.BadParameter
+        When an item lacks the ``=``, the label or the directory.
+    """
     out = {}
     for item in items:
         name, sep, d = item.partition("=")

@@ -50,7 +50,24 @@ def _masked_mean(elem: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
 
 def poisson(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None,
             eps: float = 1e-6) -> torch.Tensor:
-    """Poisson NLL with ``pred`` the rate, up to the dropped constant ``log(target!)``."""
+    """Poisson NLL with ``pred`` the rate, up to the dropped constant ``log(target!)``.
+
+    Parameters
+    ----------
+    pred : torch.Tensor
+        Predicted Poisson rates (non-negative), any shape.
+    target : torch.Tensor
+        Targets, same shape as ``pred``; NaN entries are ignored.
+    mask : torch.Tensor, optional
+        Boolean mask broadcastable to ``target``; False entries are ignored.
+    eps : float, optional
+        Added to ``pred`` inside the log.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar float32 loss (0 when no entry is valid).
+    """
     pred, target, valid = _valid(pred, target, mask)
     safe = torch.where(valid, pred, torch.ones_like(pred))
     return _masked_mean(safe - target * torch.log(safe + eps), valid)
@@ -58,7 +75,26 @@ def poisson(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None 
 
 def multinomial_poisson(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None,
                         total_weight: float = 0.2, eps: float = 1e-6) -> torch.Tensor:
-    """Borzoi-style Poisson (per-track total) + multinomial (profile shape) loss; bins on axis -2."""
+    """Borzoi-style Poisson (per-track total) + multinomial (profile shape) loss; bins on axis -2.
+
+    Parameters
+    ----------
+    pred : torch.Tensor
+        Predicted non-negative profiles ``(..., n_bins, n_tracks)``.
+    target : torch.Tensor
+        Targets, same shape as ``pred``; NaN entries are ignored.
+    mask : torch.Tensor, optional
+        Boolean mask broadcastable to ``target``; False entries are ignored.
+    total_weight : float, optional
+        Weight of the Poisson total-count term against the multinomial shape term.
+    eps : float, optional
+        Pseudocount added to ``pred`` and ``target`` on valid bins.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar float32 loss averaged over (example, track) columns with a valid bin (0 when none).
+    """
     pred, target, valid = _valid(pred, target, mask)
     if pred.ndim < 2:
         raise ValueError("multinomial_poisson expects (..., bins, tracks)")
@@ -78,14 +114,46 @@ def multinomial_poisson(pred: torch.Tensor, target: torch.Tensor, mask: torch.Te
 
 
 def mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean squared error over valid entries."""
+    """Mean squared error over valid entries.
+
+    Parameters
+    ----------
+    pred : torch.Tensor
+        Predictions, any shape.
+    target : torch.Tensor
+        Targets, same shape as ``pred``; NaN entries are ignored.
+    mask : torch.Tensor, optional
+        Boolean mask broadcastable to ``target``; False entries are ignored.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar float32 loss (0 when no entry is valid).
+    """
     pred, target, valid = _valid(pred, target, mask)
     return _masked_mean((pred - target) ** 2, valid)
 
 
 def bce(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None,
         pos_weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Binary cross-entropy on logits over valid entries (``pos_weight`` per track, optional)."""
+    """Binary cross-entropy on logits over valid entries (``pos_weight`` per track, optional).
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        Predicted logits (before the sigmoid), any shape.
+    target : torch.Tensor
+        0/1 targets, same shape as ``logits``; NaN entries are ignored.
+    mask : torch.Tensor, optional
+        Boolean mask broadcastable to ``target``; False entries are ignored.
+    pos_weight : torch.Tensor, optional
+        Weight of positive examples per track ``(n_tracks,)``, broadcast over the last axis.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar float32 loss (0 when no entry is valid).
+    """
     logits, target, valid = _valid(logits, target, mask)
     elem = F.binary_cross_entropy_with_logits(logits, target, reduction="none",
                                               pos_weight=None if pos_weight is None else pos_weight.float())
@@ -101,7 +169,25 @@ LOSSES: dict[str, LossFn] = {
 
 
 def get_loss(name: str, **kwargs) -> LossFn:
-    """``get_loss("multinomial_poisson", total_weight=0.2)`` -> ``loss(pred, target, mask=None)``."""
+    """``get_loss("multinomial_poisson", total_weight=0.2)`` -> ``loss(pred, target, mask=None)``.
+
+    Parameters
+    ----------
+    name : str
+        One of ``poisson``, ``multinomial_poisson``, ``mse``, ``bce``.
+    **kwargs
+        Extra keyword arguments bound to the loss (e.g. ``total_weight``, ``eps``, ``pos_weight``).
+
+    Returns
+    -------
+    callable
+        ``loss(pred, target, mask=None) -> torch.Tensor``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown loss name.
+    """
     try:
         fn = LOSSES[name]
     except KeyError:

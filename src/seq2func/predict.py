@@ -125,14 +125,36 @@ class Predictor:
 
     def output_bins(self, seq_len: int | None = None) -> int:
         """Output bins for inputs of ``seq_len`` bp (default :attr:`seq_len`); 1 for
-        classification and scalar models."""
+        classification and scalar models.
+
+        Parameters
+        ----------
+        seq_len : int, optional
+            Input length (bp); None (or 0) means the model's :attr:`seq_len`.
+
+        Returns
+        -------
+        int
+            Number of output bins.
+        """
         if self.kind != "profile":
             return 1
         return int(self.model.output_bins(int(seq_len or self.seq_len)))
 
     def bin_geometry(self, seq_len: int | None = None) -> tuple[int, int]:
         """``(crop_bp, bin_size)`` of a profile model: output bin ``j`` covers input positions
-        ``[crop_bp + j * bin_size, crop_bp + (j + 1) * bin_size)`` (``(0, L)`` for one-bin models)."""
+        ``[crop_bp + j * bin_size, crop_bp + (j + 1) * bin_size)`` (``(0, L)`` for one-bin models).
+
+        Parameters
+        ----------
+        seq_len : int, optional
+            Input length ``L`` (bp); None (or 0) means the model's :attr:`seq_len`.
+
+        Returns
+        -------
+        tuple of (int, int)
+            ``(crop_bp, bin_size)``: bp left uncovered before the first output bin, and the bin width (bp).
+        """
         L = int(seq_len or self.seq_len)
         if self.kind != "profile":
             return 0, L
@@ -148,7 +170,19 @@ class Predictor:
             return self.seq_len
 
     def rc_permutation(self, n_tracks: int) -> np.ndarray:
-        """The output-column permutation applied under reverse complement (see ``rc_perm``)."""
+        """The output-column permutation applied under reverse complement (see ``rc_perm``).
+
+        Parameters
+        ----------
+        n_tracks : int
+            Number of output tracks (the identity's length when there is no track table).
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 ``(n_tracks,)``: ``rc_perm`` when given, else from the model's ``seq2func_tracks``
+            (see :func:`rc_permutation`).
+        """
         if self.rc_perm is not None:
             return self.rc_perm
         return rc_permutation(getattr(self.model, "seq2func_tracks", None), n_tracks)

@@ -39,7 +39,18 @@ class Transform:
         return ";".join(parts)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        """Apply the operations (not the aggregation) to binned values; returns float32."""
+        """Apply the operations (not the aggregation) to binned values; returns float32.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            Binned (aggregated) coverage values, any shape.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 values on the transformed scale, same shape as ``x``.
+        """
         y = np.asarray(x, dtype=np.float32)
         for name, value in self.ops:
             if name == "clip":
@@ -71,7 +82,7 @@ class Transform:
 
         Parameters
         ----------
-        y
+        y : numpy.ndarray
             Values on the transformed scale (any shape).
 
         Returns
@@ -97,7 +108,24 @@ class Transform:
 
 
 def parse_transform(text: str | None) -> Transform:
-    """Parse a transform string; raises ``ValueError`` naming the bad token."""
+    """Parse a transform string; raises ``ValueError`` naming the bad token.
+
+    Parameters
+    ----------
+    text : str or None
+        Transform text such as ``sum;soft_clip=32;scale=0.5``; empty or None means ``sum``.
+
+    Returns
+    -------
+    Transform
+        The aggregation and the operations in the order written.
+
+    Raises
+    ------
+    ValueError
+        On an unknown aggregation or operation, a missing or non-numeric value, or a value out of range
+        (negative ``clip``/``soft_clip``, non-positive ``scale``, non-finite).
+    """
     text = (text or "").strip()
     if not text:
         return Transform("sum", ())

@@ -19,6 +19,18 @@ PACKAGES = ("seq2func", "numpy", "pandas", "pysam", "pyfaidx", "pyBigWig", "torc
 
 
 def package_versions(names=PACKAGES) -> dict[str, str]:
+    """Installed versions of Python and the given distributions, read from package metadata.
+
+    Parameters
+    ----------
+    names : iterable of str, optional
+        Distribution names to look up (default :data:`PACKAGES`); ones not installed are skipped.
+
+    Returns
+    -------
+    dict of str to str
+        ``{"python": version, name: version, ...}``.
+    """
     out = {"python": platform.python_version()}
     for name in names:
         try:
@@ -29,6 +41,19 @@ def package_versions(names=PACKAGES) -> dict[str, str]:
 
 
 def tool_version(tool: str) -> str | None:
+    """Version of a command-line tool, parsed from the output of ``tool --version``.
+
+    Parameters
+    ----------
+    tool : str
+        Executable name looked up on ``PATH``.
+
+    Returns
+    -------
+    str or None
+        The first ``X.Y`` or ``X.Y.Z`` in its output; None when the tool is missing, fails to run,
+        takes over 20 s or prints no version.
+    """
     if shutil.which(tool) is None:
         return None
     try:
@@ -41,6 +66,20 @@ def tool_version(tool: str) -> str | None:
 
 
 def versions_yaml(process: str, tools=()) -> str:
+    """The ``versions.yml`` text of one process: package versions plus the tools found.
+
+    Parameters
+    ----------
+    process : str
+        Nextflow process name, the top-level key.
+    tools : iterable of str, optional
+        Command-line tools to add; those whose version cannot be read are left out.
+
+    Returns
+    -------
+    str
+        YAML text ending with a newline.
+    """
     vers = package_versions()
     for t in tools:
         v = tool_version(t)
@@ -51,6 +90,13 @@ def versions_yaml(process: str, tools=()) -> str:
 
 
 def main(argv=None) -> None:
+    """Command line: ``python -m seq2func.versions PROCESS [--tool NAME ...]`` writes YAML to stdout.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` when None. Exits with a usage line when empty.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         sys.exit("usage: python -m seq2func.versions PROCESS [--tool NAME ...]")

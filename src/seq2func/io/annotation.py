@@ -35,13 +35,42 @@ GENE_COLUMNS = ["gene_id", "chrom", "tss", "strand", "tss_source"]
 
 
 def is_gtf(path: str | os.PathLike) -> bool:
-    """A GTF/GFF by its name (``.gtf``, ``.gff`` and their ``.gz``); anything else is a BED."""
+    """A GTF/GFF by its name (``.gtf``, ``.gff`` and their ``.gz``); anything else is a BED.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The annotation file; only its name is looked at (case-insensitive).
+
+    Returns
+    -------
+    bool
+        True for ``.gtf``, ``.gff``, ``.gff3`` (optionally ``.gz``).
+    """
     name = str(path).lower()
     return name.endswith((".gtf", ".gtf.gz", ".gff", ".gff.gz", ".gff3", ".gff3.gz"))
 
 
 def tss_from_gtf(path: str | os.PathLike) -> pd.DataFrame:
-    """TSS table of a GTF (see the module doc)."""
+    """TSS table of a GTF (see the module doc).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A GTF, plain or gzipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``chrom, tss, gene_id, strand`` (``tss`` 0-based), one row per gene, genes with a ``gene``
+        record first, then genes known only from a ``transcript`` record.
+
+    Raises
+    ------
+    InputError
+        On a line without 9 columns, a ``gene_id``, integer start/end or a ``+``/``-`` strand, or
+        when the file has no gene or transcript records.
+    """
     genes: dict[str, tuple] = {}
     transcripts: dict[str, tuple] = {}
     with open_text(path) as fh:
@@ -73,7 +102,24 @@ def tss_from_gtf(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def tss_from_bed(path: str | os.PathLike) -> pd.DataFrame:
-    """TSS table of a BED6 (``chrom, tss, tss+1, gene_id, score, strand``; 4 columns: strand ``.``)."""
+    """TSS table of a BED6 (``chrom, tss, tss+1, gene_id, score, strand``; 4 columns: strand ``.``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A BED of TSSs, plain or gzipped; ``#``, ``track`` and ``browser`` lines are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``chrom, tss, gene_id, strand`` (``tss`` = the BED start, 0-based), in file order.
+
+    Raises
+    ------
+    InputError
+        On fewer than 4 columns, a non-integer or negative start, a strand other than ``+``,
+        ``-``, ``.``, or when the file has no records.
+    """
     rows = []
     with open_text(path) as fh:
         for ln, line in enumerate(fh, 1):
@@ -99,12 +145,41 @@ def tss_from_bed(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def read_tss(path: str | os.PathLike) -> pd.DataFrame:
-    """TSS table ``(chrom, tss, gene_id, strand)`` from a GTF (by file name) or a BED6 file."""
+    """TSS table ``(chrom, tss, gene_id, strand)`` from a GTF (by file name) or a BED6 file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A GTF/GFF (see :func:`is_gtf`) or a BED6 of TSSs, plain or gzipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :func:`tss_from_gtf` and :func:`tss_from_bed`.
+
+    Raises
+    ------
+    InputError
+        On a malformed record (see those two functions).
+    """
     return tss_from_gtf(path) if is_gtf(path) else tss_from_bed(path)
 
 
 def unique_tss(df: pd.DataFrame, path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """One TSS per gene (the first), with a warning naming how many genes had more than one."""
+    """One TSS per gene (the first), with a warning naming how many genes had more than one.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A TSS table with a ``gene_id`` column.
+    path : str or os.PathLike, optional
+        Where the table came from, named in the warning (default ``TSS table``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` without repeated genes, with a fresh 0-based index.
+    """
     dup = df["gene_id"].duplicated()
     if dup.any():
         log.warning("%s: %d gene(s) with more than one TSS record; keeping the first", path or "TSS table",
@@ -117,7 +192,18 @@ def unique_tss(df: pd.DataFrame, path: str | os.PathLike | None = None) -> pd.Da
 # gene IDs
 # --------------------------------------------------------------------------------------------
 def gene_key(gene_id: str) -> str:
-    """A gene ID without its trailing version: ``ENSG00000100030.14`` -> ``ENSG00000100030``."""
+    """A gene ID without its trailing version: ``ENSG00000100030.14`` -> ``ENSG00000100030``.
+
+    Parameters
+    ----------
+    gene_id : str
+        A gene ID, with or without a ``.<digits>`` suffix (non-strings are converted with ``str``).
+
+    Returns
+    -------
+    str
+        The ID with one trailing ``.<digits>`` removed, else the ID unchanged.
+    """
     m = _VERSION.match(str(gene_id))
     return m.group(1) if m else str(gene_id)
 
@@ -205,7 +291,18 @@ def gene_table(
 
 def gene_table_bed(genes: pd.DataFrame) -> str:
     """A :func:`gene_table` as BED6 text (``chrom, tss, tss+1, gene_id, tss_source, strand``),
-    readable by :func:`read_tss`."""
+    readable by :func:`read_tss`.
+
+    Parameters
+    ----------
+    genes : pandas.DataFrame
+        A :func:`gene_table` (``gene_id, chrom, tss, strand, tss_source``).
+
+    Returns
+    -------
+    str
+        One tab-separated line per gene, each ending in a newline (empty for no genes).
+    """
     lines = [f"{r.chrom}\t{int(r.tss)}\t{int(r.tss) + 1}\t{r.gene_id}\t{r.tss_source}\t{r.strand}\n"
              for r in genes.itertuples(index=False)]
     return "".join(lines)
@@ -213,7 +310,21 @@ def gene_table_bed(genes: pd.DataFrame) -> str:
 
 def summarise_genes(genes: pd.DataFrame, n_expression: int | None = None) -> Mapping[str, int]:
     """Counts for ``validation.json``: genes placed, by TSS source, and (with an expression file)
-    expression genes without a TSS."""
+    expression genes without a TSS.
+
+    Parameters
+    ----------
+    genes : pandas.DataFrame
+        A :func:`gene_table`.
+    n_expression : int, optional
+        Number of genes in the expression file; None when there is none.
+
+    Returns
+    -------
+    dict
+        ``genes``, one ``tss_from_<source>`` per TSS source, and with ``n_expression``
+        ``expression_genes_without_tss``.
+    """
     out = {"genes": int(len(genes))}
     for src, n in genes["tss_source"].value_counts().items():
         out[f"tss_from_{src}"] = int(n)
@@ -246,7 +357,23 @@ def place_genes(annotation: pd.DataFrame | None, expression_ids: Sequence[str],
     """A TSS table ``(gene_id, chrom, tss, strand)`` in the expression file's gene spelling: the
     annotation's genes, renamed to the expression ID they match (with or without version suffix;
     unmatched annotation genes are kept as they are), plus the expression BED's genes the
-    annotation lacks (TSS = the BED's start, strand ``.``)."""
+    annotation lacks (TSS = the BED's start, strand ``.``).
+
+    Parameters
+    ----------
+    annotation : pandas.DataFrame or None
+        A :func:`read_tss` table, or None.
+    expression_ids : sequence of str
+        The expression file's gene IDs.
+    expression_positions : pandas.DataFrame, optional
+        For a phenotype BED: ``gene_id, chrom, start, end`` (``start`` is the TSS).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``gene_id, chrom, tss, strand``: the annotation's rows first, then the BED-only genes
+        (empty, with those columns, when there is neither).
+    """
     cols = ["gene_id", "chrom", "tss", "strand"]
     parts = []
     have: set[str] = set()

@@ -12,14 +12,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
+
 from seq2func.errors import InputError
 
 
 def json_clean(o: Any) -> Any:
     """A JSON-able copy: numpy scalars to Python, non-finite floats and ``pd.NA`` to ``None``,
-    tuples to lists, keys to strings."""
-    import numpy as np
+    tuples to lists, keys to strings.
 
+    Parameters
+    ----------
+    o : Any
+        A value to serialise: dicts, lists and tuples are cleaned recursively.
+
+    Returns
+    -------
+    Any
+        ``o`` with numpy booleans, integers and floats as Python ones, NaN/inf and ``pd.NA`` as
+        None, tuples as lists and dict keys as strings; other values unchanged.
+    """
     if isinstance(o, dict):
         return {str(k): json_clean(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
@@ -37,7 +49,20 @@ def json_clean(o: Any) -> Any:
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; missing parent folders are created.
+    text : str
+        The content, written as UTF-8.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -53,7 +78,13 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 
 def write_files(texts: "dict[str | os.PathLike, str]") -> None:
     """Write several files as one step: every text goes to a temporary sibling first, and only
-    when all are written are they renamed into place (a failure leaves none of them)."""
+    when all are written are they renamed into place (a failure leaves none of them).
+
+    Parameters
+    ----------
+    texts : dict
+        File path -> text (UTF-8); missing parent folders are created.
+    """
     pending: list[tuple[str, Path]] = []
     try:
         for path, text in texts.items():
@@ -72,14 +103,48 @@ def write_files(texts: "dict[str | os.PathLike, str]") -> None:
 
 
 def write_json(path: str | os.PathLike, obj: Any, *, sort_keys: bool = False) -> Path:
-    """Write ``obj`` as indented JSON atomically, after :func:`json_clean`."""
+    """Write ``obj`` as indented JSON atomically, after :func:`json_clean`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    obj : Any
+        Any JSON-able value once cleaned (numpy scalars and NaN allowed).
+    sort_keys : bool, optional
+        Sort dict keys (default: keep insertion order).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     return write_text(path, json.dumps(json_clean(obj), indent=2, sort_keys=sort_keys) + "\n")
 
 
 def new_temp_dir(out: str | os.PathLike, marker: str | None = None) -> Path:
     """A fresh temporary sibling of ``out``. With ``marker``, an existing ``out`` must be one of
     ours (a directory holding ``marker``), else it is an :class:`InputError`: we never replace
-    something we did not write."""
+    something we did not write.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The final output directory; the temporary one is ``.<name>.tmp-<pid>`` in its parent
+        (an older one of that name is removed).
+    marker : str, optional
+        A file name that marks a directory as a seq2func output; None skips the check.
+
+    Returns
+    -------
+    pathlib.Path
+        The new, empty temporary directory.
+
+    Raises
+    ------
+    InputError
+        When ``marker`` is given and ``out`` exists but is not a directory holding it.
+    """
     out = Path(out)
     if marker is not None and out.exists() and not (out.is_dir() and (out / marker).is_file()):
         raise InputError(out, None, f"output exists and is not a seq2func output (no {marker}); remove it or pick another --out")
@@ -92,7 +157,15 @@ def new_temp_dir(out: str | os.PathLike, marker: str | None = None) -> Path:
 
 
 def publish_dir(tmp: str | os.PathLike, out: str | os.PathLike) -> None:
-    """Move a finished temporary directory into place (replacing an older output of ours)."""
+    """Move a finished temporary directory into place (replacing an older output of ours).
+
+    Parameters
+    ----------
+    tmp : str or os.PathLike
+        The finished directory (from :func:`new_temp_dir`).
+    out : str or os.PathLike
+        Where it goes; an existing ``out`` is moved aside, then deleted once ``tmp`` is in place.
+    """
     tmp, out = Path(tmp), Path(out)
     if out.exists():
         old = out.parent / f".{out.name}.old-{os.getpid()}"
@@ -106,7 +179,25 @@ def publish_dir(tmp: str | os.PathLike, out: str | os.PathLike) -> None:
 @contextmanager
 def atomic_dir(out: str | os.PathLike, marker: str | None = None) -> Iterator[Path]:
     """Yield a temporary sibling directory; when the block succeeds it replaces ``out``, when it
-    fails it is removed: no partial outputs."""
+    fails it is removed: no partial outputs.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The final output directory.
+    marker : str, optional
+        A file name that marks a directory as ours (see :func:`new_temp_dir`).
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary directory to write into.
+
+    Raises
+    ------
+    InputError
+        When ``out`` exists and is not ours (see :func:`new_temp_dir`).
+    """
     tmp = new_temp_dir(out, marker)
     try:
         yield tmp

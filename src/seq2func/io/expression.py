@@ -71,7 +71,19 @@ class Expression:
 
 
 def layout_of(header: list[str]) -> str:
-    """``bed`` for a ``#chr start end id ...`` header, else ``tsv``."""
+    """``bed`` for a ``#chr start end id ...`` header, else ``tsv``.
+
+    Parameters
+    ----------
+    header : list of str
+        The header line's fields.
+
+    Returns
+    -------
+    str
+        ``bed`` when the first field starts with ``#`` or fields 2-3 are ``start``/``end``
+        (case-insensitive), else ``tsv``.
+    """
     h = [x.strip() for x in header]
     if h and h[0].startswith("#"):
         return "bed"

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pysam
 
 from seq2func.errors import InputError
 from seq2func.io.text import GZIP_ERRORS as _GZIP_ERRORS
@@ -26,8 +29,6 @@ IUPAC = b"ACGTNRYKMSWBDHVacgtnrykmswbdhv"
 
 
 def _dir_writable(d: Path) -> bool:
-    import tempfile
-
     try:
         fd, name = tempfile.mkstemp(dir=d, prefix=".s2f_write_test")
     except OSError:
@@ -51,8 +52,6 @@ class Genome:
     def fasta(self):
         """An open ``pysam.FastaFile`` (cached)."""
         if self._fa is None:
-            import pysam
-
             cap = CStderr()
             try:
                 with cap:
@@ -66,6 +65,22 @@ class Genome:
         return self._fa
 
     def fetch(self, chrom: str, start: int, end: int) -> str:
+        """The sequence of ``chrom:start-end`` (0-based, half-open) as the FASTA spells it.
+
+        Parameters
+        ----------
+        chrom : str
+            A record name of the FASTA.
+        start : int
+            0-based start.
+        end : int
+            0-based exclusive end.
+
+        Returns
+        -------
+        str
+            The bases (case kept).
+        """
         return self.fasta().fetch(chrom, start, end)
 
 
@@ -175,9 +190,29 @@ def _read_fai(fai: Path, display: str) -> dict[str, int]:
 
 
 def check_fasta(path: str | os.PathLike, display: str | None = None, work_dir: str | os.PathLike = ".") -> Genome:
-    """Validate a FASTA and make sure it is indexed (next to it, else in ``work_dir``)."""
-    import pysam
+    """Validate a FASTA and make sure it is indexed (next to it, else in ``work_dir``).
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The FASTA, plain or bgzip.
+    display : str, optional
+        The name as the user gave it, for messages (default: ``path``).
+    work_dir : str or os.PathLike, optional
+        Where a missing ``.fai``/``.gzi`` is built when the FASTA's folder is read-only
+        (default: the current folder).
+
+    Returns
+    -------
+    Genome
+        Record names in FASTA order, their lengths, the index paths, and whether an index was built.
+
+    Raises
+    ------
+    InputError
+        On a missing file, plain gzip, a malformed FASTA (see the module doc), a failed or stale
+        index, or an empty record.
+    """
     path = Path(path)
     display = display or str(path)
     if not path.exists():
@@ -226,9 +261,24 @@ def open_fasta(path: str | os.PathLike, display: str | None = None):
 
     Every failure is one :class:`InputError` naming the file; htslib's own messages never reach
     standard error.
-    """
-    import pysam
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The FASTA, plain or bgzip.
+    display : str, optional
+        The name to use in messages (default: ``path``).
+
+    Returns
+    -------
+    pysam.FastaFile
+        Open for reading; the caller closes it.
+
+    Raises
+    ------
+    InputError
+        When the file is missing or cannot be opened or indexed.
+    """
     display = display or os.fspath(path)
     p = Path(path)
     if not p.is_file():
@@ -247,7 +297,31 @@ def open_fasta(path: str | os.PathLike, display: str | None = None):
 
 def fetch(fa: Any, display: str | os.PathLike, chrom: str, start: int, end: int) -> str:
     """``fa.fetch(chrom, start, end)`` of an open ``pysam.FastaFile`` with htslib's stderr captured:
-    a corrupt or truncated bgzip block is one :class:`InputError` naming the file and the region."""
+    a corrupt or truncated bgzip block is one :class:`InputError` naming the file and the region.
+
+    Parameters
+    ----------
+    fa : pysam.FastaFile
+        An open FASTA (from :func:`open_fasta`).
+    display : str or os.PathLike
+        The FASTA's name for messages.
+    chrom : str
+        A record name.
+    start : int
+        0-based start.
+    end : int
+        0-based exclusive end.
+
+    Returns
+    -------
+    str
+        The bases (case kept).
+
+    Raises
+    ------
+    InputError
+        When htslib cannot read the region.
+    """
     cap = CStderr()
     try:
         with cap:
@@ -259,7 +333,23 @@ def fetch(fa: Any, display: str | os.PathLike, chrom: str, start: int, end: int)
 
 
 def contig_lengths(path: str | os.PathLike) -> dict[str, int]:
-    """Contig name -> length of a FASTA (from its index, built when missing), in FASTA order."""
+    """Contig name -> length of a FASTA (from its index, built when missing), in FASTA order.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The FASTA, plain or bgzip.
+
+    Returns
+    -------
+    dict
+        Record name -> length in bases.
+
+    Raises
+    ------
+    InputError
+        When the FASTA cannot be opened (see :func:`open_fasta`).
+    """
     fa = open_fasta(path)
     try:
         return dict(zip(fa.references, fa.lengths))

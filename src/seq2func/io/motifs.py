@@ -17,6 +17,7 @@ Matrices are ``width x 4`` arrays with columns in ``ACGT`` order.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -47,17 +48,52 @@ class Motif:
         return int(self.counts.shape[0])
 
     def probabilities(self, pseudocount: float = 1.0) -> np.ndarray:
-        """Column probabilities with ``pseudocount`` spread evenly over the four bases."""
+        """Column probabilities with ``pseudocount`` spread evenly over the four bases.
+
+        Parameters
+        ----------
+        pseudocount : float, optional
+            Total pseudocount per position, ``pseudocount / 4`` added to each base's count.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(width, 4)`` probabilities (A, C, G, T), each row summing to 1.
+        """
         c = np.asarray(self.counts, dtype=np.float64)
         return (c + pseudocount / 4.0) / (c.sum(axis=1, keepdims=True) + pseudocount)
 
     def log_odds(self, background: Sequence[float] = (0.25, 0.25, 0.25, 0.25), pseudocount: float = 1.0) -> np.ndarray:
-        """Natural-log odds ``log(p / background)`` (width x 4)."""
+        """Natural-log odds ``log(p / background)`` (width x 4).
+
+        Parameters
+        ----------
+        background : sequence of float, optional
+            Base frequencies A, C, G, T (default uniform).
+        pseudocount : float, optional
+            Total pseudocount per position (see :meth:`probabilities`).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(width, 4)`` log-odds scores in nats.
+        """
         bg = np.asarray(background, dtype=np.float64)
         return np.log(self.probabilities(pseudocount) / bg[None, :])
 
     def information_content(self, pseudocount: float = 1.0) -> float:
-        """Total information content in bits against a uniform background."""
+        """Total information content in bits against a uniform background.
+
+        Parameters
+        ----------
+        pseudocount : float, optional
+            Total pseudocount per position (see :meth:`probabilities`).
+
+        Returns
+        -------
+        float
+            Sum over positions of the relative entropy to 0.25 per base, in bits.
+        """
         p = self.probabilities(pseudocount)
         return float((p * np.log2(p / 0.25)).sum())
 
@@ -69,7 +105,19 @@ def bundled_motifs_path() -> Path:
 
 
 def load_jaspar_subset(path: str | os.PathLike | None = None) -> tuple[list[Motif], dict]:
-    """Load the bundled JASPAR subset: ``(motifs in file order, provenance dict)``."""
+    """Load the bundled JASPAR subset: ``(motifs in file order, provenance dict)``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        A motif JSON in the layout of the module doc (default: the bundled
+        ``assets/motifs/jaspar_subset.json``).
+
+    Returns
+    -------
+    tuple of (list of Motif, dict)
+        The motifs and the file's ``provenance`` (empty when it has none).
+    """
     p = Path(path) if path is not None else bundled_motifs_path()
     with open(p) as fh:
         doc = json.load(fh)
@@ -78,6 +126,19 @@ def load_jaspar_subset(path: str | os.PathLike | None = None) -> tuple[list[Moti
 
 
 def motif_from_dict(d: dict) -> Motif:
+    """A :class:`Motif` from one entry of the JSON's ``motifs`` list.
+
+    Parameters
+    ----------
+    d : dict
+        ``matrix_id``, ``name``, ``counts`` (``{"A": [...], "C": [...], "G": [...], "T": [...]}``)
+        and optionally ``species`` and ``tf_class``.
+
+    Returns
+    -------
+    Motif
+        With ``counts`` as a ``(width, 4)`` float array.
+    """
     counts = np.array([d["counts"][b] for b in BASES], dtype=np.float64).T
     return Motif(
         matrix_id=str(d["matrix_id"]),
@@ -89,6 +150,18 @@ def motif_from_dict(d: dict) -> Motif:
 
 
 def motif_to_dict(m: Motif) -> dict:
+    """One entry of the JSON's ``motifs`` list (the inverse of :func:`motif_from_dict`).
+
+    Parameters
+    ----------
+    m : Motif
+        The motif to write.
+
+    Returns
+    -------
+    dict
+        ``matrix_id``, ``name``, ``species``, ``tf_class`` and ``counts`` (one list of floats per base).
+    """
     return {
         "matrix_id": m.matrix_id,
         "name": m.name,
@@ -99,7 +172,26 @@ def motif_to_dict(m: Motif) -> dict:
 
 
 def fetch_from_pyjaspar(matrix_ids: Iterable[str], release: str | None = None) -> list[Motif]:
-    """Fetch count matrices from the JASPAR database bundled with pyjaspar."""
+    """Fetch count matrices from the JASPAR database bundled with pyjaspar.
+
+    Parameters
+    ----------
+    matrix_ids : iterable of str
+        JASPAR matrix IDs with version (e.g. ``MA0139.2``).
+    release : str, optional
+        A JASPAR release known to pyjaspar (e.g. ``JASPAR2024``); default pyjaspar's latest.
+
+    Returns
+    -------
+    list of Motif
+        In the order of ``matrix_ids``.
+
+    Raises
+    ------
+    KeyError
+        When an ID is not in the release.
+    """
+    # deferred: pyjaspar (and its database) only to fetch from JASPAR, never to load the bundled subset
     from pyjaspar import jaspardb
 
     db = jaspardb(release=release) if release else jaspardb()
@@ -114,9 +206,28 @@ def fetch_from_pyjaspar(matrix_ids: Iterable[str], release: str | None = None) -
 
 
 def export_jaspar_subset(matrix_ids: Sequence[str], path: str | os.PathLike, release: str | None = None) -> Path:
-    """Write a subset of pyjaspar's database as the bundled JSON (how the asset was made)."""
-    import importlib.metadata
+    """Write a subset of pyjaspar's database as the bundled JSON (how the asset was made).
 
+    Parameters
+    ----------
+    matrix_ids : sequence of str
+        JASPAR matrix IDs with version, in the order to write them.
+    path : str or os.PathLike
+        The JSON file to write (via a ``.tmp`` sibling, then renamed).
+    release : str, optional
+        A JASPAR release known to pyjaspar; default pyjaspar's latest.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    KeyError
+        When an ID is not in the release.
+    """
+    # deferred: pyjaspar (and its database) only to fetch from JASPAR, never to load the bundled subset
     from pyjaspar import jaspardb
 
     rel = release or jaspardb().release

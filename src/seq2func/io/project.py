@@ -24,7 +24,23 @@ def assets_dir() -> Path:
 
 def find_project_file(rel: str) -> Path:
     """A file of the pipeline checkout: ``$SEQ2FUNC_PROJECT_DIR/rel``, else next to the running
-    ``bin/`` script (Nextflow puts ``<projectDir>/bin`` on PATH), else above the package."""
+    ``bin/`` script (Nextflow puts ``<projectDir>/bin`` on PATH), else above the package.
+
+    Parameters
+    ----------
+    rel : str
+        The file's path relative to the pipeline checkout (e.g. ``assets/schema_input.json``).
+
+    Returns
+    -------
+    pathlib.Path
+        The first candidate that is a file.
+
+    Raises
+    ------
+    InputError
+        When no candidate exists.
+    """
     candidates = []
     if os.environ.get("SEQ2FUNC_PROJECT_DIR"):
         candidates.append(Path(os.environ["SEQ2FUNC_PROJECT_DIR"]) / rel)

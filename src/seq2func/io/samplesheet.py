@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Sequence
 
+import jsonschema
+
 from seq2func.errors import InputError
 from seq2func.io.project import INPUT_SCHEMA, find_project_file
 from seq2func.transforms import Transform, parse_transform
@@ -73,13 +75,37 @@ class Track:
 
 
 def staged_basename(file: str) -> str:
-    """Basename of a samplesheet ``file`` value (local path or URL)."""
+    """Basename of a samplesheet ``file`` value (local path or URL).
+
+    Parameters
+    ----------
+    file : str
+        The ``file`` column as written: a path or a URL (a ``?query`` and trailing ``/`` are ignored).
+
+    Returns
+    -------
+    str
+        The last path component, or ``file`` itself when it has none.
+    """
     name = PurePosixPath(file.split("?", 1)[0].rstrip("/")).name
     return name or file
 
 
 def staged_relpath(index: int, file: str) -> str:
-    """Where Nextflow's ``stageAs: 'tracks/????/*'`` puts row ``index``'s file."""
+    """Where Nextflow's ``stageAs: 'tracks/????/*'`` puts row ``index``'s file.
+
+    Parameters
+    ----------
+    index : int
+        The row number, 1-based, header excluded.
+    file : str
+        The row's ``file`` value.
+
+    Returns
+    -------
+    str
+        ``tracks/<index, 4 digits>/<basename>``.
+    """
     return f"{STAGED_PREFIX}/{index:04d}/{staged_basename(file)}"
 
 
@@ -87,6 +113,21 @@ def load_row_schema(path: str | os.PathLike | None = None) -> dict[str, Any]:
     """The schema of one row: ``items`` of an nf-core array schema, or the schema itself.
 
     Without ``path``, the pipeline's ``assets/schema_input.json``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        A JSON schema file; None finds ``assets/schema_input.json`` of the pipeline checkout.
+
+    Returns
+    -------
+    dict
+        The JSON schema of one samplesheet row.
+
+    Raises
+    ------
+    InputError
+        When ``path`` is None and the pipeline's schema cannot be found.
     """
     if path is None:
         path = find_project_file(INPUT_SCHEMA)
@@ -103,8 +144,6 @@ def _fmt_value(value: object) -> str:
 
 def _row_error(row_schema: dict[str, Any], row: dict[str, str]) -> str | None:
     """First schema violation of a row as a message, or None."""
-    import jsonschema
-
     validator = jsonschema.Draft7Validator(row_schema)
     errors = list(validator.iter_errors(row))
     if not errors:
@@ -158,6 +197,30 @@ def read_samplesheet(
     ``display`` is the samplesheet path as the user gave it (used in messages). Without
     ``staged_dir`` files are resolved relative to the samplesheet's directory unless absolute.
     ``row_schema``: the schema of one row (default: the pipeline's ``assets/schema_input.json``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The samplesheet: CSV, or tab-separated (``.tsv`` name, or a header with tabs and no commas).
+    display : str, optional
+        The samplesheet path as the user gave it, for messages (default: ``path``).
+    staged_dir : str or os.PathLike, optional
+        The folder Nextflow staged the track files into (row *i*'s file is
+        ``<staged_dir>/<iiii>/<basename>``); None resolves ``file`` against the samplesheet's folder.
+    row_schema : dict, optional
+        The JSON schema of one row (see :func:`load_row_schema`).
+
+    Returns
+    -------
+    list of Track
+        One per row, in file order.
+
+    Raises
+    ------
+    InputError
+        On an unreadable, empty or malformed samplesheet, a missing required column, a row that
+        breaks the schema, a duplicate ``track_id``, a bad ``transform``, a remote ``file``
+        outside the pipeline, or a track file that is missing, a directory or unreadable.
     """
     path = Path(path)
     display = display or str(path)
@@ -255,6 +318,18 @@ def read_samplesheet(
 
 
 def extra_columns(tracks: Sequence[Track]) -> list[str]:
+    """The columns beyond the known ones that the tracks carry, in first-seen order.
+
+    Parameters
+    ----------
+    tracks : sequence of Track
+        Tracks from :func:`read_samplesheet`.
+
+    Returns
+    -------
+    list of str
+        Names of the extra columns.
+    """
     cols: list[str] = []
     for t in tracks:
         for c in t.extra:
@@ -264,7 +339,18 @@ def extra_columns(tracks: Sequence[Track]) -> list[str]:
 
 
 def to_csv(tracks: Iterable[Track]) -> str:
-    """The validated samplesheet as CSV text (normalised transform, strand, staged file paths)."""
+    """The validated samplesheet as CSV text (normalised transform, strand, staged file paths).
+
+    Parameters
+    ----------
+    tracks : iterable of Track
+        Tracks from :func:`read_samplesheet`.
+
+    Returns
+    -------
+    str
+        A header (known columns, then extra ones) and one line per track.
+    """
     tracks = list(tracks)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS) + extra_columns(tracks), lineterminator="\n")

@@ -19,25 +19,76 @@ GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
 def is_gzip(path: str | os.PathLike) -> bool:
-    """True when the file starts with the gzip magic bytes (gzip or bgzip)."""
+    """True when the file starts with the gzip magic bytes (gzip or bgzip).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to look at (its first two bytes are read).
+
+    Returns
+    -------
+    bool
+        Whether it is gzip-compressed.
+    """
     with open(path, "rb") as fh:
         return fh.read(2) == b"\x1f\x8b"
 
 
 def is_bgzip(path: str | os.PathLike) -> bool:
-    """True for a BGZF file: a gzip member with FEXTRA and the ``BC`` subfield."""
+    """True for a BGZF file: a gzip member with FEXTRA and the ``BC`` subfield.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to look at (its first 18 bytes are read).
+
+    Returns
+    -------
+    bool
+        Whether it is bgzip-compressed (plain gzip gives False).
+    """
     with open(path, "rb") as fh:
         head = fh.read(18)
     return len(head) >= 18 and head[:2] == b"\x1f\x8b" and bool(head[3] & 4) and head[12:14] == b"BC"
 
 
 def open_bytes(path: str | os.PathLike) -> IO[bytes]:
-    """A binary handle, decompressing gzip/bgzip (detected by content, not by name)."""
+    """A binary handle, decompressing gzip/bgzip (detected by content, not by name).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A plain, gzip or bgzip file.
+
+    Returns
+    -------
+    IO[bytes]
+        An open handle yielding the uncompressed bytes; the caller closes it.
+    """
     return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
 
 
 def open_text(path: str | os.PathLike, display: str | None = None) -> IO[str]:
-    """A UTF-8 text handle of a plain or gzipped file; a missing file is an :class:`InputError`."""
+    """A UTF-8 text handle of a plain or gzipped file; a missing file is an :class:`InputError`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A plain, gzip or bgzip text file.
+    display : str, optional
+        The name to use in the error message (default: ``path``).
+
+    Returns
+    -------
+    IO[str]
+        An open text handle (undecodable bytes replaced, universal newlines); the caller closes it.
+
+    Raises
+    ------
+    InputError
+        When ``path`` is not a file.
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(display or p, None, "file not found")
@@ -48,6 +99,25 @@ def iter_text_lines(path: str | os.PathLike, display: str | None = None, what: s
     """``(line number, line without its newline)`` of a plain or gzipped text file.
 
     Binary content, corrupt gzip data and unreadable files are :class:`InputError` naming the line.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A plain, gzip or bgzip text file.
+    display : str, optional
+        The name to use in error messages (default: ``path``).
+    what : str, optional
+        The kind of file, for the binary-data message (``not a <what> text file``).
+
+    Yields
+    ------
+    tuple of (int, str)
+        The 1-based line number and the UTF-8 line with ``\r``/``\n`` stripped.
+
+    Raises
+    ------
+    InputError
+        On a missing or unreadable file, a line that is not UTF-8, or corrupt gzip data.
     """
     display = display or os.fspath(path)
     line_no = 0
@@ -102,7 +172,20 @@ class CStderr:
         CStderr._spare.append(self._buf)
 
     def messages(self, levels: str = "EW") -> list[str]:
-        """htslib-style ``[E::func] message`` lines, prefix stripped; other non-empty lines too."""
+        """htslib-style ``[E::func] message`` lines, prefix stripped; other non-empty lines too.
+
+        Parameters
+        ----------
+        levels : str, optional
+            The htslib levels to keep, ``E`` (error) and/or ``W`` (warning); default both.
+            Lines without an ``[E::``/``[W::`` prefix are always kept (with any ``[...]`` prefix
+            stripped), except unparsed ``[W::`` lines.
+
+        Returns
+        -------
+        list of str
+            The messages captured so far, in order.
+        """
         out = []
         for line in self.text.splitlines():
             m = re.match(r"^\[([EW])::[^\]]*\]\s*(.*)$", line)

@@ -42,6 +42,17 @@ def track_kind(path: str | os.PathLike, file_value: str | None = None) -> str:
 
 def mode_of(kinds: Iterable[str]) -> str:
     """The run's mode from its track kinds: ``profile`` (all bigWig) or ``peak`` (all peaks);
-    ``mixed`` otherwise (VALIDATE refuses it)."""
+    ``mixed`` otherwise (VALIDATE refuses it).
+
+    Parameters
+    ----------
+    kinds : iterable of str
+        Track kinds from :func:`track_kind` (a kind other than ``bigwig``/``peaks`` is its own mode).
+
+    Returns
+    -------
+    str
+        ``profile``, ``peak``, another single kind (e.g. ``bigbed``), or ``mixed`` (several modes, or no kinds).
+    """
     modes = {MODES.get(k, k) for k in kinds}
     return modes.pop() if len(modes) == 1 else "mixed"

@@ -27,7 +27,12 @@ import torch
 from torch import nn
 
 import seq2func
+from seq2func.io.project import assets_dir
+from seq2func.models.adapters import build_enformer
+from seq2func.models.basenji import Basenji
 from seq2func.models.blocks import SeqModel
+from seq2func.models.resnet import ResNet
+from seq2func.models.simple_cnn import SimpleCNN
 
 __all__ = [
     "MODEL_NAMES",
@@ -50,26 +55,36 @@ def build_model(config: dict, *, load_weights: bool = True) -> nn.Module:
     The input dict is not modified; ``model.config`` is a deep copy with every default filled in.
     ``load_weights=False`` skips loading ``config["weights"]`` (``enformer`` only), e.g. when a
     seq2func checkpoint's state dict is loaded right after.
+
+    Parameters
+    ----------
+    config : dict
+        Model config with ``name`` (``basenji``, ``resnet``, ``simple_cnn``, ``enformer``) and that model's
+        hyper-parameters (``n_tracks``, ``seq_len``, ...); missing keys take the model's defaults.
+    load_weights : bool, optional
+        Load the local ``config["weights"]`` of an ``enformer`` model (default true).
+
+    Returns
+    -------
+    torch.nn.Module
+        A :class:`SeqModel` with freshly initialised (or, for ``enformer``, loaded) weights.
+
+    Raises
+    ------
+    ValueError
+        When ``config`` has no ``name``, names an unknown model or has invalid hyper-parameters.
     """
     if not isinstance(config, dict) or "name" not in config:
         raise ValueError("model config must be a dict with a 'name'")
     cfg = copy.deepcopy(config)
     name = cfg["name"]
     if name == "basenji":
-        from seq2func.models.basenji import Basenji
-
         return Basenji(cfg)
     if name == "resnet":
-        from seq2func.models.resnet import ResNet
-
         return ResNet(cfg)
     if name == "simple_cnn":
-        from seq2func.models.simple_cnn import SimpleCNN
-
         return SimpleCNN(cfg)
     if name == "enformer":
-        from seq2func.models.adapters import build_enformer
-
         return build_enformer(cfg, load_weights=load_weights)
     raise ValueError(f"unknown model name {name!r} (choose from {', '.join(MODEL_NAMES)})")
 
@@ -77,8 +92,6 @@ def build_model(config: dict, *, load_weights: bool = True) -> nn.Module:
 def config_dirs() -> list[Path]:
     """Where bundled configs live: ``assets/models`` (:func:`seq2func.io.project.assets_dir`), then
     package data if installed so."""
-    from seq2func.io.project import assets_dir
-
     dirs = [assets_dir() / "models",
             Path(seq2func.__file__).resolve().parent / "assets" / "models"]
     return [d for d in dirs if d.is_dir()]
@@ -90,7 +103,26 @@ def list_configs() -> list[str]:
 
 def load_config(name_or_path: str | os.PathLike) -> dict:
     """Read a model config: a JSON file path, or the name of a bundled config (``basenji_131k``,
-    ``basenji_tiny``, ``resnet_peak``, ``simple_cnn``)."""
+    ``basenji_tiny``, ``resnet_peak``, ``simple_cnn``).
+
+    Parameters
+    ----------
+    name_or_path : str or os.PathLike
+        Path of a JSON config (anything ending in ``.json``, containing a path separator or naming an
+        existing file), else the stem of a bundled config searched in :func:`config_dirs`.
+
+    Returns
+    -------
+    dict
+        The parsed config (defaults not filled in).
+
+    Raises
+    ------
+    FileNotFoundError
+        When no bundled config has that name.
+    ValueError
+        When the JSON is not a dict whose ``name`` is in :data:`MODEL_NAMES`.
+    """
     s = os.fspath(name_or_path)
     p = Path(s)
     if not (p.suffix == ".json" or os.sep in s or p.is_file()):
@@ -109,7 +141,20 @@ def load_config(name_or_path: str | os.PathLike) -> dict:
 
 def replace_head(model: nn.Module, n_tracks: int) -> nn.Module:
     """Put a freshly initialised head for ``n_tracks`` tracks (same device/dtype as the old head);
-    updates ``model.config["n_tracks"]``. Returns the (same) model."""
+    updates ``model.config["n_tracks"]``. Returns the (same) model.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A :class:`SeqModel`; its ``head`` is replaced in place.
+    n_tracks : int
+        Number of output tracks of the new head (>= 1).
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model`` itself.
+    """
     if int(n_tracks) < 1:
         raise ValueError(f"n_tracks must be >= 1, got {n_tracks}")
     old = next(model.head.parameters(), None)
@@ -122,6 +167,18 @@ def replace_head(model: nn.Module, n_tracks: int) -> nn.Module:
 
 
 def count_params(model: nn.Module) -> int:
+    """Number of parameters of a model, trainable or not.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any module.
+
+    Returns
+    -------
+    int
+        Total element count of its parameters.
+    """
     return sum(p.numel() for p in model.parameters())
 
 
@@ -129,7 +186,26 @@ def count_params(model: nn.Module) -> int:
 def init_output_bias(model: nn.Module, values: Sequence[float] | torch.Tensor) -> nn.Module:
     """Set the head's output bias so an all-zero head input predicts ``values`` (one per track):
     the mean target per bin for profile (softplus) heads, the positive fraction for classifiers
-    (logit), the mean for scalar heads. Speeds up the first epochs; returns the model."""
+    (logit), the mean for scalar heads. Speeds up the first epochs; returns the model.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A :class:`SeqModel`; the bias of the last biased ``Linear``/``Conv1d`` of its head is overwritten.
+    values : sequence of float or torch.Tensor
+        Target value per track ``(n_tracks,)``: mean per bin (profile), positive fraction
+        (classification) or mean (scalar).
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model`` itself.
+
+    Raises
+    ------
+    ValueError
+        When the head has no biased layer or ``values`` has the wrong number of entries.
+    """
     layers = [m for m in model.head.modules() if isinstance(m, (nn.Linear, nn.Conv1d)) and m.bias is not None]
     if not layers:
         raise ValueError("the head has no biased Linear/Conv1d layer")

@@ -65,6 +65,18 @@ class ChannelsLastTrunk(nn.Module):
         self.body = body
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the channels-last body on a channels-first input.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Float one-hot ``(B, 4, L)``.
+
+        Returns
+        -------
+        torch.Tensor
+            The body's output, e.g. embeddings ``(B, bins, D)``.
+        """
         return self.body(x.transpose(1, 2))
 
 
@@ -126,9 +138,39 @@ class EnformerAdapter(SeqModel):
             self.head = new.to(device=p.device, dtype=p.dtype) if p is not None else new
 
     def new_head(self, n_tracks: int) -> nn.Module:
+        """A freshly initialised ``Linear(embed_dim, n_tracks) + Softplus`` head.
+
+        Parameters
+        ----------
+        n_tracks : int
+            Number of output tracks.
+
+        Returns
+        -------
+        torch.nn.Module
+            Head mapping ``(B, bins, embed_dim)`` to ``(B, bins, n_tracks)``.
+        """
         return nn.Sequential(nn.Linear(self.embed_dim, int(n_tracks)), nn.Softplus())
 
     def output_bins(self, seq_len: int) -> int:
+        """Output bins for an input of ``seq_len`` bp: ``target_length`` when the backbone crops, else
+        ``seq_len // bin_size``.
+
+        Parameters
+        ----------
+        seq_len : int
+            Input length (bp).
+
+        Returns
+        -------
+        int
+            Number of output bins.
+
+        Raises
+        ------
+        ValueError
+            When the input gives fewer bins than ``target_length``.
+        """
         n = int(seq_len) // int(self.config["bin_size"])
         t = int(self.config["target_length"])
         if t > 0:
@@ -160,7 +202,7 @@ def _check_local(path: str) -> Path:
 
 def _load_state_file(p: Path) -> dict:
     if p.suffix == ".safetensors":
-        from safetensors.torch import load_file
+        from safetensors.torch import load_file  # deferred: optional dependency, only for .safetensors weights
 
         return load_file(str(p), device="cpu")
     obj = torch.load(p, map_location="cpu", weights_only=True)
@@ -175,8 +217,9 @@ def _load_state_file(p: Path) -> dict:
 
 def _enformer_pytorch_backbone(cfg: dict, weights: Path | None) -> nn.Module:
     try:
+        # deferred: optional dependency (the enformer extra), only for the enformer_pytorch backend
         from enformer_pytorch import Enformer
-        from enformer_pytorch.config_enformer import EnformerConfig
+        from enformer_pytorch.config_enformer import EnformerConfig  # deferred: optional (enformer extra)
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("config backend 'enformer_pytorch' needs the enformer-pytorch package "
                           "(pip install enformer-pytorch)") from e
@@ -201,7 +244,28 @@ def _callable_backbone(cfg: dict) -> nn.Module:
 
 
 def build_enformer(config: dict, load_weights: bool = True) -> EnformerAdapter:
-    """Build the backbone named by ``config`` (and load its local weights) and wrap it."""
+    """Build the backbone named by ``config`` (and load its local weights) and wrap it.
+
+    Parameters
+    ----------
+    config : dict
+        ``enformer`` model config (keys in the module docstring); missing keys take :data:`DEFAULTS`.
+    load_weights : bool, optional
+        Load ``config["weights"]`` when set (default true); false builds the architecture only.
+
+    Returns
+    -------
+    EnformerAdapter
+        The wrapped backbone; its ``config["hparams"]`` records the hyper-parameters used.
+
+    Raises
+    ------
+    InputError
+        When ``weights`` does not exist locally, is not a state dict, or matches neither the backbone
+        nor the adapter.
+    ValueError
+        On an unknown ``backend`` or a malformed ``factory``.
+    """
     cfg = {**DEFAULTS, **config}
     weights = _check_local(cfg["weights"]) if (load_weights and cfg.get("weights")) else None
     backend = cfg["backend"]

@@ -52,7 +52,20 @@ DEFAULTS: dict = {
 
 
 def dilation_schedule(n: int, mult: float) -> list[int]:
-    """Basenji's schedule: ``round(mult ** i)`` (half up) for ``i = 0..n-1``."""
+    """Basenji's schedule: ``round(mult ** i)`` (half up) for ``i = 0..n-1``.
+
+    Parameters
+    ----------
+    n : int
+        Number of dilated residual blocks.
+    mult : float
+        Dilation growth factor per block.
+
+    Returns
+    -------
+    list of int
+        Dilation of each block, input side first.
+    """
     return [round_half_up(mult ** i) for i in range(n)]
 
 
@@ -108,6 +121,18 @@ class Basenji(SeqModel):
         self.head = self.new_head(cfg["n_tracks"])
 
     def new_head(self, n_tracks: int) -> nn.Module:
+        """A freshly initialised per-track pointwise conv + softplus head.
+
+        Parameters
+        ----------
+        n_tracks : int
+            Number of output tracks.
+
+        Returns
+        -------
+        torch.nn.Module
+            ``ProfileHead``: ``(B, final_channels, bins)`` -> ``(B, bins, n_tracks)``.
+        """
         return ProfileHead(self.config["final_channels"], int(n_tracks))
 
     def _geometry(self) -> list[GeomOp]:
@@ -123,6 +148,23 @@ class Basenji(SeqModel):
         return receptive_field(self._geometry())
 
     def output_bins(self, seq_len: int) -> int:
+        """Output bins for an input of ``seq_len`` bp: floor-divided by every pool, minus the crop.
+
+        Parameters
+        ----------
+        seq_len : int
+            Input length (bp).
+
+        Returns
+        -------
+        int
+            Number of output bins.
+
+        Raises
+        ------
+        ValueError
+            When no bin is left.
+        """
         n = int(seq_len)
         for p in [self.config["stem_pool"], *self.config["tower_pools"]]:
             n //= p

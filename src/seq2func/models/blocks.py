@@ -17,7 +17,18 @@ GeomOp = tuple[int, int, int]  # (kernel, dilation, stride)
 
 
 def receptive_field(ops: Iterable[GeomOp]) -> int:
-    """Receptive field (bp) of one output position of a stack of convolutions/poolings."""
+    """Receptive field (bp) of one output position of a stack of convolutions/poolings.
+
+    Parameters
+    ----------
+    ops : iterable of (int, int, int)
+        ``(kernel, dilation, stride)`` of each op in forward order.
+
+    Returns
+    -------
+    int
+        Receptive field in input positions (bp).
+    """
     rf, jump = 1, 1
     for k, d, s in ops:
         rf += (int(k) - 1) * int(d) * jump
@@ -26,6 +37,18 @@ def receptive_field(ops: Iterable[GeomOp]) -> int:
 
 
 def round_half_up(x: float) -> int:
+    """Round to the nearest integer, halves up (unlike Python's banker's :func:`round`).
+
+    Parameters
+    ----------
+    x : float
+        Non-negative value.
+
+    Returns
+    -------
+    int
+        ``int(x + 0.5)``.
+    """
     return int(x + 0.5)
 
 
@@ -45,11 +68,40 @@ class SeqModel(nn.Module):
         self.config = config
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``head(trunk(x))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Float one-hot ``(B, 4, L)`` (A, C, G, T; N = zeros).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, bins, n_tracks)`` for profile models, ``(B, n_tracks)`` otherwise.
+
+        Raises
+        ------
+        ValueError
+            When ``x`` is not ``(B, 4, L)``.
+        """
         if x.ndim != 3 or x.shape[1] != 4:
             raise ValueError(f"expected one-hot input of shape (B, 4, L), got {tuple(x.shape)}")
         return self.head(self.trunk(x))
 
     def new_head(self, n_tracks: int) -> nn.Module:  # pragma: no cover - abstract
+        """A freshly initialised head for ``n_tracks`` tracks (implemented by each model).
+
+        Parameters
+        ----------
+        n_tracks : int
+            Number of output tracks.
+
+        Returns
+        -------
+        torch.nn.Module
+            The head, mapping the trunk's output to the model's output.
+        """
         raise NotImplementedError
 
     def trunk_blocks(self) -> list[nn.Module]:
@@ -57,7 +109,18 @@ class SeqModel(nn.Module):
         return [m for m in self.trunk.children() if any(True for _ in m.parameters())]
 
     def output_bins(self, seq_len: int) -> int:
-        """Number of output bins for an input of ``seq_len`` bp (1 for models without a bin axis)."""
+        """Number of output bins for an input of ``seq_len`` bp (1 for models without a bin axis).
+
+        Parameters
+        ----------
+        seq_len : int
+            Input length (bp).
+
+        Returns
+        -------
+        int
+            Number of output bins.
+        """
         return 1
 
     def receptive_field(self) -> int:  # pragma: no cover - abstract
@@ -79,6 +142,18 @@ class ConvBlock(nn.Module):
         self.pool = nn.MaxPool1d(pool) if pool > 1 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """BatchNorm -> GELU -> conv -> dropout -> max-pool.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, c_in, L)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, c_out, L // pool)``.
+        """
         return self.pool(self.dropout(self.conv(self.act(self.norm(x)))))
 
 
@@ -103,6 +178,18 @@ class DilatedResidualBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` plus the bottleneck branch.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, channels, L)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, channels, L)``.
+        """
         return x + self.body(x)
 
 
@@ -114,6 +201,23 @@ class Crop1d(nn.Module):
         self.n = int(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Crop ``n`` positions from each end of the last axis.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(..., bins)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(..., bins - 2 * n)`` (``x`` itself when ``n`` is 0).
+
+        Raises
+        ------
+        ValueError
+            When ``bins <= 2 * n``.
+        """
         if self.n == 0:
             return x
         if x.shape[-1] <= 2 * self.n:
@@ -133,6 +237,18 @@ class ProfileHead(nn.Module):
         self.act = nn.Softplus()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pointwise projection + softplus, bins moved to axis 1.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, c_in, bins)``.
+
+        Returns
+        -------
+        torch.Tensor
+            Non-negative ``(B, bins, n_tracks)``.
+        """
         return self.act(self.proj(x)).transpose(1, 2)
 
 
@@ -155,6 +271,18 @@ class ResidualBlock(nn.Module):
             self.shortcut = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Two conv/BN layers plus the shortcut, then ReLU.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, c_in, L)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, c_out, L)``.
+        """
         y = self.act(self.bn1(self.conv1(x)))
         y = self.bn2(self.conv2(y))
         return self.act(y + self.shortcut(x))
@@ -170,6 +298,18 @@ class GlobalPool1d(nn.Module):
         self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Average or max over the last axis.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, C, L)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, C)``.
+        """
         return x.mean(dim=-1) if self.mode == "avg" else x.amax(dim=-1)
 
     def extra_repr(self) -> str:
@@ -177,6 +317,22 @@ class GlobalPool1d(nn.Module):
 
 
 def check_positive_ints(config: dict, keys: Sequence[str], model: str) -> None:
+    """Check that config values are positive integers (or non-empty lists of them).
+
+    Parameters
+    ----------
+    config : dict
+        Model config with defaults filled in.
+    keys : sequence of str
+        Keys to check.
+    model : str
+        Model name used in the error message.
+
+    Raises
+    ------
+    ValueError
+        Naming the first key whose value is missing, not an int (bools rejected), < 1 or an empty list.
+    """
     for key in keys:
         value = config.get(key)
         values = value if isinstance(value, (list, tuple)) else [value]

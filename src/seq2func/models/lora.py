@@ -81,6 +81,18 @@ class LoRALinear(_LoRABase):
         super().__init__(base, rank, alpha, dropout, base.in_features, base.out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Base layer output plus the scaled low-rank update (the base output alone once merged).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Input ``(..., in_features)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``base(x) + scaling * B(A(dropout(x)))`` ``(..., out_features)``; ``base(x)`` once merged.
+        """
         y = self.base(x)
         if self.merged:
             return y
@@ -97,6 +109,18 @@ class LoRAConv1d(_LoRABase):
         super().__init__(base, rank, alpha, dropout, base.in_channels * base.kernel_size[0], base.out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Base convolution output plus the scaled low-rank update (the base output alone once merged).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Input ``(B, in_channels, L)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, out_channels, L_out)``, as the base convolution gives.
+        """
         y = self.base(x)
         if self.merged:
             return y
@@ -124,6 +148,25 @@ def apply_lora(module: nn.Module, rank: int = 8, alpha: float | None = None, dro
     (scaling 1). Base weights/biases are frozen (``requires_grad=False``); the adapters are
     trainable. ``skip``: modules left alone (with everything below them). Returns the qualified
     names of the wrapped layers.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Model (or part of one) whose layers are wrapped in place.
+    rank : int, optional
+        Adapter rank (capped per layer at ``min(fan_in, fan_out)``).
+    alpha : float, optional
+        LoRA scaling numerator (scaling ``alpha / rank``); None means ``rank``. Scaled with the per-layer
+        rank so that capped layers keep the same scaling.
+    dropout : float, optional
+        Dropout on the adapter input.
+    skip : iterable of torch.nn.Module, optional
+        Sub-modules left untouched, together with everything below them (e.g. a fresh head).
+
+    Returns
+    -------
+    list of str
+        Qualified names (relative to ``module``) of the wrapped layers.
     """
     alpha = float(rank if alpha is None else alpha)
     skip_ids = {id(m) for m in skip}
@@ -152,7 +195,18 @@ def apply_lora(module: nn.Module, rank: int = 8, alpha: float | None = None, dro
 
 def merge_lora(module: nn.Module) -> int:
     """Fold every LoRA adapter under ``module`` into its base layer and put the plain layer back
-    (``requires_grad`` restored to True). Returns how many were merged."""
+    (``requires_grad`` restored to True). Returns how many were merged.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Model whose LoRA layers are replaced in place.
+
+    Returns
+    -------
+    int
+        Number of adapters merged.
+    """
     n = 0
     for parent in list(module.modules()):
         for name, child in list(parent.named_children()):
@@ -166,4 +220,16 @@ def merge_lora(module: nn.Module) -> int:
 
 
 def lora_parameters(module: nn.Module) -> list[nn.Parameter]:
+    """The adapter parameters (``lora_A``, ``lora_B`` of every LoRA layer) under ``module``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Model with LoRA layers (see :func:`apply_lora`).
+
+    Returns
+    -------
+    list of torch.nn.Parameter
+        Two per LoRA layer, in module order.
+    """
     return [p for m in module.modules() if isinstance(m, LORA_TYPES) for p in (m.lora_A, m.lora_B)]

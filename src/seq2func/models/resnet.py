@@ -66,6 +66,18 @@ class ResNet(SeqModel):
         self.head = self.new_head(cfg["n_tracks"])
 
     def new_head(self, n_tracks: int) -> nn.Module:
+        """A freshly initialised linear logit head.
+
+        Parameters
+        ----------
+        n_tracks : int
+            Number of output tracks.
+
+        Returns
+        -------
+        torch.nn.Module
+            ``Linear(hidden, n_tracks)``: ``(B, hidden)`` -> logits ``(B, n_tracks)``.
+        """
         return nn.Linear(self.config["hidden"], int(n_tracks))
 
     def _geometry(self) -> list[GeomOp]:

@@ -58,12 +58,41 @@ class SimpleCNN(SeqModel):
         self.head = self.new_head(cfg["n_tracks"])
 
     def new_head(self, n_tracks: int) -> nn.Module:
+        """A freshly initialised linear output layer.
+
+        Parameters
+        ----------
+        n_tracks : int
+            Number of output tracks.
+
+        Returns
+        -------
+        torch.nn.Module
+            ``Linear(hidden, n_tracks)``: ``(B, hidden)`` -> ``(B, n_tracks)``.
+        """
         return nn.Linear(self.config["hidden"], int(n_tracks))
 
     def receptive_field(self) -> int:
         return receptive_field([(self.config["conv_kernel"], 1, 1), (self.config["pool"], 1, self.config["pool"])])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predict one value per track; the input length must equal ``config["seq_len"]``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Float one-hot ``(B, 4, seq_len)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, n_tracks)``.
+
+        Raises
+        ------
+        ValueError
+            When the input is not one-hot ``(B, 4, L)`` or its length differs from ``seq_len``.
+        """
         if x.ndim == 3 and x.shape[-1] != self.config["seq_len"]:
             raise ValueError(f"simple_cnn: input length {x.shape[-1]} != seq_len {self.config['seq_len']} "
                              "(the dense layer expects a fixed number of pooled segments)")

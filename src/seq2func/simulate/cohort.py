@@ -72,6 +72,18 @@ class Variants:
         return int(self.pos.size)
 
     def subset(self, keep: np.ndarray) -> "Variants":
+        """The variants selected by a mask, their site rows renumbered (``ids`` are dropped).
+
+        Parameters
+        ----------
+        keep : numpy.ndarray
+            ``(n_var,)`` boolean mask.
+
+        Returns
+        -------
+        Variants
+            Needs :func:`local_effects` to have filled the per-allele fields.
+        """
         idx = np.flatnonzero(keep)
         remap = -np.ones(len(self), np.int64)
         remap[idx] = np.arange(idx.size)
@@ -100,7 +112,20 @@ def _merge(intervals):
 
 
 def make_variants(world, cs) -> Variants:
-    """Variant sites of one chromosome, with their local site effects (see module docstring)."""
+    """Variant sites of one chromosome, with their local site effects (see module docstring).
+
+    Parameters
+    ----------
+    world : seq2func.simulate.world.World
+        The world (config, params, scanner, seed).
+    cs : seq2func.simulate.world.ChromState
+        The chromosome (layout, sequence codes, sites).
+
+    Returns
+    -------
+    Variants
+        Sorted by position, with IDs ``<chrom>_v<serial>`` and the fields of :func:`local_effects`.
+    """
     cfg, P = world.config, world.params
     lay, codes = cs.layout, cs.codes
     L = lay.length
@@ -221,7 +246,20 @@ def make_variants(world, cs) -> Variants:
 
 
 def local_effects(world, cs, v: Variants) -> None:
-    """Sites destroyed / created by every allele, by scanning all local alleles at once."""
+    """Sites destroyed / created by every allele, by scanning all local alleles at once.
+
+    Fills ``ref_len``, ``delta``, ``ref_rows``, ``alt_rows``, ``dacc`` and ``touches`` of ``v``
+    in place.
+
+    Parameters
+    ----------
+    world : seq2func.simulate.world.World
+        The world (scanner, TF activities and accessibility weights).
+    cs : seq2func.simulate.world.ChromState
+        The chromosome (its sequence codes).
+    v : Variants
+        The chromosome's variants.
+    """
     sc = world.scanner
     m = sc.wmax - 1
     codes = cs.codes
@@ -284,7 +322,23 @@ def local_effects(world, cs, v: Variants) -> None:
 
 
 def make_genotypes(world, cs, v: Variants) -> tuple[np.ndarray, np.ndarray]:
-    """(alleles (n_var x 2N int8), missing mask (n_var x 2N bool)); hap 2i / 2i+1 = individual i."""
+    """(alleles (n_var x 2N int8), missing mask (n_var x 2N bool)); hap 2i / 2i+1 = individual i.
+
+    Parameters
+    ----------
+    world : seq2func.simulate.world.World
+        The world (config, seed).
+    cs : seq2func.simulate.world.ChromState
+        The chromosome (its layout).
+    v : Variants
+        The chromosome's variants (from :func:`make_variants`).
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, numpy.ndarray)
+        Allele index per haplotype (0 = REF, 1 and 2 = ALTs) and the mask of alleles written as
+        missing.
+    """
     cfg = world.config
     lay = cs.layout
     rng = rng_for(world.seed, C_GENOTYPES, lay.index)
@@ -354,6 +408,18 @@ def make_genotypes(world, cs, v: Variants) -> tuple[np.ndarray, np.ndarray]:
 
 
 def vcf_header(world) -> str:
+    """The cohort VCF's header (meta lines and the ``#CHROM`` line with every sample).
+
+    Parameters
+    ----------
+    world : seq2func.simulate.world.World
+        The world (config, seed, samples).
+
+    Returns
+    -------
+    str
+        Newline-terminated header text.
+    """
     cfg = world.config
     lines = [
         "##fileformat=VCFv4.2",
@@ -377,13 +443,47 @@ _GT_CHAR = np.frombuffer(b"012", dtype=np.uint8)
 
 
 def write_vcf_records(fh, v: Variants, H: np.ndarray, miss: np.ndarray, block: int = 2000) -> None:
-    """Write the VCF body lines of one chromosome, ``block`` records at a time (bounded memory)."""
+    """Write the VCF body lines of one chromosome, ``block`` records at a time (bounded memory).
+
+    Parameters
+    ----------
+    fh : binary file
+        Open for writing (the BGZF cohort VCF).
+    v : Variants
+        The chromosome's variants.
+    H : numpy.ndarray
+        ``(n_var, 2N)`` allele indices (see :func:`make_genotypes`).
+    miss : numpy.ndarray
+        ``(n_var, 2N)`` missing mask.
+    block : int, optional
+        Records per write.
+    """
     for a in range(0, len(v), block):
         fh.write(vcf_records(v, H, miss, a, min(len(v), a + block)))
 
 
 def vcf_records(v: Variants, H: np.ndarray, miss: np.ndarray, lo: int = 0, hi: int | None = None) -> bytes:
-    """VCF body lines of records ``lo:hi`` of one chromosome."""
+    """VCF body lines of records ``lo:hi`` of one chromosome.
+
+    Parameters
+    ----------
+    v : Variants
+        The chromosome's variants.
+    H : numpy.ndarray
+        ``(n_var, 2N)`` allele indices (see :func:`make_genotypes`).
+    miss : numpy.ndarray
+        ``(n_var, 2N)`` missing mask.
+    lo : int, optional
+        First record.
+    hi : int, optional
+        One past the last record (default: all).
+
+    Returns
+    -------
+    bytes
+        Tab-separated VCF lines (phased genotypes, INFO ``AC``/``AN``/``AF``/``VT``), each
+        newline-terminated.
+    """
     hi = H.shape[0] if hi is None else hi
     H, miss = H[lo:hi], miss[lo:hi]
     n, H2 = H.shape
@@ -415,7 +515,23 @@ def vcf_records(v: Variants, H: np.ndarray, miss: np.ndarray, lo: int = 0, hi: i
 
 
 def asv_rows(world, cs, v: Variants) -> list[tuple]:
-    """Labelled allele-specific variants of one chromosome (see module docstring)."""
+    """Labelled allele-specific variants of one chromosome (see module docstring).
+
+    Parameters
+    ----------
+    world : seq2func.simulate.world.World
+        The world (cell types, params).
+    cs : seq2func.simulate.world.ChromState
+        The chromosome (its genes' TSSs).
+    v : Variants
+        The chromosome's variants, with :func:`local_effects` filled.
+
+    Returns
+    -------
+    list of tuple
+        ``(variant_id, chrom, pos (1-based), ref, alt, cell_type, label, direction)`` rows of
+        ``asv_labels.tsv``, sorted by position, cell type and label (positives first).
+    """
     P = world.params
     tss = np.sort(np.array([g.tss for g in cs.layout.genes], dtype=np.int64))
     if len(v) == 0:

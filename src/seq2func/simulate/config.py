@@ -34,7 +34,22 @@ C_CONSERVATION = 9
 
 
 def rng_for(seed: int, component: int, *keys: int) -> np.random.Generator:
-    """The generator of one component of the world (see module docstring)."""
+    """The generator of one component of the world (see module docstring).
+
+    Parameters
+    ----------
+    seed : int
+        The world's seed.
+    component : int
+        One of the ``C_*`` constants (layout, sequence, variants, ...).
+    *keys : int
+        Further keys within the component (e.g. chromosome index, track index, chunk index).
+
+    Returns
+    -------
+    numpy.random.Generator
+        Seeded with ``SeedSequence([seed, component, *keys])``.
+    """
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(component), *[int(k) for k in keys]]))
 
 
@@ -71,13 +86,41 @@ class WorldConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "WorldConfig":
+        """The configuration written by :meth:`to_dict` (``truth.json``).
+
+        Parameters
+        ----------
+        d : dict
+            One value per field; ``chrom_lengths`` as a list.
+
+        Returns
+        -------
+        WorldConfig
+        """
         d = dict(d)
         d["chrom_lengths"] = tuple(int(x) for x in d["chrom_lengths"])
         return cls(**d)
 
 
 def config_for_scale(scale: str, **overrides) -> WorldConfig:
-    """Standard configuration of a scale; keyword overrides replace fields (tests use this)."""
+    """Standard configuration of a scale; keyword overrides replace fields (tests use this).
+
+    Parameters
+    ----------
+    scale : str
+        ``tiny``, ``small`` or ``large`` (see the module doc).
+    **overrides
+        :class:`WorldConfig` fields to replace.
+
+    Returns
+    -------
+    WorldConfig
+
+    Raises
+    ------
+    ValueError
+        On an unknown scale.
+    """
     if scale == "tiny":
         cfg = WorldConfig(
             scale="tiny",
@@ -168,6 +211,18 @@ class ModelParams:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelParams":
+        """The constants written by :meth:`to_dict` (``truth.json``).
+
+        Parameters
+        ----------
+        d : dict
+            Values of some or all fields (missing ones take their defaults); ``background`` and
+            ``core_promoter`` as lists.
+
+        Returns
+        -------
+        ModelParams
+        """
         d = dict(d)
         if "background" in d:
             d["background"] = tuple(d["background"])
@@ -183,7 +238,19 @@ REACH_BP = {"tiny": 4_000, "small": 4_000, "large": 20_000}
 
 
 def params_for_scale(scale: str, **overrides) -> ModelParams:
-    """Default model constants of a scale (only ``reach_bp`` differs between scales)."""
+    """Default model constants of a scale (only ``reach_bp`` differs between scales).
+
+    Parameters
+    ----------
+    scale : str
+        A scale name; one not in ``REACH_BP`` keeps the default ``reach_bp``.
+    **overrides
+        :class:`ModelParams` fields to replace.
+
+    Returns
+    -------
+    ModelParams
+    """
     return replace(ModelParams(reach_bp=int(REACH_BP.get(scale, ModelParams.reach_bp))), **overrides)
 
 

@@ -119,6 +119,20 @@ def core_promoter_pieces(tss: int, strand: int, P) -> list[tuple[int, np.ndarray
     ``P.core_promoter`` holds (offset, sequence) pairs in transcript orientation, offset 0 being
     the TSS base (the Inr's A). On the - strand an element at offsets [o, o + w) occupies genome
     positions ``tss - (o + w - 1) .. tss - o`` and is written reverse-complemented.
+
+    Parameters
+    ----------
+    tss : int
+        The TSS (0-based genome coordinate).
+    strand : int
+        ``+1`` or ``-1``.
+    P : ModelParams
+        Its ``core_promoter`` pairs.
+
+    Returns
+    -------
+    list of tuple of (int, numpy.ndarray)
+        One ``(genome start, + strand uint8 codes)`` per element, in ``P.core_promoter`` order.
     """
     code = {c: i for i, c in enumerate("ACGT")}
     out = []
@@ -132,7 +146,18 @@ def core_promoter_pieces(tss: int, strand: int, P) -> list[tuple[int, np.ndarray
 
 
 def core_promoter_span(P) -> tuple[int, int]:
-    """(first, last) offset, in transcript orientation, covered by the core promoter."""
+    """(first, last) offset, in transcript orientation, covered by the core promoter.
+
+    Parameters
+    ----------
+    P : ModelParams
+        Its ``core_promoter`` pairs.
+
+    Returns
+    -------
+    tuple of (int, int)
+        Inclusive offsets relative to the TSS; ``(0, 0)`` without a core promoter.
+    """
     if not P.core_promoter:
         return 0, 0
     return min(o for o, _ in P.core_promoter), max(o + len(q) - 1 for o, q in P.core_promoter)
@@ -594,7 +619,21 @@ def _design_causal(pl: _Planter, genes: list[Gene]) -> list[Design]:
 
 
 def make_layout(world, ci: int, gene_offset: int) -> ChromLayout:
-    """Draw the layout of chromosome ``ci`` (deterministic in ``world.seed`` and ``ci``)."""
+    """Draw the layout of chromosome ``ci`` (deterministic in ``world.seed`` and ``ci``).
+
+    Parameters
+    ----------
+    world : seq2func.simulate.world.World
+        The world (config, params, scanner, cell types, seed).
+    ci : int
+        0-based chromosome index.
+    gene_offset : int
+        Number of genes on earlier chromosomes: gene IDs of this one start at ``gene_offset + 1``.
+
+    Returns
+    -------
+    ChromLayout
+    """
     cfg, P, sc = world.config, world.params, world.scanner
     rng = rng_for(world.seed, C_LAYOUT, ci)
     name = cfg.chroms[ci]
@@ -631,7 +670,20 @@ def _transition_cdf(gc: float, cpg: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def make_sequence(world, layout: ChromLayout) -> np.ndarray:
-    """Background Markov sequence + N runs + planted instances (codes, length L)."""
+    """Background Markov sequence + N runs + planted instances (codes, length L).
+
+    Parameters
+    ----------
+    world : seq2func.simulate.world.World
+        The world (its seed).
+    layout : ChromLayout
+        The chromosome's layout (from :func:`make_layout`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(layout.length,)`` ``uint8`` codes (see :func:`seq2func.simulate.scanning.encode`).
+    """
     rng = rng_for(world.seed, C_SEQUENCE, layout.index)
     L = layout.length
     nseg = (L + SEGMENT_BP - 1) // SEGMENT_BP
@@ -665,7 +717,19 @@ def make_sequence(world, layout: ChromLayout) -> np.ndarray:
 
 
 def write_fasta_record(fh, name: str, codes: np.ndarray, width: int = 60) -> None:
-    """Append one FASTA record (``width`` bases per line) to a binary file handle."""
+    """Append one FASTA record (``width`` bases per line) to a binary file handle.
+
+    Parameters
+    ----------
+    fh : binary file
+        Open for writing.
+    name : str
+        The record name.
+    codes : numpy.ndarray
+        Sequence codes ``0..4`` (written as ``ACGTN``).
+    width : int, optional
+        Bases per line.
+    """
     fh.write(f">{name}\n".encode())
     L = codes.size
     full = L // width

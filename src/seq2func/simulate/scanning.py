@@ -34,7 +34,18 @@ _SCAN_CHUNK = 1 << 16
 
 
 def encode(seq: str | bytes | np.ndarray) -> np.ndarray:
-    """DNA text (any case, anything else -> N) to codes."""
+    """DNA text (any case, anything else -> N) to codes.
+
+    Parameters
+    ----------
+    seq : str, bytes or numpy.ndarray
+        ASCII DNA, or an array of codes already (returned as ``uint8`` without copying).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` codes ``A=0 C=1 G=2 T=3 N=4``, one per base.
+    """
     if isinstance(seq, np.ndarray):
         return seq.astype(np.uint8, copy=False)
     if isinstance(seq, str):
@@ -43,6 +54,18 @@ def encode(seq: str | bytes | np.ndarray) -> np.ndarray:
 
 
 def decode(codes: np.ndarray) -> str:
+    """Codes back to DNA text (upper case).
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        Integer codes ``0..4`` (``A C G T N``).
+
+    Returns
+    -------
+    str
+        The sequence.
+    """
     return LETTERS[codes].tobytes().decode("ascii")
 
 
@@ -61,6 +84,17 @@ class Sites:
         return int(self.start.size)
 
     def take(self, idx) -> "Sites":
+        """The sites selected by ``idx``.
+
+        Parameters
+        ----------
+        idx : array-like
+            Integer indices or a boolean mask, applied to every field.
+
+        Returns
+        -------
+        Sites
+        """
         return Sites(self.start[idx], self.tf[idx], self.strand[idx], self.score[idx], self.occ[idx], self.width[idx])
 
     @staticmethod
@@ -69,6 +103,18 @@ class Sites:
 
     @staticmethod
     def concat(parts: list["Sites"]) -> "Sites":
+        """The sites of several sets, one after the other (not re-sorted).
+
+        Parameters
+        ----------
+        parts : list of Sites
+            The sets to join.
+
+        Returns
+        -------
+        Sites
+            Empty when ``parts`` is.
+        """
         if not parts:
             return Sites.empty()
         return Sites(*[np.concatenate([getattr(p, f) for p in parts]) for f in ("start", "tf", "strand", "score", "occ", "width")])
@@ -113,7 +159,19 @@ class Scanner:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_motifs(cls, motifs, params: ModelParams) -> "Scanner":
-        """Build from :class:`seq2func.io.motifs.Motif` objects, computing the thresholds."""
+        """Build from :class:`seq2func.io.motifs.Motif` objects, computing the thresholds.
+
+        Parameters
+        ----------
+        motifs : iterable of seq2func.io.motifs.Motif
+            The TFs' count matrices, in TF index order.
+        params : ModelParams
+            Pseudocount, background, score grid and the threshold constants (see the module doc).
+
+        Returns
+        -------
+        Scanner
+        """
         names, los, ths = [], [], []
         bg = np.asarray(params.background)
         for m in motifs:
@@ -152,6 +210,20 @@ class Scanner:
 
     # ------------------------------------------------------------------ scoring
     def occupancy(self, score: np.ndarray, tf: np.ndarray) -> np.ndarray:
+        """Occupancy ``1 / (1 + exp(-beta (score - h_tf)))`` of sites.
+
+        Parameters
+        ----------
+        score : numpy.ndarray
+            Site scores (log-odds, nats).
+        tf : numpy.ndarray
+            The TF index of each site (same shape as ``score``).
+
+        Returns
+        -------
+        numpy.ndarray
+            Occupancies in ``(0, 1)``, shaped like ``score``.
+        """
         return 1.0 / (1.0 + np.exp(-self.params.beta * (score - self.thresholds[tf])))
 
     def _kmers(self, codes: np.ndarray) -> np.ndarray:
@@ -163,6 +235,16 @@ class Scanner:
 
         Column ``2*tf`` is the forward strand, ``2*tf + 1`` the reverse. Positions where the
         motif runs past the end score as if followed by N.
+
+        Parameters
+        ----------
+        codes : numpy.ndarray
+            Sequence codes (see :func:`encode`).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(codes), 2 * n_tf)`` float32 scores.
         """
         K = self._kmers(np.asarray(codes, np.uint8))
         n = int(np.asarray(codes).size)
@@ -172,12 +254,41 @@ class Scanner:
         return S
 
     def score_one(self, codes: np.ndarray, tf: int, strand: int = 1) -> float:
-        """Score of one placement (codes of length width), same arithmetic as the scan."""
+        """Score of one placement (codes of length width), same arithmetic as the scan.
+
+        Parameters
+        ----------
+        codes : numpy.ndarray
+            Sequence codes starting at the placement (at least the motif's width; only the first
+            position is scored).
+        tf : int
+            TF index.
+        strand : int, optional
+            ``+1`` forward (default) or ``-1`` reverse.
+
+        Returns
+        -------
+        float
+            The log-odds score (nats).
+        """
         S = self.score_matrix(np.asarray(codes, np.uint8))
         return float(S[0, 2 * tf + (0 if strand > 0 else 1)])
 
     def scan(self, codes: np.ndarray, offset: int = 0) -> Sites:
-        """All sites (score >= h - cutoff) fully inside ``codes``; starts are shifted by ``offset``."""
+        """All sites (score >= h - cutoff) fully inside ``codes``; starts are shifted by ``offset``.
+
+        Parameters
+        ----------
+        codes : numpy.ndarray
+            Sequence codes (see :func:`encode`).
+        offset : int, optional
+            Added to every start (e.g. the 0-based coordinate of ``codes[0]`` on the chromosome).
+
+        Returns
+        -------
+        Sites
+            Sorted by ``(start, tf, strand)``.
+        """
         codes = np.asarray(codes, dtype=np.uint8)
         n = codes.size
         parts = []
@@ -200,7 +311,25 @@ class Scanner:
 
     # ------------------------------------------------------------------ sampling
     def sample_instance(self, tf: int, rng: np.random.Generator, probs: np.ndarray, min_score: float) -> np.ndarray:
-        """A PWM sample (forward-strand codes) scoring >= ``min_score``; consensus if none found."""
+        """A PWM sample (forward-strand codes) scoring >= ``min_score``; consensus if none found.
+
+        Parameters
+        ----------
+        tf : int
+            TF index.
+        rng : numpy.random.Generator
+            Source of the draws (up to 50 batches of 64 candidates).
+        probs : numpy.ndarray
+            ``(width, 4)`` base probabilities to sample from (A, C, G, T).
+        min_score : float
+            Lowest acceptable log-odds score (nats).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(width,)`` ``uint8`` codes: the first candidate that scores high enough, else the
+            log-odds consensus.
+        """
         w = int(self.widths[tf])
         cum = np.cumsum(probs, axis=1)[:, :3]
         for _ in range(50):

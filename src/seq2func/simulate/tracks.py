@@ -44,13 +44,44 @@ from seq2func.simulate.config import C_TRACK_NOISE, rng_for
 
 
 def cage_kernel(P) -> np.ndarray:
+    """The discrete Gaussian kernel that spreads a gene's CAGE signal around its TSS.
+
+    Parameters
+    ----------
+    P : ModelParams
+        ``cage_sd_bp`` and ``cage_half_width``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(2 * cage_half_width + 1,)`` weights summing to 1, centred on the TSS.
+    """
     x = np.arange(-P.cage_half_width, P.cage_half_width + 1, dtype=np.float64)
     k = np.exp(-0.5 * (x / P.cage_sd_bp) ** 2)
     return k / k.sum()
 
 
 def expected_chunk(world, cs, track: dict, a: int, b: int) -> np.ndarray:
-    """Expected per-base coverage (float64) of ``track`` over [a, b) of chromosome state ``cs``."""
+    """Expected per-base coverage (float64) of ``track`` over [a, b) of chromosome state ``cs``.
+
+    Parameters
+    ----------
+    world : seq2func.simulate.world.World
+        The world (params, scanner, CAGE kernel).
+    cs : seq2func.simulate.world.ChromState
+        The chromosome (sites, accessibility, gene expression, layout, codes).
+    track : dict
+        One of ``world.tracks`` (``assay``, ``ct_index``, ``depth``).
+    a : int
+        Chunk start (0-based).
+    b : int
+        Chunk end (exclusive).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(b - a,)`` Poisson means (0 in N runs, blacklist artefact added).
+    """
     P = world.params
     ct = track["ct_index"]
     n = b - a
@@ -86,12 +117,45 @@ def expected_chunk(world, cs, track: dict, a: int, b: int) -> np.ndarray:
 
 
 def observed_chunk(world, track_index: int, chrom_index: int, chunk_index: int, lam: np.ndarray) -> np.ndarray:
+    """Observed coverage of one chunk: ``Poisson(lam)`` from the chunk's own generator.
+
+    Parameters
+    ----------
+    world : seq2func.simulate.world.World
+        The world (its seed).
+    track_index : int
+        Index of the track in ``world.tracks``.
+    chrom_index : int
+        0-based chromosome index.
+    chunk_index : int
+        Index of the chunk on the chromosome.
+    lam : numpy.ndarray
+        Expected coverage of the chunk (from :func:`expected_chunk`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer counts shaped like ``lam``.
+    """
     rng = rng_for(world.seed, C_TRACK_NOISE, track_index, chrom_index, chunk_index)
     return rng.poisson(lam)
 
 
 def run_length(values: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(starts, ends, values) of the runs of equal values, starts shifted by ``offset``."""
+    """(starts, ends, values) of the runs of equal values, starts shifted by ``offset``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        1-D per-base values.
+    offset : int
+        Added to starts and ends (the coordinate of ``values[0]``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Run starts and ends (int64, half-open) and run values (float64).
+    """
     if values.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     change = np.flatnonzero(values[1:] != values[:-1]) + 1
@@ -101,7 +165,20 @@ def run_length(values: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray,
 
 
 def neglog10_poisson_sf(k: int, mu: float) -> float:
-    """-log10 P(X >= k), X ~ Poisson(mu)."""
+    """-log10 P(X >= k), X ~ Poisson(mu).
+
+    Parameters
+    ----------
+    k : int
+        Observed count.
+    mu : float
+        Poisson mean (> 0).
+
+    Returns
+    -------
+    float
+        0 for ``k <= 0``; a Chernoff bound when the probability underflows.
+    """
     if k <= 0:
         return 0.0
     p = float(gammainc(k, mu))
@@ -121,11 +198,28 @@ class PeakCaller:
         self.chrom = None
 
     def start_chrom(self, chrom: str) -> None:
+        """Start a chromosome (any peak still open is dropped).
+
+        Parameters
+        ----------
+        chrom : str
+            Chromosome name, written in the peak lines.
+        """
         self.chrom = chrom
         self.open = None
 
     def feed(self, a: int, lam: np.ndarray, obs: np.ndarray) -> None:
-        """Feed the next chunk [a, a + len) of the current chromosome (chunks in order)."""
+        """Feed the next chunk [a, a + len) of the current chromosome (chunks in order).
+
+        Parameters
+        ----------
+        a : int
+            Chunk start (0-based).
+        lam : numpy.ndarray
+            Expected coverage of the chunk.
+        obs : numpy.ndarray
+            Observed coverage of the chunk (same shape).
+        """
         mask = lam >= self.thr
         n = lam.size
         if self.open is not None and not (n and mask[0]):
@@ -151,6 +245,13 @@ class PeakCaller:
                 self.open = None
 
     def end_chrom(self, length: int) -> None:
+        """Close the chromosome, writing a peak still open at its end.
+
+        Parameters
+        ----------
+        length : int
+            Chromosome length (the open peak's end).
+        """
         if self.open is not None:
             self._emit(self.open, length)
             self.open = None
@@ -181,6 +282,7 @@ def expected_transformed(L: np.ndarray, transform, divisor: float = 1.0, chunk: 
     -------
     ndarray of ``L``'s shape.
     """
+    # deferred: scipy.stats is slow to import (~0.8 s) and only ceilings need it; simulate is a light stage
     from scipy.stats import poisson
 
     L = np.asarray(L, np.float64)
@@ -212,6 +314,20 @@ class TransformedCeiling:
         self.sums: dict[str, np.ndarray] = {}  # chrom -> n, c, c2, p, p2, y, y2, cy, py
 
     def feed(self, chrom: str, lam: np.ndarray, obs: np.ndarray, bad: np.ndarray) -> None:
+        """Add a chunk's bins to the chromosome's moments.
+
+        Parameters
+        ----------
+        chrom : str
+            Chromosome name.
+        lam : numpy.ndarray
+            Expected per-base coverage of the chunk (starting on a bin boundary; a partial last
+            bin is ignored).
+        obs : numpy.ndarray
+            Observed per-base coverage (same shape).
+        bad : numpy.ndarray
+            Per-base mask of excluded bases (blacklist): bins touching one are left out.
+        """
         nb = lam.size // self.bin
         if nb == 0:
             return
@@ -236,7 +352,19 @@ class TransformedCeiling:
 
 
 def ceiling_from_moments(s) -> dict:
-    """``{"n_bins", "ceiling", "sequence_ceiling"}`` from the 9 summed moments of :class:`TransformedCeiling`."""
+    """``{"n_bins", "ceiling", "sequence_ceiling"}`` from the 9 summed moments of :class:`TransformedCeiling`.
+
+    Parameters
+    ----------
+    s : array-like
+        ``n, sum c, sum c^2, sum p, sum p^2, sum y, sum y^2, sum c*y, sum p*y`` (``c``: expected
+        transformed value, ``p``: transformed expectation, ``y``: transformed observation).
+
+    Returns
+    -------
+    dict
+        ``n_bins`` and the two Pearson R (None without bins; NaN when a variance is 0).
+    """
     s = np.asarray(s, dtype=np.float64)
     n = s[0]
     if n == 0:
@@ -255,6 +383,18 @@ class NoiseStats:
         self.s = np.zeros(10)  # sum L, L^2, O, O^2, LO, l, l^2, o, o^2, lo  (l, o: log1p)
 
     def feed(self, lam: np.ndarray, obs: np.ndarray, bad: np.ndarray) -> None:
+        """Add a chunk's bins to the moments.
+
+        Parameters
+        ----------
+        lam : numpy.ndarray
+            Expected per-base coverage of the chunk (starting on a bin boundary; a partial last
+            bin is ignored).
+        obs : numpy.ndarray
+            Observed per-base coverage (same shape).
+        bad : numpy.ndarray
+            Per-base mask of excluded bases (blacklist): bins touching one are left out.
+        """
         nb = lam.size // self.bin
         if nb == 0:
             return

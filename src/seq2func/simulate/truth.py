@@ -18,7 +18,18 @@ from seq2func.simulate.tracks import ceiling_from_moments
 
 
 def read_truth(path: str | os.PathLike) -> dict:
-    """The parsed truth.json of a simulated world."""
+    """The parsed truth.json of a simulated world.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The world's ``truth.json``.
+
+    Returns
+    -------
+    dict
+        The JSON document.
+    """
     with open(path) as fh:
         return json.load(fh)
 
@@ -52,7 +63,18 @@ def track_ceilings(truth: dict, track_ids: Sequence[str], chroms: Iterable[str])
 
 
 def reference_log2x(truth: dict) -> pd.DataFrame:
-    """Truth expression of the reference genome: genes x cell types, log2 of the linear level ``x``."""
+    """Truth expression of the reference genome: genes x cell types, log2 of the linear level ``x``.
+
+    Parameters
+    ----------
+    truth : dict
+        Parsed truth.json (its ``genes`` table and ``cell_types``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``gene_id``, one float column per cell type.
+    """
     g = truth["genes"]
     cols = g["columns"]
     i_id, i_x = cols.index("gene_id"), cols.index("ref_log2x")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pysam
 
 from seq2func import __version__
 from seq2func.errors import InputError
@@ -165,13 +166,52 @@ class World:
 
     # ------------------------------------------------------------------ chromosomes
     def chrom_index(self, chrom: str) -> int:
+        """The 0-based index of a chromosome of this world.
+
+        Parameters
+        ----------
+        chrom : str
+            A chromosome name (``chr1``, ``chr2``, ...).
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ValueError
+            When the world has no such chromosome.
+        """
         return self.config.chroms.index(chrom)
 
     def layout(self, ci: int) -> genome_mod.ChromLayout:
+        """Regenerate the layout (genes, planted elements, N runs, blacklist) of one chromosome.
+
+        Parameters
+        ----------
+        ci : int
+            0-based chromosome index.
+
+        Returns
+        -------
+        seq2func.simulate.genome.ChromLayout
+        """
         return genome_mod.make_layout(self, ci, self.gene_offsets[ci])
 
     def chromosome(self, ci: int | str) -> ChromState:
-        """Regenerate chromosome ``ci`` (index or name): layout, sequence, sites, gene expression."""
+        """Regenerate chromosome ``ci`` (index or name): layout, sequence, sites, gene expression.
+
+        Parameters
+        ----------
+        ci : int or str
+            0-based chromosome index or chromosome name.
+
+        Returns
+        -------
+        ChromState
+            Layout, sequence codes, sites, per-cell-type site accessibility and the genes'
+            reference drive and linear expression ``(n_genes, n_cell_types)``.
+        """
         if isinstance(ci, str):
             ci = self.chrom_index(ci)
         lay = self.layout(ci)
@@ -189,7 +229,23 @@ class World:
         return ChromState(lay, codes, sites, centre, site_acc, drive, x_from_drive(drive, self.params))
 
     def coverage(self, chrom: str, track_id: str, cs: ChromState | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(expected float64, observed int64) coverage of one track over one whole chromosome."""
+        """(expected float64, observed int64) coverage of one track over one whole chromosome.
+
+        Parameters
+        ----------
+        chrom : str
+            Chromosome name.
+        track_id : str
+            One of the world's tracks (e.g. ``ATAC_neuron``).
+        cs : ChromState, optional
+            The chromosome, when already regenerated (default: regenerate it).
+
+        Returns
+        -------
+        tuple of (numpy.ndarray, numpy.ndarray)
+            Per-base expected (Poisson mean) and observed coverage, each ``(chromosome length,)``,
+            exactly as written to the track's bigWig.
+        """
         ci = self.chrom_index(chrom)
         cs = cs or self.chromosome(ci)
         ti = [t["track_id"] for t in self.tracks].index(track_id)
@@ -208,14 +264,34 @@ class World:
 
     @classmethod
     def load(cls, outdir: str | os.PathLike) -> "World":
-        """The world that wrote ``outdir`` (from its truth.json)."""
+        """The world that wrote ``outdir`` (from its truth.json).
+
+        Parameters
+        ----------
+        outdir : str or os.PathLike
+            A directory written by :func:`simulate_world`.
+
+        Returns
+        -------
+        World
+        """
         with open(Path(outdir) / "truth.json") as fh:
             truth = json.load(fh)
         return cls.from_truth(truth)
 
     @classmethod
     def from_truth(cls, truth: dict) -> "World":
-        """The world described by a truth.json dict (its own motifs, config, seed and constants)."""
+        """The world described by a truth.json dict (its own motifs, config, seed and constants).
+
+        Parameters
+        ----------
+        truth : dict
+            Parsed truth.json (``config``, ``params``, ``seed``, ``motifs``).
+
+        Returns
+        -------
+        World
+        """
         cfg = WorldConfig.from_dict(truth["config"])
         p = dict(truth["params"])
         p["background"] = tuple(p["background"])
@@ -223,7 +299,22 @@ class World:
         return cls(cfg, truth["seed"], ModelParams.from_dict(p), motifs, truth["motifs"].get("provenance"))
 
     def cohort(self, ci: int | str, cs: ChromState | None = None):
-        """(variants, haplotype alleles (n_var x 2N), missing mask) of one chromosome."""
+        """(variants, haplotype alleles (n_var x 2N), missing mask) of one chromosome.
+
+        Parameters
+        ----------
+        ci : int or str
+            0-based chromosome index or chromosome name.
+        cs : ChromState, optional
+            The chromosome, when already regenerated (default: regenerate it).
+
+        Returns
+        -------
+        tuple
+            The :class:`seq2func.simulate.cohort.Variants`, the allele index of every haplotype
+            ``(n_var, 2 * n_individuals)`` (individual ``i``'s haplotypes are columns ``2i`` and
+            ``2i + 1``), and the mask of alleles written as missing (same shape).
+        """
         if isinstance(ci, str):
             ci = self.chrom_index(ci)
         cs = cs or self.chromosome(ci)
@@ -232,7 +323,19 @@ class World:
         return v, H, miss
 
     def personal_expression(self, chrom: str) -> tuple[list[str], np.ndarray]:
-        """(gene ids, noise-free log2 expression genes x individuals) of one chromosome."""
+        """(gene ids, noise-free log2 expression genes x individuals) of one chromosome.
+
+        Parameters
+        ----------
+        chrom : str
+            Chromosome name.
+
+        Returns
+        -------
+        tuple of (list of str, numpy.ndarray)
+            The chromosome's gene IDs and their expression in the personal cell type,
+            ``(n_genes, n_individuals)``.
+        """
         cs = self.chromosome(chrom)
         v, H, _ = self.cohort(chrom, cs)
         y, _ = _personal_expression(self, cs, v, H)
@@ -240,11 +343,32 @@ class World:
 
 
 def load_world(outdir: str | os.PathLike) -> World:
+    """The world that wrote ``outdir`` (see :meth:`World.load`).
+
+    Parameters
+    ----------
+    outdir : str or os.PathLike
+        A directory written by :func:`simulate_world`.
+
+    Returns
+    -------
+    World
+    """
     return World.load(outdir)
 
 
 def expression_model(truth_or_outdir) -> ExpressionModel:
-    """The truth expression model of a world (``truth.json`` dict or the world's directory)."""
+    """The truth expression model of a world (``truth.json`` dict or the world's directory).
+
+    Parameters
+    ----------
+    truth_or_outdir : dict or str or os.PathLike
+        A parsed truth.json, or a directory written by :func:`simulate_world`.
+
+    Returns
+    -------
+    ExpressionModel
+    """
     if isinstance(truth_or_outdir, dict):
         return World.from_truth(truth_or_outdir).expression_model()
     return World.load(truth_or_outdir).expression_model()
@@ -304,7 +428,30 @@ def _personal_expression(world: World, cs: ChromState, v, H: np.ndarray):
 
 def simulate_world(outdir: str | os.PathLike, scale: str = "tiny", seed: int = 1,
                    config: WorldConfig | None = None) -> dict[str, Path]:
-    """Write the world into ``outdir`` (see docs/developers.md for the file contract)."""
+    """Write the world into ``outdir`` (see docs/developers.md for the file contract).
+
+    Parameters
+    ----------
+    outdir : str or os.PathLike
+        The output directory (created when missing; outputs already there are replaced). The world is
+        written to ``<outdir>/.simulate_world.tmp`` first and moved in only when complete.
+    scale : str, optional
+        ``tiny``, ``small`` or ``large`` (ignored when ``config`` is given).
+    seed : int, optional
+        The world's seed: same ``(scale, seed)``, byte-identical files.
+    config : WorldConfig, optional
+        A configuration to use instead of the scale's.
+
+    Returns
+    -------
+    dict
+        Name -> path of every output (``fasta``, ``gtf``, ``vcf``, ``truth``, ``tracks``, ...).
+
+    Raises
+    ------
+    InputError
+        When ``outdir`` exists and is not a directory.
+    """
     t0 = time.time()
     cfg = config or config_for_scale(scale)
     world = World(cfg, seed)
@@ -344,8 +491,6 @@ def _write_variants_to_score(tmp: Path) -> None:
     """``variants.vcf.gz`` (+ ``.tbi``): the sites of the cohort VCF that the variant benchmark
     labels (``asv_labels.tsv``) or that are causal (truth), without genotypes (INFO ``AF`` kept):
     what ``-profile test`` scores with SCORE_VARIANTS."""
-    import pysam
-
     with open(tmp / "asv_labels.tsv") as fh:
         want = {line.split("\t", 1)[0] for line in fh.readlines()[1:]}
     with open(tmp / "truth.json") as fh:
@@ -374,7 +519,24 @@ def conservation_track(layout, length: int, rng: np.random.Generator,
     """A GERP-like conservation score for one chromosome, ``step``-bp bins: neutral noise
     (N(-0.5, 0.8)) everywhere, and each planted motif instance's bins raised by one draw of
     U(2.5, 5.0), as constrained sites score in GERP RS. Returns ``(starts, ends, values)`` for
-    ``pyBigWig.addEntries``; its own RNG component, so no other output of the world changes."""
+    ``pyBigWig.addEntries``; its own RNG component, so no other output of the world changes.
+
+    Parameters
+    ----------
+    layout : seq2func.simulate.genome.ChromLayout
+        The chromosome's layout (its planted ``instances``).
+    length : int
+        Chromosome length (bp).
+    rng : numpy.random.Generator
+        The conservation component's generator.
+    step : int, optional
+        Bin size (bp).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Bin starts and ends (int64; the last bin ends at ``length``) and scores (float64).
+    """
     n = -(-int(length) // step)
     vals = rng.normal(-0.5, 0.8, size=n)
     for inst in layout.instances:
@@ -444,6 +606,7 @@ def _open_track_writers(stack: contextlib.ExitStack, world: World, tmp: Path) ->
     _TrackWriters
         The writers and the per-track accumulators.
     """
+    # deferred: pyBigWig only to write a world; loading one (load_world, expression_model, truth) stays light
     import pyBigWig
 
     cfg, P = world.config, world.params
@@ -486,8 +649,6 @@ def _open_text_outputs(stack: contextlib.ExitStack, world: World, tmp: Path) -> 
     _TextOutputs
         The open files.
     """
-    import pysam
-
     cfg, seed = world.config, world.seed
     fasta = stack.enter_context(open(tmp / "genome.fa", "wb"))
     gtf = stack.enter_context(open(tmp / "genes.gtf", "w"))
@@ -829,8 +990,6 @@ def _write_samplesheets(world: World, tmp: Path) -> None:
 
 def _write_world(world: World, tmp: Path) -> None:
     """Write every file of the world into ``tmp`` (streaming, one chromosome at a time)."""
-    import pysam
-
     with contextlib.ExitStack() as stack:
         tw = _open_track_writers(stack, world, tmp)
         out = _open_text_outputs(stack, world, tmp)

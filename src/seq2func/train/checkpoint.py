@@ -31,6 +31,7 @@ import functools
 import hashlib
 import os
 import random
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,9 @@ import numpy as np
 import torch
 
 from seq2func.errors import InputError
+from seq2func.models import build_model
+from seq2func.train.strategies import apply_strategy
+from seq2func.versions import package_versions
 
 CHECKPOINT_FORMAT = "seq2func-checkpoint/1"
 REQUIRED = ("model_config", "state_dict", "tracks", "dataset", "train_params", "versions")
@@ -45,7 +49,23 @@ REQUIRED = ("model_config", "state_dict", "tracks", "dataset", "train_params", "
 
 # --------------------------------------------------------------------------- plain data
 def to_plain(obj: Any) -> Any:
-    """Recursively convert numpy scalars/arrays, Paths and sets into types ``weights_only`` accepts."""
+    """Recursively convert numpy scalars/arrays, Paths and sets into types ``weights_only`` accepts.
+
+    Parameters
+    ----------
+    obj : object
+        Nested dicts, lists, tuples, sets, tensors (detached to the CPU), numpy values, paths and scalars.
+
+    Returns
+    -------
+    object
+        The same structure with plain values; sets become lists, non-str/int dict keys strings.
+
+    Raises
+    ------
+    TypeError
+        For a value of any other type.
+    """
     if isinstance(obj, torch.Tensor):
         return obj.detach().cpu()
     if isinstance(obj, dict):
@@ -82,6 +102,15 @@ def capture_rng() -> dict:
 
 
 def restore_rng(state: dict) -> None:
+    """Put back the RNG states :func:`capture_rng` recorded.
+
+    CUDA states are restored only when as many GPUs are visible as were recorded.
+
+    Parameters
+    ----------
+    state : dict
+        ``torch``, ``numpy``, ``python`` (and optionally ``cuda``) states; empty or None: nothing happens.
+    """
     if not state:
         return
     torch.set_rng_state(state["torch"].cpu() if isinstance(state["torch"], torch.Tensor) else torch.tensor(state["torch"], dtype=torch.uint8))
@@ -97,6 +126,18 @@ def restore_rng(state: dict) -> None:
 
 # --------------------------------------------------------------------------- dataset / tracks
 def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to hash.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -105,7 +146,19 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def dataset_info(ds) -> dict:
-    """The ``dataset`` entry of a checkpoint for a :class:`seq2func.prepare.PreparedDataset`."""
+    """The ``dataset`` entry of a checkpoint for a :class:`seq2func.prepare.PreparedDataset`.
+
+    Parameters
+    ----------
+    ds : seq2func.prepare.PreparedDataset
+        The opened dataset.
+
+    Returns
+    -------
+    dict
+        ``manifest_checksum``, ``seq_length``, ``bin_size``, ``crop_bp``, ``n_bins``, ``mode``,
+        ``genome_sha256`` and the absolute ``path``.
+    """
     p = ds.manifest["params"]
     return {
         "manifest_checksum": file_sha256(Path(ds.path) / "manifest.json"),
@@ -120,7 +173,22 @@ def dataset_info(ds) -> dict:
 
 
 def track_rows(ds, indices) -> list[dict]:
-    """Rows of the dataset's track table for the given column indices (checkpoint ``tracks``)."""
+    """Rows of the dataset's track table for the given column indices (checkpoint ``tracks``).
+
+    Parameters
+    ----------
+    ds : seq2func.prepare.PreparedDataset
+        The opened dataset.
+    indices : sequence of int
+        Dataset track columns, in the model's output order.
+
+    Returns
+    -------
+    list of dict
+        One row per index: ``track_id``, ``cell_type``, ``assay``, ``transform``, ``role``, ``strand``,
+        ``dataset_index`` and ``rc_index`` (the partner's position in this list; itself when the partner
+        is not selected).
+    """
     tt = ds.tracks
     indices = [int(i) for i in indices]
     pos = {g: k for k, g in enumerate(indices)}
@@ -142,8 +210,6 @@ def track_rows(ds, indices) -> list[dict]:
 
 @functools.lru_cache(maxsize=1)
 def _versions() -> tuple:
-    from seq2func.versions import package_versions
-
     return tuple(package_versions(("seq2func", "torch", "numpy", "pandas", "scipy", "scikit-learn")).items())
 
 
@@ -154,7 +220,18 @@ def versions() -> dict:
 
 # --------------------------------------------------------------------------- save / load
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    """The bare model inside ``DistributedDataParallel`` / ``torch.compile`` wrappers."""
+    """The bare model inside ``DistributedDataParallel`` / ``torch.compile`` wrappers.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model, possibly wrapped (several times).
+
+    Returns
+    -------
+    torch.nn.Module
+        The innermost module.
+    """
     while True:
         if hasattr(model, "module") and isinstance(model.module, torch.nn.Module):
             model = model.module
@@ -170,6 +247,26 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module | None = Non
     ``model`` fills ``state_dict`` and ``model_config`` (from ``model.config``) unless given in
     ``fields``. Every value must be plain data (see :func:`to_plain`); ``format`` and ``versions``
     are added when absent.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file; its directory is created.
+    model : torch.nn.Module, optional
+        Model (wrappers removed) whose weights and config are stored.
+    **fields
+        Further checkpoint entries (``kind``, ``tracks``, ``dataset``, ``train_params``, ``epoch``, ...).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        When a required entry (``model_config``, ``state_dict``, ``tracks``, ``dataset``,
+        ``train_params``, ``versions``) is missing.
     """
     path = Path(path)
     ckpt: dict[str, Any] = {"format": CHECKPOINT_FORMAT}
@@ -198,7 +295,26 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module | None = Non
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint with ``weights_only=True``; a missing or foreign file is an :class:`InputError`."""
+    """Load a checkpoint with ``weights_only=True``; a missing or foreign file is an :class:`InputError`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Checkpoint file.
+    map_location : str or torch.device, optional
+        Where tensors are loaded.
+
+    Returns
+    -------
+    dict
+        The checkpoint (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        When the file is missing, not a PyTorch file, truncated, not loadable with ``weights_only``, of
+        another format or lacking a required entry.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(path, None, "checkpoint not found")
@@ -211,8 +327,6 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             # torch's own text would advise weights_only=False, which cannot help a file that is not a checkpoint
             raise InputError(path, None, "not a PyTorch checkpoint file (neither torch.save's zip archive nor a "
                              "pickle): corrupt, or another format?") from None
-        import zipfile
-
         if head.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(path):
             raise InputError(path, None, "truncated or corrupt checkpoint (torch.save's zip archive is incomplete: "
                              "an interrupted copy or download?)") from None
@@ -228,21 +342,50 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 
 def build_from_checkpoint(ckpt: dict) -> torch.nn.Module:
-    """The model architecture a checkpoint describes (weights not loaded)."""
-    from seq2func.models import build_model
+    """The model architecture a checkpoint describes (weights not loaded).
 
+    LoRA fine-tuned checkpoints get their adapters applied, so the state dict fits.
+
+    Parameters
+    ----------
+    ckpt : dict
+        A loaded checkpoint (``model_config``, optional ``strategy``).
+
+    Returns
+    -------
+    torch.nn.Module
+        The freshly initialised model.
+    """
     model = build_model(dict(ckpt["model_config"]), load_weights=False)
     strat = ckpt.get("strategy") or {}
     if strat.get("name") == "lora":  # adapters add parameters the plain architecture lacks
-        from seq2func.train.strategies import apply_strategy
-
         apply_strategy(model, "lora", **dict(strat.get("kwargs") or {}))
     return model
 
 
 def model_from_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
                           eval_mode: bool = True) -> tuple[torch.nn.Module, dict]:
-    """``(model, ckpt)``: the architecture from ``model_config`` with the stored weights loaded."""
+    """``(model, ckpt)``: the architecture from ``model_config`` with the stored weights loaded.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Checkpoint file.
+    device : str or torch.device, optional
+        Where the model is moved.
+    eval_mode : bool, optional
+        Put the model in eval mode (default true).
+
+    Returns
+    -------
+    tuple of (torch.nn.Module, dict)
+        The model and the checkpoint dict.
+
+    Raises
+    ------
+    InputError
+        When the checkpoint cannot be loaded or its weights do not fit its ``model_config``.
+    """
     ckpt = load_checkpoint(path)
     try:
         model = build_from_checkpoint(ckpt)

@@ -48,7 +48,20 @@ def env_dist() -> DistInfo:
 
 
 def init_distributed(device_type: str = "cpu", timeout_s: int = 1800) -> DistInfo:
-    """Join the process group described by the environment (no-op for a single process)."""
+    """Join the process group described by the environment (no-op for a single process).
+
+    Parameters
+    ----------
+    device_type : str, optional
+        ``cuda`` joins with ``nccl`` (and selects the GPU ``LOCAL_RANK``); anything else with ``gloo``.
+    timeout_s : int, optional
+        Timeout of collective operations (seconds).
+
+    Returns
+    -------
+    DistInfo
+        This process's rank, world size and local rank.
+    """
     info = env_dist()
     if not info.enabled or dist.is_initialized():
         return info
@@ -76,7 +89,18 @@ def barrier() -> None:
 
 
 def all_reduce_sum(values: np.ndarray) -> np.ndarray:
-    """Element-wise sum of a float64 array across ranks (identity for one process)."""
+    """Element-wise sum of a float64 array across ranks (identity for one process).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Array of the same shape on every rank.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 sums, same shape.
+    """
     arr = np.asarray(values, dtype=np.float64)
     if not active():
         return arr
@@ -88,6 +112,18 @@ def all_reduce_sum(values: np.ndarray) -> np.ndarray:
 
 
 def all_gather_object(obj: Any) -> list[Any]:
+    """Gather a picklable object from every rank (``[obj]`` for one process).
+
+    Parameters
+    ----------
+    obj : object
+        This rank's picklable object.
+
+    Returns
+    -------
+    list
+        One object per rank, in rank order.
+    """
     if not active():
         return [obj]
     out: list[Any] = [None] * dist.get_world_size()
@@ -96,6 +132,20 @@ def all_gather_object(obj: Any) -> list[Any]:
 
 
 def broadcast_object(obj: Any, src: int = 0) -> Any:
+    """Rank ``src``'s object on every rank (``obj`` itself for one process).
+
+    Parameters
+    ----------
+    obj : object
+        Picklable object; only the one on rank ``src`` matters.
+    src : int, optional
+        Rank whose object is sent.
+
+    Returns
+    -------
+    object
+        Rank ``src``'s object.
+    """
     if not active():
         return obj
     box = [obj]
@@ -104,7 +154,18 @@ def broadcast_object(obj: Any, src: int = 0) -> Any:
 
 
 def weights_digest(module: torch.nn.Module) -> str:
-    """sha256 of every parameter and buffer (name, dtype, shape, bytes) in ``state_dict`` order."""
+    """sha256 of every parameter and buffer (name, dtype, shape, bytes) in ``state_dict`` order.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Model whose ``state_dict`` is hashed.
+
+    Returns
+    -------
+    str
+        Hex digest; equal across ranks exactly when their weights are bit-identical.
+    """
     h = hashlib.sha256()
     for name, t in module.state_dict().items():
         t = t.detach().cpu().contiguous()
@@ -126,6 +187,13 @@ class EpochSampler(DistributedSampler):
         self.start = 0
 
     def set_start(self, start: int) -> None:
+        """Skip the first ``start`` items of this rank's shard in the next iteration.
+
+        Parameters
+        ----------
+        start : int
+            Items already done in the current epoch (batches done times the batch size).
+        """
         self.start = int(start)
 
     def __iter__(self) -> Iterator[int]:
@@ -139,7 +207,15 @@ class EpochSampler(DistributedSampler):
 
 
 def broadcast_buffers(module: torch.nn.Module, src: int = 0) -> None:
-    """Copy rank ``src``'s buffers (batch-norm running statistics...) to every rank."""
+    """Copy rank ``src``'s buffers (batch-norm running statistics...) to every rank.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Model whose buffers are overwritten in place (no-op for one process).
+    src : int, optional
+        Rank whose buffers are copied.
+    """
     if not active():
         return
     with torch.no_grad():

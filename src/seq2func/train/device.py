@@ -30,6 +30,26 @@ def resolve_device(device: str = "auto", require_gpu: bool = False, local_rank: 
     ``require_gpu`` without one, raise :class:`InputError` (never a silent CPU fallback).
 
     Under ``torchrun`` pass ``local_rank`` to get ``cuda:<local_rank>``.
+
+    Parameters
+    ----------
+    device : str, optional
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:<index>`` (case-insensitive; empty means ``auto``).
+    require_gpu : bool, optional
+        Refuse to run without a visible CUDA GPU.
+    local_rank : int, optional
+        GPU index for a plain ``cuda``/``auto`` device (the ``torchrun`` local rank); default 0.
+
+    Returns
+    -------
+    torch.device
+        The device to train or predict on.
+
+    Raises
+    ------
+    InputError
+        For an unknown device, a CUDA device without a GPU, ``require_gpu`` without a GPU or with
+        ``cpu``, or a GPU index beyond those visible.
     """
     device = (device or "auto").strip().lower()
     base = device.split(":", 1)[0]
@@ -57,7 +77,13 @@ def resolve_device(device: str = "auto", require_gpu: bool = False, local_rank: 
 
 
 def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (CPU and CUDA) RNGs."""
+    """Seed python, numpy and torch (CPU and CUDA) RNGs.
+
+    Parameters
+    ----------
+    seed : int
+        Seed for every generator (numpy gets its low 32 bits).
+    """
     random.seed(seed)
     np.random.seed(seed & 0xFFFFFFFF)
     torch.manual_seed(seed)
@@ -68,6 +94,11 @@ def set_deterministic(enabled: bool = True) -> None:
 
     On CUDA, cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG`` set before the first call; it is set here if
     absent. cuDNN benchmarking is turned off when deterministic.
+
+    Parameters
+    ----------
+    enabled : bool, optional
+        Turn deterministic algorithms on (default) or off.
     """
     if enabled:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -77,7 +108,20 @@ def set_deterministic(enabled: bool = True) -> None:
 
 
 def autocast(device: torch.device, bf16: bool = True):
-    """bf16 autocast on CUDA (when ``bf16``); a no-op context on the CPU."""
+    """bf16 autocast on CUDA (when ``bf16``); a no-op context on the CPU.
+
+    Parameters
+    ----------
+    device : torch.device
+        Device the forward pass runs on.
+    bf16 : bool, optional
+        Use bf16 autocast on CUDA (default true).
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        ``torch.autocast`` on CUDA with ``bf16``, else ``contextlib.nullcontext()``.
+    """
     if device.type == "cuda" and bf16:
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()

@@ -53,9 +53,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
 from seq2func.errors import InputError
+from seq2func.losses import get_loss
+from seq2func.models import build_model, load_config, replace_head
+from seq2func.predict import Predictor
+from seq2func.prepare import PreparedDataset, open_dataset
+from seq2func.prepare.dataset import SeqDataset, one_hot
 from seq2func.train import ddp
 from seq2func.train import resume as resume_state
 from seq2func.train.checkpoint import (
@@ -74,6 +80,7 @@ from seq2func.train.device import autocast, resolve_device, seed_everything, set
 from seq2func.train.hooks import TrainHook, hooks_from_env
 from seq2func.train.params import RESUME_FREE, TrainParams
 from seq2func.train.schedule import make_scheduler
+from seq2func.train.strategies import apply_strategy
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +89,20 @@ STRATEGIES = ("head_only", "full", "gradual_unfreeze", "lora", "scratch")
 
 # --------------------------------------------------------------------------- helpers
 def clip_gradients(parameters, max_norm: float | None) -> float:
-    """Clip the total gradient norm to ``max_norm`` (``None``: no clipping); return the norm *before* clipping."""
+    """Clip the total gradient norm to ``max_norm`` (``None``: no clipping); return the norm *before* clipping.
+
+    Parameters
+    ----------
+    parameters : iterable of torch.nn.Parameter
+        Parameters whose gradients are clipped (those without ``.grad`` are skipped).
+    max_norm : float or None
+        Largest total L2 norm; None or 0 means no clipping.
+
+    Returns
+    -------
+    float
+        The total gradient norm before clipping (0.0 when no parameter has a gradient; may be inf/NaN).
+    """
     params = [p for p in parameters if p.grad is not None]
     if not params:
         return 0.0
@@ -91,7 +111,13 @@ def clip_gradients(parameters, max_norm: float | None) -> float:
 
 
 def seed_worker(worker_id: int) -> None:
-    """``worker_init_fn``: seed numpy and python in a DataLoader worker from its torch seed."""
+    """``worker_init_fn``: seed numpy and python in a DataLoader worker from its torch seed.
+
+    Parameters
+    ----------
+    worker_id : int
+        The worker's index (unused: the seed comes from ``torch.initial_seed()``).
+    """
     s = torch.initial_seed() % 2**32
     np.random.seed(s)
     random.seed(s)
@@ -103,6 +129,25 @@ def adapt_target(y: torch.Tensor, output_kind: str, n_out_bins: int | None = Non
     ``profile``: the central ``n_out_bins`` bins (a model may crop more than the dataset);
     ``classification``: max over bins (peak-mode datasets have one bin of 0/1 labels);
     ``scalar``: ``log1p`` of the sum over bins (NaN bins ignored).
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        Dataset targets ``(B, bins, n_tracks)``.
+    output_kind : str
+        The model's ``output_kind``: ``profile``, ``classification`` or ``scalar``.
+    n_out_bins : int, optional
+        Output bins of a profile model; None keeps every bin.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B, n_out_bins, n_tracks)`` for profiles, ``(B, n_tracks)`` otherwise.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``output_kind``.
     """
     if output_kind == "profile":
         nb = y.shape[1]
@@ -118,7 +163,28 @@ def adapt_target(y: torch.Tensor, output_kind: str, n_out_bins: int | None = Non
 
 
 def check_output_bins(model: torch.nn.Module, ds_bins: int, seq_length: int) -> int | None:
-    """Output bins of a profile model for the dataset's windows; an :class:`InputError` if they cannot be matched."""
+    """Output bins of a profile model for the dataset's windows; an :class:`InputError` if they cannot be matched.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model (wrappers allowed).
+    ds_bins : int
+        Target bins per window in the dataset.
+    seq_length : int
+        Window length of the dataset (bp).
+
+    Returns
+    -------
+    int or None
+        The model's output bins (equal to ``ds_bins`` or fewer by an even number); None for
+        classification and scalar models.
+
+    Raises
+    ------
+    InputError
+        When the model predicts more bins than the dataset has, or the difference is odd.
+    """
     m = unwrap(model)
     if getattr(m, "output_kind", "profile") != "profile":
         return None
@@ -142,7 +208,15 @@ class PearsonAccumulator:
         self.sxy = np.zeros(n_tracks)
 
     def update(self, pred: np.ndarray, obs: np.ndarray) -> None:
-        """``pred``/``obs``: ``(..., T)``; every leading axis is flattened."""
+        """``pred``/``obs``: ``(..., T)``; every leading axis is flattened.
+
+        Parameters
+        ----------
+        pred : numpy.ndarray
+            Predictions ``(..., n_tracks)``.
+        obs : numpy.ndarray
+            Observed values, same shape; pairs where either is non-finite are skipped.
+        """
         T = pred.shape[-1]
         x = np.asarray(pred, dtype=np.float64).reshape(-1, T)
         y = np.asarray(obs, dtype=np.float64).reshape(-1, T)
@@ -171,6 +245,13 @@ class PearsonAccumulator:
         return np.stack([self.n, self.mx, self.my, self.sxx, self.syy, self.sxy])
 
     def merge_state(self, st: np.ndarray) -> None:
+        """Fold in another accumulator's statistics (e.g. gathered from another DDP rank).
+
+        Parameters
+        ----------
+        st : numpy.ndarray
+            ``(6, n_tracks)`` from :meth:`state`: counts, means of x and y, and the sums of squares and cross-products.
+        """
         self._merge(*st)
 
     def r(self) -> np.ndarray:
@@ -181,7 +262,7 @@ class PearsonAccumulator:
 
 
 def _auroc(labels: np.ndarray, scores: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import roc_auc_score  # deferred: sklearn is heavy; only classifiers' validation needs it
 
     vals = []
     for t in range(labels.shape[1]):
@@ -204,7 +285,7 @@ class Progress:
             self.kind = "none"
         elif mode == "bar" or (mode == "auto" and sys.stderr.isatty()):
             try:
-                from tqdm import tqdm  # optional
+                from tqdm import tqdm  # deferred: optional dependency (a simple bar without it)
 
                 self._bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True)
                 self.kind = "tqdm"
@@ -214,6 +295,15 @@ class Progress:
             self.kind = "log"
 
     def update(self, loss: float, lr: float) -> None:
+        """Count one step and show it (bar, one-line bar or a log line every ``log_every`` steps).
+
+        Parameters
+        ----------
+        loss : float
+            The step's training loss.
+        lr : float
+            The current learning rate.
+        """
         self.n += 1
         if self.kind == "tqdm":
             self._bar.update(1)
@@ -256,6 +346,16 @@ def _fmt(v: Any) -> str:
 
 
 def write_metrics(outdir: Path, summary: dict) -> None:
+    """Write ``metrics.json`` (non-finite numbers as null) and ``history.tsv`` atomically.
+
+    Parameters
+    ----------
+    outdir : pathlib.Path
+        The run's output directory.
+    summary : dict
+        The run summary; its ``history`` (one dict per epoch) becomes the rows of ``history.tsv``
+        (columns :data:`HISTORY_COLUMNS`, missing or non-finite values as ``NA``).
+    """
     def clean(o):
         if isinstance(o, float) and not math.isfinite(o):
             return None
@@ -290,8 +390,6 @@ class Interrupted(Exception):
 
 
 def _loss_fn(name: str):
-    from seq2func.losses import get_loss
-
     return get_loss(name)
 
 
@@ -309,7 +407,20 @@ def make_optimizer(model: torch.nn.Module, params: TrainParams) -> torch.optim.O
     """AdamW (decoupled weight decay on weights, none on biases/norms) over every parameter, frozen
     ones included (they get no gradient and are skipped until unfrozen). ``optimizer="auto"`` uses
     the model config's ``optimizer.name`` when it names ``adam`` (the simple_cnn baseline: plain
-    Adam, no weight decay), else AdamW."""
+    Adam, no weight decay), else AdamW.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model (wrappers allowed).
+    params : TrainParams
+        Uses ``optimizer``, ``lr``, ``betas`` and ``weight_decay``.
+
+    Returns
+    -------
+    torch.optim.Optimizer
+        ``torch.optim.AdamW`` or ``torch.optim.Adam``.
+    """
     name = params.optimizer
     if name == "auto":
         cfg_opt = (getattr(unwrap(model), "config", {}) or {}).get("optimizer") or {}
@@ -334,6 +445,18 @@ def _trainable_signature(model: torch.nn.Module) -> tuple:
 
 
 def count_params(model: torch.nn.Module) -> tuple[int, int]:
+    """Trainable and total parameter counts (elements) of a model.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model (wrappers allowed).
+
+    Returns
+    -------
+    tuple of (int, int)
+        ``(trainable, total)``.
+    """
     m = unwrap(model)
     total = sum(p.numel() for p in m.parameters())
     return sum(p.numel() for p in m.parameters() if p.requires_grad), total
@@ -489,8 +612,6 @@ class Trainer:
         self.higher_better = self.metric in ("valid_r", "valid_auroc")
 
     def _setup_data(self) -> None:
-        from seq2func.prepare.dataset import SeqDataset, one_hot
-
         params, info, ds = self.params, self.info, self.ds
         self.one_hot = one_hot
         self.train_set = SeqDataset(ds, indices=self.train_idx, rc=params.rc, shift=params.shift, seed=params.seed,
@@ -627,8 +748,6 @@ class Trainer:
         """Under DDP, (re)wrap the model in ``DistributedDataParallel`` when its trainable set changed."""
         if self.info.enabled and _trainable_signature(unwrap(self.model)) != self._ddp_sig:
             self._ddp_sig = _trainable_signature(unwrap(self.model))
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
             self.wrapped = DDP(unwrap(self.model), device_ids=[self.device.index] if self.device.type == "cuda" else None)
 
     def train_epoch(self) -> dict:
@@ -925,6 +1044,50 @@ def fit(
 
     A thin wrapper: ``Trainer(...).run()`` (:class:`Trainer`; epoch-end hooks from
     ``SEQ2FUNC_TRAIN_HOOKS``, see :mod:`seq2func.train.hooks`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model to train (moved to ``device``).
+    ds : seq2func.prepare.PreparedDataset
+        The opened dataset.
+    outdir : str or os.PathLike
+        Output directory.
+    params : TrainParams
+        Training hyper-parameters (checked).
+    tracks : sequence of int
+        Dataset track columns to train on, in the model's output order.
+    train_indices, valid_indices : numpy.ndarray, optional
+        Window indices of the training and validation sets.
+    loss : str or callable, optional
+        Loss name or callable.
+    meta : dict, optional
+        Extra checkpoint entries.
+    unfreeze_schedule : callable, optional
+        Called with the epoch number at the start of each epoch
+        (e.g. :class:`~seq2func.train.strategies.GradualUnfreeze`).
+    resume : bool or str or os.PathLike, optional
+        True continues from ``outdir/last.pt`` when it exists, a path resumes from that file, False starts afresh.
+    callbacks : sequence of callables, optional
+        Called after every optimizer step with a dict (``epoch``, ``step``, ``batch``, ``loss``,
+        ``grad_norm``, ``model``).
+    fold : int, optional
+        For k-fold datasets, the fold whose train/valid roles to use.
+    resume_dir : str or os.PathLike, optional
+        Task-stable directory for the resume state (see above and :mod:`seq2func.train.resume`).
+    device : torch.device, optional
+        Where to train; default from ``params.device`` / ``params.require_gpu`` (and the local rank under DDP).
+
+    Returns
+    -------
+    FitResult
+        Best metric and epoch, epochs run, steps, whether training stopped early, history and summary.
+
+    Raises
+    ------
+    InputError
+        On a model/dataset mismatch, an empty training split, an unusable resume checkpoint or
+        bad hooks in ``SEQ2FUNC_TRAIN_HOOKS``.
     """
     return Trainer(model, ds, outdir, params, tracks=tracks, train_indices=train_indices, valid_indices=valid_indices,
                    loss=loss, meta=meta, unfreeze_schedule=unfreeze_schedule, resume=resume, callbacks=callbacks,
@@ -949,9 +1112,37 @@ def _check_resume(path: Path, ck: dict, pdict: dict, ds_info: dict) -> None:
 @torch.no_grad()
 def validate(model: torch.nn.Module, valid_set, positions: np.ndarray, loss_fn, output_kind: str, n_out_bins: int | None,
              device: torch.device, batch_size: int, bf16: bool = True, want_auroc: bool = False) -> dict:
-    """Loss, per-track and mean Pearson R (and AUROC) over ``valid_set`` items ``positions``, summed across DDP ranks."""
-    from seq2func.predict import Predictor
+    """Loss, per-track and mean Pearson R (and AUROC) over ``valid_set`` items ``positions``, summed across DDP ranks.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model (its train/eval mode is restored afterwards).
+    valid_set : seq2func.prepare.dataset.SeqDataset
+        Validation dataset (no augmentation).
+    positions : numpy.ndarray
+        Positions in ``valid_set`` this rank evaluates.
+    loss_fn : callable
+        ``loss(pred, target) -> scalar tensor``.
+    output_kind : str
+        The model's ``output_kind``.
+    n_out_bins : int or None
+        Output bins of a profile model (see :func:`adapt_target`).
+    device : torch.device
+        Where to run the model.
+    batch_size : int
+        Windows per forward pass.
+    bf16 : bool, optional
+        bf16 autocast on CUDA.
+    want_auroc : bool, optional
+        Also compute the mean AUROC across tracks (classifiers).
+
+    Returns
+    -------
+    dict
+        ``valid_loss``, ``valid_r`` (mean over tracks with a finite R), ``valid_r_per_track`` and, with
+        ``want_auroc``, ``valid_auroc``.
+    """
     was_training = model.training
     model.eval()
     predictor = Predictor(model, device=device, batch_size=batch_size, bf16=bf16)
@@ -995,14 +1186,34 @@ def validate(model: torch.nn.Module, valid_set, positions: np.ndarray, loss_fn, 
 
 # --------------------------------------------------------------------------- PRETRAIN / FINETUNE
 def _open(dataset) -> Any:
-    from seq2func.prepare import PreparedDataset, open_dataset
-
     return dataset if isinstance(dataset, PreparedDataset) else open_dataset(dataset)
 
 
 def split_indices(ds, name: str, fold: int | None = None, required: bool = True) -> np.ndarray:
     """Window indices of a split (k-fold datasets: the role ``name`` in ``fold``); an
-    :class:`InputError` when the split is unknown and ``required``, else an empty array."""
+    :class:`InputError` when the split is unknown and ``required``, else an empty array.
+
+    Parameters
+    ----------
+    ds : seq2func.prepare.PreparedDataset
+        The opened dataset.
+    name : str
+        Split name: ``train``, ``valid`` or ``test``.
+    fold : int, optional
+        Fold of a k-fold dataset.
+    required : bool, optional
+        Raise when the split is unknown (default) instead of returning an empty array.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 window indices.
+
+    Raises
+    ------
+    InputError
+        When the split (or fold) is unknown and ``required``.
+    """
     try:
         return ds.split(name, fold=fold)
     except (KeyError, ValueError, IndexError) as err:
@@ -1048,7 +1259,42 @@ def pretrain(
 ) -> FitResult:
     """PRETRAIN: train ``model_config`` (a dict, a bundled config name or a JSON path) on the
     compendium tracks (``role == "compendium"``, or the given ``tracks``) of ``dataset``.
-    ``resume_dir``: task-stable resume state, see :func:`fit`."""
+    ``resume_dir``: task-stable resume state, see :func:`fit`.
+
+    Parameters
+    ----------
+    dataset : str or os.PathLike or seq2func.prepare.PreparedDataset
+        Prepared dataset directory, or the opened dataset.
+    model_config : dict or str or os.PathLike
+        Model config, bundled config name or JSON path; adapted to the dataset by :func:`fit_config_to_dataset`.
+    outdir : str or os.PathLike
+        Output directory.
+    tracks : sequence of int or str, optional
+        Track columns or ``track_id`` values to train on instead of the compendium tracks.
+    params : TrainParams, optional
+        Training hyper-parameters (default :class:`TrainParams`).
+    resume : bool or str or os.PathLike, optional
+        True continues from ``outdir/last.pt`` when it exists, a path resumes from that file, False starts afresh.
+    callbacks : sequence of callables, optional
+        Called after every optimizer step with a dict (``epoch``, ``step``, ``batch``, ``loss``,
+        ``grad_norm``, ``model``).
+    fold : int, optional
+        For k-fold datasets, the fold whose train/valid roles to use.
+    resume_dir : str or os.PathLike, optional
+        Task-stable directory for the resume state (see :func:`fit`).
+    **param_overrides
+        :class:`TrainParams` fields overriding ``params``.
+
+    Returns
+    -------
+    FitResult
+        As for :func:`fit`.
+
+    Raises
+    ------
+    InputError
+        When there are no compendium tracks, the model config cannot be read or does not fit the dataset.
+    """
     params = replace(params or TrainParams(), **param_overrides).check()
     info = ddp.env_dist()
     device = resolve_device(params.device, params.require_gpu, info.local_rank if info.enabled else None)
@@ -1056,8 +1302,6 @@ def pretrain(
     cols = _select_tracks(ds, tracks, "compendium")
     if not cols:
         raise InputError(Path(ds.path) / "tracks.tsv", None, "no compendium tracks (role == compendium) to pretrain on")
-    from seq2func.models import build_model, load_config
-
     try:
         config = dict(load_config(model_config) if not isinstance(model_config, dict) else model_config)
     except (OSError, ValueError) as err:  # no such config, not JSON, not a model config
@@ -1077,7 +1321,27 @@ def pretrain(
 def fit_config_to_dataset(config: dict, ds, n_tracks: int) -> dict:
     """The model config adapted to the dataset: ``n_tracks``, the input length (``seq_len``) and,
     for profile models with a ``crop_bins`` key, the crop that makes the output bins cover exactly
-    the dataset's (already cropped) target bins. A ``bin_size`` that disagrees is an error."""
+    the dataset's (already cropped) target bins. A ``bin_size`` that disagrees is an error.
+
+    Parameters
+    ----------
+    config : dict
+        Model config (not modified).
+    ds : seq2func.prepare.PreparedDataset
+        The opened dataset.
+    n_tracks : int
+        Number of output tracks.
+
+    Returns
+    -------
+    dict
+        A copy with ``n_tracks``, ``seq_len`` and (profile datasets) ``crop_bins`` set.
+
+    Raises
+    ------
+    InputError
+        When the model's ``bin_size`` differs from the dataset's.
+    """
     config = dict(config)
     config["n_tracks"] = int(n_tracks)
     config["seq_len"] = int(ds.seq_length)
@@ -1093,7 +1357,27 @@ def fit_config_to_dataset(config: dict, ds, n_tracks: int) -> dict:
 
 
 def subsample_train(indices: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """A seeded subset (sorted) of ``round(fraction * n)`` training windows (at least one)."""
+    """A seeded subset (sorted) of ``round(fraction * n)`` training windows (at least one).
+
+    Parameters
+    ----------
+    indices : numpy.ndarray
+        Training window indices.
+    fraction : float
+        Fraction to keep, in ``(0, 1]``; 1 keeps every window.
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 indices, sorted.
+
+    Raises
+    ------
+    InputError
+        When ``fraction`` is outside ``(0, 1]``.
+    """
     if not 0 < fraction <= 1:
         raise InputError("--target-fraction", str(fraction), "must be in (0, 1]")
     indices = np.asarray(indices, dtype=np.int64)
@@ -1126,6 +1410,49 @@ def finetune(
     architecture re-initialised, same budget). The training windows are subsampled to
     ``target_fraction`` (seeded by ``params.seed``); valid/test windows are untouched.
     ``resume_dir``: task-stable resume state, see :func:`fit`.
+
+    Parameters
+    ----------
+    dataset : str or os.PathLike or seq2func.prepare.PreparedDataset
+        Prepared dataset directory, or the opened dataset.
+    checkpoint : str or os.PathLike
+        Pre-trained checkpoint (same ``seq_length`` and ``bin_size`` as the dataset).
+    outdir : str or os.PathLike
+        Output directory.
+    cell_type : str
+        Target cell type whose ``target`` tracks are trained on.
+    strategy : str, optional
+        Fine-tuning strategy (see :mod:`seq2func.train.strategies`).
+    target_fraction : float, optional
+        Fraction of the training windows used, in ``(0, 1]``.
+    params : TrainParams, optional
+        Training hyper-parameters (default :class:`TrainParams`).
+    strategy_kwargs : dict, optional
+        Options of the strategy (see :func:`~seq2func.train.strategies.apply_strategy`).
+    tracks : sequence of int or str, optional
+        Track columns or ``track_id`` values instead of the cell type's target tracks.
+    resume : bool or str or os.PathLike, optional
+        True continues from ``outdir/last.pt`` when it exists, a path resumes from that file, False starts afresh.
+    callbacks : sequence of callables, optional
+        Called after every optimizer step with a dict (``epoch``, ``step``, ``batch``, ``loss``,
+        ``grad_norm``, ``model``).
+    fold : int, optional
+        For k-fold datasets, the fold whose train/valid roles to use.
+    resume_dir : str or os.PathLike, optional
+        Task-stable directory for the resume state (see :func:`fit`).
+    **param_overrides
+        :class:`TrainParams` fields overriding ``params``.
+
+    Returns
+    -------
+    FitResult
+        As for :func:`fit`.
+
+    Raises
+    ------
+    InputError
+        For an unknown strategy, a cell type without target tracks, or a checkpoint whose geometry
+        differs from the dataset's.
     """
     params = replace(params or TrainParams(), **param_overrides).check()
     if strategy not in STRATEGIES:
@@ -1144,9 +1471,6 @@ def finetune(
         have = int(ds.manifest["params"].get(key, 0) or 0)
         if int(pd_.get(key, have)) != have:
             raise InputError(checkpoint, key, f"the checkpoint was trained with {key}={pd_.get(key)}, the dataset has {have}")
-    from seq2func.models import replace_head
-    from seq2func.train.strategies import apply_strategy
-
     replace_head(model, len(cols))
     if isinstance(getattr(model, "config", None), dict):
         model.config["n_tracks"] = len(cols)

@@ -102,6 +102,21 @@ class TrainParams:
 
 
 def params_from_dict(d: dict) -> TrainParams:
+    """Rebuild :class:`TrainParams` from a dict such as a checkpoint's ``train_params``.
+
+    Keys that are not fields of :class:`TrainParams` (e.g. ``loss`` or ``tracks`` added at run time)
+    are ignored; ``betas`` is turned back into a tuple.
+
+    Parameters
+    ----------
+    d : dict
+        Training parameters, e.g. from :meth:`TrainParams.as_dict`.
+
+    Returns
+    -------
+    TrainParams
+        The parameters (not checked; call :meth:`TrainParams.check`).
+    """
     names = {f.name for f in fields(TrainParams)}
     kw = {k: v for k, v in d.items() if k in names}
     if "betas" in kw:

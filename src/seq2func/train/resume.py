@@ -64,7 +64,18 @@ def _canonical(obj: Any) -> Any:
 
 
 def fingerprint(identity: dict) -> str:
-    """sha256 (hex) of the canonical JSON of ``identity`` (key order does not matter)."""
+    """sha256 (hex) of the canonical JSON of ``identity`` (key order does not matter).
+
+    Parameters
+    ----------
+    identity : dict
+        JSON-like description of a training (see :func:`training_identity`); NaN/inf and numpy scalars allowed.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     text = json.dumps(_canonical(identity), sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -73,7 +84,33 @@ def training_identity(kind: str, train_params: dict, dataset: dict, model_config
                       strategy: dict | None = None, versions: dict | None = None,
                       free: set | frozenset = frozenset()) -> dict:
     """What a resume state belongs to. ``train_params`` minus the ``free`` keys (those an exact
-    resume may change: device, progress...), ``dataset`` minus its local ``path``."""
+    resume may change: device, progress...), ``dataset`` minus its local ``path``.
+
+    Parameters
+    ----------
+    kind : str
+        ``pretrain`` or ``finetune``.
+    train_params : dict
+        The run's training parameters (the checkpoint's ``train_params``).
+    dataset : dict
+        The checkpoint's ``dataset`` entry (manifest checksum, geometry, ...).
+    model_config : dict
+        The model's config.
+    initial_weights : str
+        Digest of the weights training starts from (:func:`seq2func.train.ddp.weights_digest`).
+    strategy : dict, optional
+        Fine-tuning strategy record (name, kwargs, cell type, target fraction); None for pre-training.
+    versions : dict, optional
+        Package versions; only ``seq2func`` and ``torch`` are kept.
+    free : set of str, optional
+        Training-parameter keys left out (those a resume may change).
+
+    Returns
+    -------
+    dict
+        ``kind``, ``train_params``, ``dataset``, ``model_config``, ``initial_weights``, ``strategy``,
+        ``versions``.
+    """
     return {
         "kind": kind,
         "train_params": {k: v for k, v in train_params.items() if k not in free},
@@ -86,13 +123,39 @@ def training_identity(kind: str, train_params: dict, dataset: dict, model_config
 
 
 def run_label(kind: str, strategy: dict | None = None) -> str:
-    """``pretrain`` or ``finetune-<cell_type>-<strategy>`` (characters outside ``[A-Za-z0-9_.-]`` -> ``_``)."""
+    """``pretrain`` or ``finetune-<cell_type>-<strategy>`` (characters outside ``[A-Za-z0-9_.-]`` -> ``_``).
+
+    Parameters
+    ----------
+    kind : str
+        ``pretrain`` or ``finetune``.
+    strategy : dict, optional
+        Fine-tuning strategy record; its ``cell_type`` and ``name`` are appended when set.
+
+    Returns
+    -------
+    str
+        A file-name-safe label.
+    """
     parts = [kind] + [str(strategy[k]) for k in ("cell_type", "name") if strategy and strategy.get(k)]
     return re.sub(r"[^A-Za-z0-9_.-]", "_", "-".join(parts))
 
 
 def state_key(label: str, fp: str) -> str:
-    """The state's directory name: ``<label>-<first 16 hex digits of the fingerprint>``."""
+    """The state's directory name: ``<label>-<first 16 hex digits of the fingerprint>``.
+
+    Parameters
+    ----------
+    label : str
+        Run label (:func:`run_label`); unsafe characters become ``_``.
+    fp : str
+        Fingerprint (:func:`fingerprint`).
+
+    Returns
+    -------
+    str
+        Directory name under the resume base.
+    """
     return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', label)}-{fp[:16]}"
 
 
@@ -114,7 +177,22 @@ class ResumeState:
 
     @classmethod
     def locate(cls, base: str | os.PathLike, label: str, identity: dict) -> "ResumeState":
-        """The state of this training (no file system access)."""
+        """The state of this training (no file system access).
+
+        Parameters
+        ----------
+        base : str or os.PathLike
+            The resume base directory (``resume_dir``).
+        label : str
+            Run label (:func:`run_label`).
+        identity : dict
+            What the state belongs to (see :func:`training_identity`).
+
+        Returns
+        -------
+        ResumeState
+            Its paths and fingerprint.
+        """
         fp = fingerprint(identity)
         base = Path(base)
         return cls(base, base / state_key(label, fp), fp)
@@ -124,7 +202,24 @@ class ResumeState:
         """Create or validate ``base/<key>`` (rank 0 only). A ``fingerprint.json`` that does not
         match this training's (or cannot be read) discards the state with a log line; ``fresh``
         discards the saved progress (``--no-resume``, or resuming from another file). Leftover
-        temporary files of a killed write go."""
+        temporary files of a killed write go.
+
+        Parameters
+        ----------
+        base : str or os.PathLike
+            The resume base directory (``resume_dir``); created when missing.
+        label : str
+            Run label (:func:`run_label`).
+        identity : dict
+            What the state belongs to (see :func:`training_identity`).
+        fresh : bool, optional
+            Discard any saved progress even when it matches.
+
+        Returns
+        -------
+        ResumeState
+            The state, its directory existing and its ``fingerprint.json`` written.
+        """
         st = cls.locate(base, label, identity)
         record = {"format": RESUME_FORMAT, "key": st.path.name, "fingerprint": st.fingerprint,
                   "identity": _canonical(identity)}
@@ -158,14 +253,26 @@ class ResumeState:
         return st
 
     def discard(self, message: str) -> None:
-        """Forget the saved progress (``last.pt``, ``model.pt``), logging ``message``."""
+        """Forget the saved progress (``last.pt``, ``model.pt``), logging ``message``.
+
+        Parameters
+        ----------
+        message : str
+            Warning logged first.
+        """
         log.warning("%s", message)
         self.last.unlink(missing_ok=True)
         self.best.unlink(missing_ok=True)
 
     def finish(self, outdir: str | os.PathLike) -> None:
         """Training is complete: move ``last.pt`` and ``model.pt`` to ``outdir`` and delete the
-        state directory (and the base directory when it is left empty)."""
+        state directory (and the base directory when it is left empty).
+
+        Parameters
+        ----------
+        outdir : str or os.PathLike
+            The run's output directory (must exist).
+        """
         outdir = Path(outdir)
         for name in (LAST, BEST):
             src, dest = self.path / name, outdir / name

@@ -23,7 +23,27 @@ import torch
 
 
 def warmup_cosine(warmup_steps: int, total_steps: int, min_ratio: float = 0.0) -> Callable[[int], float]:
-    """The learning-rate multiplier as a function of the 0-based optimizer step."""
+    """The learning-rate multiplier as a function of the 0-based optimizer step.
+
+    Parameters
+    ----------
+    warmup_steps : int
+        Steps of linear warm-up (0: none).
+    total_steps : int
+        Step at which the cosine decay reaches ``min_ratio`` (at least 1).
+    min_ratio : float, optional
+        Final multiplier, in ``[0, 1]``.
+
+    Returns
+    -------
+    callable
+        ``factor(step) -> float``, the multiplier of the base learning rate.
+
+    Raises
+    ------
+    ValueError
+        When ``min_ratio`` is outside ``[0, 1]``.
+    """
     warmup_steps = max(0, int(warmup_steps))
     total_steps = max(1, int(total_steps))
     min_ratio = float(min_ratio)
@@ -42,5 +62,22 @@ def warmup_cosine(warmup_steps: int, total_steps: int, min_ratio: float = 0.0) -
 
 def make_scheduler(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
                    min_ratio: float = 0.0) -> torch.optim.lr_scheduler.LambdaLR:
-    """``LambdaLR`` with :func:`warmup_cosine`; call ``scheduler.step()`` after each ``optimizer.step()``."""
+    """``LambdaLR`` with :func:`warmup_cosine`; call ``scheduler.step()`` after each ``optimizer.step()``.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        Optimizer whose learning rates are scheduled.
+    warmup_steps : int
+        Steps of linear warm-up.
+    total_steps : int
+        Total optimizer steps of the run (end of the cosine decay).
+    min_ratio : float, optional
+        Final fraction of the base learning rate.
+
+    Returns
+    -------
+    torch.optim.lr_scheduler.LambdaLR
+        The scheduler.
+    """
     return torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(warmup_steps, total_steps, min_ratio))

@@ -34,22 +34,56 @@ from typing import Callable
 import torch
 from torch import nn
 
+from seq2func.models import build_model
+from seq2func.models.lora import apply_lora
+
 STRATEGIES = ("head_only", "full", "gradual_unfreeze", "lora", "scratch")
 
 
 def set_trainable(module: nn.Module, flag: bool) -> None:
+    """Set ``requires_grad`` of every parameter under ``module``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Module whose parameters (recursively) are switched.
+    flag : bool
+        True to train them, False to freeze them.
+    """
     for p in module.parameters():
         p.requires_grad_(flag)
 
 
 def count_trainable(model: nn.Module) -> int:
-    """Number of parameters (elements) with ``requires_grad``."""
+    """Number of parameters (elements) with ``requires_grad``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any module.
+
+    Returns
+    -------
+    int
+        Total element count of its trainable parameters.
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def trunk_blocks(model: nn.Module) -> list[nn.Module]:
     """Trunk blocks, input side first: ``model.trunk_blocks()`` when defined, else the trunk's
-    children with parameters."""
+    children with parameters.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A :class:`SeqModel` (or any module with a ``trunk``).
+
+    Returns
+    -------
+    list of torch.nn.Module
+        The trunk blocks, input side first.
+    """
     if hasattr(model, "trunk_blocks"):
         return list(model.trunk_blocks())
     return [m for m in model.trunk.children() if any(True for _ in m.parameters())]
@@ -57,7 +91,18 @@ def trunk_blocks(model: nn.Module) -> list[nn.Module]:
 
 def train_mode(model: nn.Module) -> nn.Module:
     """``model.train()``, then put BatchNorm layers whose affine parameters are all frozen back in
-    eval mode, so frozen blocks keep their pre-trained running statistics."""
+    eval mode, so frozen blocks keep their pre-trained running statistics.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Model switched to training mode in place.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model`` itself.
+    """
     model.train()
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
@@ -101,6 +146,18 @@ class GradualUnfreeze(Schedule):
         self.n_unfrozen = 0
 
     def n_for_epoch(self, epoch: int) -> int:
+        """Number of trunk blocks (counted from the output side) that train at ``epoch``.
+
+        Parameters
+        ----------
+        epoch : int
+            0-based epoch index (negative values count as 0).
+
+        Returns
+        -------
+        int
+            ``n(epoch)`` as in the class docstring, at most the number of blocks.
+        """
         epoch = max(0, int(epoch))
         if self.epochs is not None:
             return min(len(self.blocks), math.ceil(epoch * len(self.blocks) / self.epochs))
@@ -118,8 +175,6 @@ class GradualUnfreeze(Schedule):
 
 
 def _reinitialise(model: nn.Module, seed: int | None) -> None:
-    from seq2func.models import build_model
-
     if seed is not None:
         torch.manual_seed(seed)
     fresh = build_model(model.config, load_weights=False)
@@ -132,6 +187,28 @@ def apply_strategy(model: nn.Module, strategy: str, **kw) -> Schedule | Callable
     Keyword arguments: ``gradual_unfreeze``: ``blocks_per_epoch`` (1), ``epochs`` (None);
     ``lora``: ``rank`` (8), ``alpha`` (``2 * rank``), ``dropout`` (0.0); ``scratch``: ``seed``.
     Returns a :class:`Schedule` (call it with the epoch number at the start of every epoch).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A :class:`SeqModel` (``trunk`` and ``head``), modified in place.
+    strategy : str
+        One of :data:`STRATEGIES`.
+    **kw
+        The strategy's options listed above; any other is a ``TypeError``.
+
+    Returns
+    -------
+    Schedule
+        :class:`GradualUnfreeze` for ``gradual_unfreeze`` (already applied for epoch 0); otherwise a
+        no-op :class:`Schedule` whose ``info`` records e.g. the LoRA rank, alpha and wrapped layers.
+
+    Raises
+    ------
+    ValueError
+        For an unknown strategy.
+    TypeError
+        For an option the strategy does not take.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown fine-tuning strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
@@ -157,8 +234,6 @@ def apply_strategy(model: nn.Module, strategy: str, **kw) -> Schedule | Callable
         schedule(0)
         return schedule
     # lora
-    from seq2func.models.lora import apply_lora
-
     rank = int(kw.get("rank", 8))
     alpha = float(kw.get("alpha", 2 * rank))
     set_trainable(model, False)
