@@ -53,12 +53,27 @@ from seq2func.errors import InputError
 from seq2func.io.atomic import atomic_dir
 from seq2func.io.atomic import write_json as _write_json
 from seq2func.personal.baselines.predictdb import GENE_COLUMNS as PREDICTDB_COLUMNS
+from seq2func.personal.baselines.predictdb import check_predictdb, predictdb_for_genes
+from seq2func.personal.baselines.predixcan import elastic_net_cv
 from seq2func.personal.cohort import fasta_contigs, load_cohort, sort_genes
+from seq2func.personal.drivers import (
+    DRIVER_COLUMNS,
+    SNV_COLUMNS,
+    Selection,
+    eqtl_ols,
+    forward_selection,
+    ism_personal,
+    ism_reference,
+    snv_alleles,
+    supported,
+    tss_distance,
+)
+from seq2func.personal.figures import personal_figures
+from seq2func.personal.haplotypes import REF_N_POLICIES, UNPHASED_POLICIES, HaplotypeBuilder, Haplotypes
 from seq2func.personal.stats import MODES, NullSummary, gene_rng, gene_table, null_abs_r, pearson_r
+from seq2func.simulate import load_world
 
 if TYPE_CHECKING:
-    from seq2func.personal.drivers import Selection
-    from seq2func.personal.haplotypes import Haplotypes
     from seq2func.personal.predict import GenePrediction, GeneWindow
 
 log = logging.getLogger(__name__)
@@ -100,7 +115,7 @@ class RunParams:
     predictdb_drop_ambiguous: bool = False
 
     def check(self) -> None:
-        from seq2func.personal.haplotypes import REF_N_POLICIES, UNPHASED_POLICIES
+        # deferred: personal.predict imports torch at top level; RunParams and merge_chunks stay torch-free
         from seq2func.personal.predict import COMBINE_MODES
 
         if self.window < 1:
@@ -124,8 +139,6 @@ class RunParams:
         if not 0 < self.r2_stop <= 1:
             raise InputError("--r2-stop", str(self.r2_stop), "must be in (0, 1]")
         if self.predictdb:
-            from seq2func.personal.baselines.predictdb import check_predictdb
-
             check_predictdb(self.predictdb)
 
 
@@ -133,7 +146,16 @@ class RunParams:
 # helpers
 # --------------------------------------------------------------------------------------------
 def write_json(path: Path, obj) -> None:
-    """JSON with NaN/numpy cleaned, written atomically (:func:`seq2func.io.atomic.write_json`)."""
+    """JSON with NaN/numpy cleaned, written atomically (:func:`seq2func.io.atomic.write_json`).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        File to write.
+    obj : object
+        JSON-serialisable content once cleaned: numpy scalars, NaN/inf and ``pd.NA`` (written as null)
+        allowed.
+    """
     _write_json(path, obj)
 
 
@@ -276,8 +298,6 @@ def _chunk_predictdb(p: RunParams, vcf: str | os.PathLike, cohort: _ChunkCohort,
     """
     pdb = None
     if p.predictdb:  # the db's models read the VCF at their own variants (+-1 Mb), not the personal window
-        from seq2func.personal.baselines.predictdb import predictdb_for_genes
-
         t0 = time.time()
         pdb = predictdb_for_genes(p.predictdb, vcf, cohort.sel, cohort.samples, expression=cohort.expr,
                                   drop_ambiguous=p.predictdb_drop_ambiguous, db_name=os.fspath(p.predictdb))
@@ -306,8 +326,6 @@ def _run_genes(predictor, vcf: str | os.PathLike, fasta: str | os.PathLike, coho
     -------
     None
     """
-    from seq2func.personal.haplotypes import HaplotypeBuilder
-
     with HaplotypeBuilder(vcf, fasta, samples=cohort.samples, unphased=p.unphased, seed=p.seed,
                           ref_n=p.ref_n) as builder:
         for g in cohort.sel.itertuples(index=False):
@@ -379,8 +397,7 @@ def _fit_gene(predictor, builder, g, cohort: _ChunkCohort, p: RunParams, timing:
     _GeneFit
         The gene's window, haplotypes, predictions and statistics.
     """
-    from seq2func.personal.baselines.predixcan import elastic_net_cv
-    from seq2func.personal.drivers import eqtl_ols
+    # deferred: personal.predict imports torch at top level; RunParams and merge_chunks stay torch-free
     from seq2func.personal.predict import gene_window, predict_gene
 
     gid = str(g.gene_id)
@@ -433,8 +450,6 @@ def _gene_ism(predictor, fit: _GeneFit, p: RunParams, timing: dict[str, float]) 
     _GeneIsm
         Per-SNV arrays (ISM effects NaN where not computed) and the selection (``None`` without ISM).
     """
-    from seq2func.personal.drivers import forward_selection, ism_personal, ism_reference, snv_alleles, tss_distance
-
     t0 = time.time()
     haps, win, dos, y = fit.haps, fit.win, fit.dos, fit.y
     snvs = snv_alleles(haps)
@@ -477,8 +492,6 @@ def _snv_frame(fit: _GeneFit, ism: _GeneIsm) -> pd.DataFrame:
     pandas.DataFrame
         One row per SNV, columns ``seq2func.personal.drivers.SNV_COLUMNS``.
     """
-    from seq2func.personal.drivers import SNV_COLUMNS
-
     snvs, af, eq = ism.snvs, ism.af, fit.eq
     return pd.DataFrame({
         "gene_id": fit.gid, "variant_id": snvs["variant_id"], "chrom": snvs["chrom"], "pos": snvs["pos"],
@@ -510,8 +523,6 @@ def _gene_drivers(fit: _GeneFit, ism: _GeneIsm, p: RunParams) -> tuple[pd.DataFr
         ``n_drivers``, ``main_driver``, ``main_driver_supported``, ``frac_drivers_supported``,
         ``linear_r`` and ``selection_stop``.
     """
-    from seq2func.personal.drivers import DRIVER_COLUMNS, supported
-
     gid, eq, snvs, dist, af, sel_res = fit.gid, fit.eq, ism.snvs, ism.dist, ism.af, ism.sel_res
     ism_ref, ism_pers = ism.ism_ref, ism.ism_pers
     dd = None
@@ -594,8 +605,6 @@ def _chunk_tables(acc: _ChunkResults, pdb, p: RunParams, samples: list[str]) -> 
         File name -> table, for ``gene_stats.tsv``, ``null_draws.tsv``, ``predictions.tsv``,
         ``snvs.tsv.gz`` and ``drivers.tsv``.
     """
-    from seq2func.personal.drivers import DRIVER_COLUMNS, SNV_COLUMNS
-
     gs = pd.DataFrame(acc.gene_rows, columns=GENE_STATS_COLUMNS)
     if pdb is not None:
         pt = pdb.genes.set_index("gene_id")
@@ -708,7 +717,45 @@ def run_chunk(
     gene_source: str = "--genes-chunk",
 ) -> dict:
     """Benchmark one chunk of genes with ``predictor`` (:class:`~seq2func.personal.predict.GenePredictor`)
-    and write the chunk directory ``out`` (atomically). Returns the ``chunk.json`` content."""
+    and write the chunk directory ``out`` (atomically). Returns the ``chunk.json`` content.
+
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model turned into one value per input (:func:`seq2func.personal.predict.load_predictor`).
+    vcf : str or os.PathLike
+        Phased cohort VCF.
+    fasta : str or os.PathLike
+        Reference FASTA.
+    tss : str or os.PathLike or pandas.DataFrame or None
+        TSS annotation (BED6, GTF or a TSS table); None only with a phenotype BED as ``expression``.
+    expression : str or os.PathLike or pandas.DataFrame
+        Expression TSV or phenotype BED, or a genes x individuals frame.
+    out : str or os.PathLike
+        The chunk directory to write (replaced atomically).
+    genes : sequence of str or None, optional
+        The chunk's genes, in order; None = every gene (of ``chroms``).
+    chroms : sequence of str or None, optional
+        The chunk's chromosomes; None = every chromosome.
+    params : RunParams or None, optional
+        Run parameters (checked first); None = the defaults.
+    model_info : dict or None, optional
+        Description of the model recorded in ``chunk.json`` (the ``info`` of ``load_predictor``).
+    gene_source : str, optional
+        Where the gene list came from, for error messages (default ``--genes-chunk``).
+
+    Returns
+    -------
+    dict
+        The content of ``chunk.json``: parameters, model, samples, genes done and skipped, counts,
+        seconds per step and PredictDB matching information.
+
+    Raises
+    ------
+    InputError
+        On bad parameters or inputs (unknown genes, too few shared individuals, fold counts the cohort
+        cannot fill, bad VCF, FASTA or PredictDB db).
+    """
     p = params or RunParams()
     p.check()
     t_start = time.time()
@@ -743,7 +790,26 @@ def _bool_col(s: pd.Series) -> pd.Series:
 
 def read_chunks(chunk_dirs: Iterable[str | os.PathLike]) -> dict:
     """Concatenate chunk directories; checks that they agree on samples and parameters and that no
-    gene appears twice."""
+    gene appears twice.
+
+    Parameters
+    ----------
+    chunk_dirs : iterable of str or os.PathLike
+        Chunk directories written by :func:`run_chunk`.
+
+    Returns
+    -------
+    dict
+        ``genes``, ``null``, ``pred``, ``snvs``, ``drivers`` (concatenated tables, boolean columns
+        restored), ``predictdb`` (the PredictDB predictions, or None without a db) and ``metas`` (the
+        ``chunk.json`` contents, in order).
+
+    Raises
+    ------
+    InputError
+        If no directory is given, one is unfinished or of another format, the chunks disagree on
+        individuals, parameters, model or PredictDB db, or a gene appears in two chunks.
+    """
     dirs = [Path(d) for d in chunk_dirs]
     if not dirs:
         raise InputError("merge", None, "no chunk directories given")
@@ -814,7 +880,33 @@ def read_chunks(chunk_dirs: Iterable[str | os.PathLike]) -> dict:
 
 def benchmark_table(genes: pd.DataFrame, null: pd.DataFrame, *, n_draws: int, mode: str = "reference",
                     fdr: float = 0.05) -> pd.DataFrame:
-    """``genes.tsv``: chunk gene stats + the null test and global BH in every mode."""
+    """``genes.tsv``: chunk gene stats + the null test and global BH in every mode.
+
+    Parameters
+    ----------
+    genes : pandas.DataFrame
+        The chunks' ``gene_stats.tsv`` rows, in output order.
+    null : pandas.DataFrame
+        The chunks' ``null_draws.tsv`` rows (``gene_id``, ``null_1..null_N``).
+    n_draws : int
+        Null draws per gene.
+    mode : {"reference", "textbook", "empirical"}, optional
+        The test whose t, p, q and significance fill the main columns (default ``"reference"``).
+    fdr : float, optional
+        BH false discovery rate (default 0.05).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per gene: ``gene_id, chrom, tss, strand, r, abs_r, sign, null_mean, null_sd, t, p,
+        log10p, q, log10q, significant``, ``p_<mode>, q_<mode>, significant_<mode>`` for every mode,
+        then the remaining chunk columns.
+
+    Raises
+    ------
+    InputError
+        On an unknown ``mode``.
+    """
     if mode not in MODES:
         raise InputError("--mode", mode, f"must be one of {', '.join(MODES)}")
     null = null.set_index("gene_id").reindex(genes["gene_id"])
@@ -842,6 +934,27 @@ def benchmark_table(genes: pd.DataFrame, null: pd.DataFrame, *, n_draws: int, mo
 
 
 def summarise(genes: pd.DataFrame, drivers: pd.DataFrame, *, mode: str, fdr: float) -> dict:
+    """The headline numbers of ``summary.json``.
+
+    Parameters
+    ----------
+    genes : pandas.DataFrame
+        The final gene table (:func:`benchmark_table`).
+    drivers : pandas.DataFrame
+        The merged driver table (``gene_id``, ``supported``, ``is_main``, ``abs_distance``).
+    mode : str
+        The test mode of ``genes``' main columns (recorded).
+    fdr : float
+        The false discovery rate used (recorded).
+
+    Returns
+    -------
+    dict
+        Gene counts, significant genes and those with negative R (overall and ``by_mode``), R summaries,
+        PrediXcan and PredictDB mean R and their R with the model's, the population-average R, and the
+        driver summary (counts, fractions supported by gene set and R sign, distances to the TSS).
+        Undefined values are None.
+    """
     r = genes["r"].to_numpy(float)
     sig = genes["significant"].to_numpy(bool)
     neg = sig & (r < 0)
@@ -910,7 +1023,24 @@ _PREDICTDB_TOTALS = ("n_genes", "n_weights", "n_matched", "n_flipped", "n_strand
 def predictdb_summary(metas: Sequence[dict]) -> dict | None:
     """PredictDB matching totals over chunks (None without a db). A run where not one gene of the
     db is a benchmark gene, or not one weight matched a VCF variant, is an :class:`InputError`
-    naming the db, with examples of its IDs and of ours."""
+    naming the db, with examples of its IDs and of ours.
+
+    Parameters
+    ----------
+    metas : sequence of dict
+        The chunks' ``chunk.json`` contents.
+
+    Returns
+    -------
+    dict or None
+        The db's file name and gene count, the matching totals summed over chunks and
+        ``frac_matched``; None when the run had no db.
+
+    Raises
+    ------
+    InputError
+        If no db gene is a benchmark gene or no weight matched a VCF variant.
+    """
     infos = [m.get("predictdb") for m in metas]
     if not any(infos):
         return None
@@ -943,7 +1073,33 @@ def merge_chunks(
     fdr: float = 0.05,
     figures: bool = True,
 ) -> dict:
-    """Merge chunk directories into the final tables (global BH), ``summary.json`` and figures."""
+    """Merge chunk directories into the final tables (global BH), ``summary.json`` and figures.
+
+    Parameters
+    ----------
+    chunk_dirs : sequence of str or os.PathLike
+        Chunk directories written by :func:`run_chunk`.
+    out : str or os.PathLike
+        The final directory (written atomically; layout in the module docstring).
+    mode : {"reference", "textbook", "empirical"}, optional
+        The test of the main columns and of the summary (default ``"reference"``).
+    fdr : float, optional
+        BH false discovery rate, in (0, 1) (default 0.05).
+    figures : bool, optional
+        Whether to draw ``figures/*.png`` (default True).
+
+    Returns
+    -------
+    dict
+        The content of ``summary.json`` (:func:`summarise` plus individuals, parameters, model, chunk
+        count, summed counts, skipped genes, PredictDB totals and the figure names).
+
+    Raises
+    ------
+    InputError
+        On a bad ``mode`` or ``fdr``, chunks that do not fit together, or a PredictDB db that matched
+        nothing.
+    """
     if mode not in MODES:
         raise InputError("--mode", mode, f"must be one of {', '.join(MODES)}")
     if not 0 < fdr < 1:
@@ -990,8 +1146,6 @@ def merge_chunks(
         if pdb_pred is not None:
             pdb_pred.to_csv(tmp / PREDICTDB_FILE, sep="\t", index=False, na_rep="NA")
         if figures:
-            from seq2func.personal.figures import personal_figures
-
             summary["figures"] = personal_figures(tmp / "figures", table, drivers, snvs)
         write_json(tmp / "summary.json", summary)
     return summary
@@ -1010,11 +1164,24 @@ def truth_model(world_dir, cell_type: str | None = None, seq_len: int = 41001):
     ``(x1 + x2) / 2``, whose log2 is the simulator's noise-free expression: the benchmark must find
     positive R near the noise ceiling and supported drivers. ``seq_len`` should be at least
     ``2 * (window_bp + margin_bp) + 1`` of the world (41,001 bp for the default parameters).
-    """
-    import torch
-    from torch import nn
 
-    from seq2func.simulate import load_world
+    Parameters
+    ----------
+    world_dir : str or os.PathLike
+        Directory of a simulated world (:func:`seq2func.simulate.load_world`).
+    cell_type : str or None, optional
+        Cell type to score; None = the world's personal cell type.
+    seq_len : int, optional
+        Model input length in bp (default 41,001).
+
+    Returns
+    -------
+    torch.nn.Module
+        A scalar model (``output_kind = "scalar"``, one track) whose ``config`` holds ``name``,
+        ``seq_len``, ``n_tracks`` and ``cell_type``.
+    """
+    import torch  # deferred: torch is heavy; only this validation model needs it
+    from torch import nn  # deferred: torch is heavy; only this validation model needs it
 
     world = load_world(world_dir)
     em = world.expression_model()

@@ -12,6 +12,10 @@ import pandas as pd
 
 from seq2func.chroms import alias_map, canonical
 from seq2func.errors import InputError
+from seq2func.io.annotation import place_genes
+from seq2func.io.expression import read_expression
+from seq2func.io.vcf import match_samples
+from seq2func.io.vcf import vcf_samples as read_vcf_samples
 
 
 def select_genes(
@@ -21,7 +25,29 @@ def select_genes(
     chroms: Sequence[str] | None = None,
     gene_source: str = "--genes-chunk",
 ) -> pd.DataFrame:
-    """Rows of the TSS table for a gene list (every listed gene must be there) or chromosomes."""
+    """Rows of the TSS table for a gene list (every listed gene must be there) or chromosomes.
+
+    Parameters
+    ----------
+    tss : pandas.DataFrame
+        TSS table with at least ``gene_id`` and ``chrom``.
+    genes : sequence of str or None, optional
+        Genes to keep, in this order; each must be in ``tss``. None = every gene.
+    chroms : sequence of str or None, optional
+        Chromosomes to keep (any spelling, ``chr1`` = ``1``); None or empty = every chromosome.
+    gene_source : str, optional
+        Where the gene list came from, for the error message (default ``--genes-chunk``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The selected rows, in the order of ``genes`` when given, index reset.
+
+    Raises
+    ------
+    InputError
+        If a listed gene is not in ``tss``.
+    """
     df = tss
     if genes is not None:
         have = set(df["gene_id"])
@@ -44,6 +70,18 @@ def _nat_key(chrom: str):
 
 
 def sort_genes(df: pd.DataFrame) -> pd.DataFrame:
+    """Genes in genome order: numbered chromosomes by number, then the others by name (M, X, Y); then TSS, gene ID.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        TSS table with ``gene_id``, ``chrom`` and ``tss``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows sorted, index reset.
+    """
     keys = df["chrom"].map(_nat_key)
     order = sorted(range(len(df)), key=lambda i: (keys.iloc[i], int(df["tss"].iloc[i]), str(df["gene_id"].iloc[i])))
     return df.iloc[order].reset_index(drop=True)
@@ -65,11 +103,40 @@ def load_cohort(
 
     Genes are placed by :func:`seq2func.io.annotation.place_genes`: the annotation's TSSs under the
     expression file's gene IDs (matched with or without version suffix), and for a phenotype BED
-    its own start column for the genes the annotation lacks (``tss`` may then be None)."""
-    from seq2func.io.annotation import place_genes
-    from seq2func.io.expression import read_expression
-    from seq2func.io.vcf import match_samples
-    from seq2func.io.vcf import vcf_samples as read_vcf_samples
+    its own start column for the genes the annotation lacks (``tss`` may then be None).
+
+    Parameters
+    ----------
+    vcf : str or os.PathLike
+        The cohort VCF (only its sample IDs are read here).
+    tss : str or os.PathLike or pandas.DataFrame or None
+        TSS annotation (BED6 or GTF file, or a :func:`seq2func.personal.predict.read_tss` table); None
+        only when ``expression`` is a phenotype BED.
+    expression : str or os.PathLike or pandas.DataFrame
+        Expression TSV or phenotype BED, or a genes x individuals frame (index ``gene_id``).
+    genes : sequence of str or None, optional
+        Genes to keep, in this order (:func:`select_genes`); None = every gene.
+    chroms : sequence of str or None, optional
+        Chromosomes to keep; None = every chromosome.
+    missing_samples : {"error", "drop"}, optional
+        What to do with expression individuals absent from the VCF (default ``"error"``).
+    gene_source : str, optional
+        Where the gene list came from, for error messages (default ``--genes-chunk``).
+
+    Returns
+    -------
+    tuple
+        ``(genes, expression, samples, expr_label)``: the selected TSS table (``gene_id, chrom, tss,
+        strand``), the expression frame restricted to ``samples``, the shared individuals in VCF order,
+        and the name of the expression input used in errors.
+
+    Raises
+    ------
+    InputError
+        On unreadable inputs, no TSS source, no annotation gene with expression, listed genes absent from
+        the annotation, or (``missing_samples='error'``) individuals absent from the VCF.
+    """
+    # deferred: personal.predict imports torch at top level; keeps cohort (and benchmark's merge) torch-free
     from seq2func.personal.predict import read_tss
 
     expr_label = "--expression" if isinstance(expression, pd.DataFrame) else expression
@@ -100,7 +167,26 @@ def load_cohort(
 
 def fasta_contigs(fasta: str | os.PathLike, chroms: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
     """FASTA contig lengths and, per TSS chromosome, its FASTA name (``chr1`` <-> ``1``); one error
-    naming the FASTA when a chromosome is absent."""
+    naming the FASTA when a chromosome is absent.
+
+    Parameters
+    ----------
+    fasta : str or os.PathLike
+        The reference FASTA.
+    chroms : iterable of str
+        Chromosome names as the TSS table spells them.
+
+    Returns
+    -------
+    tuple of (dict of str to int, dict of str to str)
+        ``(lengths, fa_of)``: FASTA contig -> length, and TSS chromosome -> FASTA contig name.
+
+    Raises
+    ------
+    InputError
+        If a chromosome is not in the FASTA.
+    """
+    # deferred: personal.predict imports torch at top level; keeps cohort (and benchmark's merge) torch-free
     from seq2func.personal.predict import contig_lengths
 
     chroms = list(dict.fromkeys(chroms))

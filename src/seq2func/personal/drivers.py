@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _sps
 
+from seq2func.personal.haplotypes import center_on
 from seq2func.personal.stats import pearson_r
 
 __all__ = [
@@ -74,6 +75,19 @@ def eqtl_ols(dosage: np.ndarray, expression: np.ndarray) -> pd.DataFrame:
 
     ``dosage`` ``(individuals, snvs)``; ``expression`` ``(individuals,)`` with NaN = missing (those
     individuals are dropped for every SNV). Monomorphic SNVs (or n < 3) give NaN.
+
+    Parameters
+    ----------
+    dosage : numpy.ndarray
+        ``(individuals, snvs)`` ALT dosages.
+    expression : numpy.ndarray
+        ``(individuals,)`` expression; NaN = missing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per SNV: ``slope``, ``intercept``, ``se``, ``t``, two-sided ``p`` (``n - 2`` df) and
+        ``n`` (individuals used).
     """
     d = np.asarray(dosage, dtype=float)
     y = np.asarray(expression, dtype=float)
@@ -106,14 +120,42 @@ def eqtl_ols(dosage: np.ndarray, expression: np.ndarray) -> pd.DataFrame:
 # SNV table of a window
 # --------------------------------------------------------------------------------------------
 def tss_distance(pos1: np.ndarray, tss0: int, strand: str) -> np.ndarray:
-    """Signed distance (bp) of 1-based positions to a 0-based TSS, upstream negative."""
+    """Signed distance (bp) of 1-based positions to a 0-based TSS, upstream negative.
+
+    Parameters
+    ----------
+    pos1 : numpy.ndarray
+        1-based variant positions.
+    tss0 : int
+        0-based TSS position.
+    strand : str
+        The gene's strand; ``-`` flips the sign so that upstream is negative on either strand.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 distances in bp, same shape as ``pos1``.
+    """
     d = np.asarray(pos1, dtype=np.int64) - 1 - int(tss0)
     return -d if strand == "-" else d
 
 
 def snv_alleles(haps) -> pd.DataFrame:
     """One row per SNV column of ``haps.alt_dosage``: window offset, REF, the ALT used by ISM (most
-    common non-reference allele applied among the haplotypes, else the first ALT), variant ID."""
+    common non-reference allele applied among the haplotypes, else the first ALT), variant ID.
+
+    Parameters
+    ----------
+    haps : Haplotypes
+        The gene's window (:class:`seq2func.personal.haplotypes.Haplotypes`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per SNV: ``column`` (row of ``haps.variants``), ``pos`` (1-based), ``offset`` (0-based in
+        the window), ``ref`` and ``alt`` (upper case), ``allele`` (the ALT's allele index), ``variant_id``
+        (the VCF ID, else ``chrom:pos:ref:alt``), ``chrom``.
+    """
     v = haps.variants
     cols = np.asarray(haps.snv_columns, dtype=np.int64)
     rows = []
@@ -138,8 +180,27 @@ def ism_reference(predictor, haps, ref_offset: int, snvs: pd.DataFrame, combine:
     """Reference-background ISM per SNV row of ``snvs`` (see :func:`snv_alleles`).
 
     Returns ``(ism, computed)``; SNVs that cannot change the value are 0 and not computed.
+
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model (:class:`seq2func.personal.predict.GenePredictor`).
+    haps : Haplotypes
+        The gene's window; its reference sequence is mutated.
+    ref_offset : int
+        0-based offset of the TSS in the window; inputs are centred on it.
+    snvs : pandas.DataFrame
+        SNV table of :func:`snv_alleles`.
+    combine : {"mean", "log_before", "log_after"}, optional
+        Haplotype combination, which sets the haplotype space of the differences (default ``"mean"``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(ism, computed)``, each ``(n_snvs,)``: ISM in haplotype space (float) and whether it was
+        predicted (bool).
     """
-    from seq2func.personal.haplotypes import center_on
+    # deferred: personal.predict imports torch at top level; keeps drivers (and benchmark's merge) torch-free
     from seq2func.personal.predict import hap_space
 
     L = int(predictor.seq_len)
@@ -179,8 +240,31 @@ def ism_personal(
     Returns ``(ism, n_backgrounds)``; NaN where no carrier haplotype could be used (no carrier, the
     SNV not applied in any carrier, e.g. under an overlapping deletion). 0 for SNVs that cannot
     change the value.
+
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model (:class:`seq2func.personal.predict.GenePredictor`).
+    haps : Haplotypes
+        The gene's window, built for every individual.
+    ref_offset : int
+        0-based offset of the TSS in the reference window; each haplotype is centred on where it moved.
+    snvs : pandas.DataFrame
+        SNV table of :func:`snv_alleles`.
+    combine : {"mean", "log_before", "log_after"}, optional
+        Haplotype combination, which sets the haplotype space of the differences (default ``"mean"``).
+    max_backgrounds : int, optional
+        Most carrier haplotypes used per SNV (default 10).
+    rng : numpy.random.Generator or int or None, optional
+        Generator, or its seed, for sampling the carriers (default 0).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(ism, n_backgrounds)``, each ``(n_snvs,)``: ISM in haplotype space (float, NaN where undefined)
+        and the number of carrier haplotypes it averages (int64).
     """
-    from seq2func.personal.haplotypes import center_on
+    # deferred: personal.predict imports torch at top level; keeps drivers (and benchmark's merge) torch-free
     from seq2func.personal.predict import hap_space
 
     if not isinstance(rng, np.random.Generator):
@@ -261,6 +345,28 @@ def forward_selection(
 
     ``dosage`` ``(individuals, snvs)``, ``ism`` ``(snvs,)`` (NaN treated as 0), ``target``
     ``(individuals,)`` the model's per-individual predictions (NaN individuals dropped).
+
+    Parameters
+    ----------
+    dosage : numpy.ndarray
+        ``(individuals, snvs)`` ALT dosages.
+    ism : numpy.ndarray
+        ``(snvs,)`` ISM effects in haplotype space.
+    target : numpy.ndarray
+        ``(individuals,)`` the model's per-individual predictions.
+    r2_stop : float, optional
+        Stop once the partial approximation's R² reaches this (with R > 0; default 0.9).
+    min_gain : float, optional
+        Stop when the best addition raises R by less than this (default 0.001).
+    max_drivers : int or None, optional
+        Most drivers to select; None = no limit.
+
+    Returns
+    -------
+    Selection
+        The selected SNV columns in order, R after each addition, the gains, R of the full approximation
+        and why selection stopped (``"r2 reached"``, ``"no improvement"``, ``"max drivers"``,
+        ``"no candidates"`` or ``"constant target"``).
     """
     d = np.asarray(dosage, dtype=float)
     w = np.nan_to_num(np.asarray(ism, dtype=float))
@@ -309,7 +415,20 @@ def forward_selection(
 
 
 def supported(ism: np.ndarray, slope: np.ndarray) -> pd.array:
-    """Nullable bool: sign(ISM) == sign(eQTL slope); NA where either is 0 or NaN."""
+    """Nullable bool: sign(ISM) == sign(eQTL slope); NA where either is 0 or NaN.
+
+    Parameters
+    ----------
+    ism : numpy.ndarray
+        ISM effects of the drivers.
+    slope : numpy.ndarray
+        eQTL slopes of the same SNVs.
+
+    Returns
+    -------
+    pandas.arrays.BooleanArray
+        Per SNV: True when the signs agree, False when they differ, <NA> when either is 0 or NaN.
+    """
     a = np.sign(np.nan_to_num(np.asarray(ism, dtype=float)))
     b = np.sign(np.nan_to_num(np.asarray(slope, dtype=float)))
     ok = (a != 0) & (b != 0)

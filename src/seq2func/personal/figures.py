@@ -16,15 +16,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seq2func.personal.stats import pearson_r
+
 FIGURES = ("population_average.png", "r_vs_log10p.png", "model_vs_predixcan.png", "ism_vs_eqtl.png",
            "supported_vs_r.png", "driver_distance.png")
 
 
 def _plt():
-    import matplotlib
+    import matplotlib  # deferred: matplotlib is heavy; importing the PERSONAL stage must not load it
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: matplotlib is heavy, and the Agg backend must be set first
 
     return plt
 
@@ -34,14 +36,32 @@ def _empty(ax, text="no data"):
 
 
 def _r(x, y) -> float:
-    from seq2func.personal.stats import pearson_r
-
     ok = np.isfinite(x) & np.isfinite(y)
     return float(pearson_r(x[ok], y[ok])) if ok.sum() >= 3 else float("nan")
 
 
 def personal_figures(outdir: str | Path, genes: pd.DataFrame, drivers: pd.DataFrame, snvs: pd.DataFrame) -> list[str]:
-    """Write the six figures into ``outdir``; returns their file names."""
+    """Write the six figures into ``outdir``; returns their file names.
+
+    Parameters
+    ----------
+    outdir : str or pathlib.Path
+        Folder to write into (created if needed).
+    genes : pandas.DataFrame
+        The merged ``genes.tsv`` table (``gene_id``, ``r``, ``p``, ``log10p``, ``significant``,
+        ``observed_mean``, ``reference_prediction``, ``mean_prediction``, ``predixcan_r``, optionally
+        ``predictdb_r``).
+    drivers : pandas.DataFrame
+        The merged ``drivers.tsv`` table (``gene_id``, ``supported``, ``distance_to_tss``, ``is_main``).
+    snvs : pandas.DataFrame
+        The merged ``snvs.tsv`` table (``ism_computed``, ``ism_reference``, ``eqtl_slope``,
+        ``is_driver``); may be empty.
+
+    Returns
+    -------
+    list of str
+        File names of the figures written (those of :data:`FIGURES`), in that order.
+    """
     plt = _plt()
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)

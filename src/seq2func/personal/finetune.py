@@ -67,8 +67,12 @@ import pandas as pd
 import torch
 
 from seq2func.errors import InputError
+from seq2func.io.atomic import atomic_dir, write_json
 from seq2func.personal.cohort import fasta_contigs, load_cohort
+from seq2func.personal.haplotypes import REF_N_POLICIES, HaplotypeBuilder, center_on
+from seq2func.personal.predict import COMBINE_MODES, combine_haplotypes, gene_window, load_predictor
 from seq2func.personal.stats import personal_benchmark
+from seq2func.train.checkpoint import save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +103,6 @@ class FinetuneParams:
     batch_size: int = 16
 
     def check(self) -> None:
-        from seq2func.personal.haplotypes import REF_N_POLICIES
-        from seq2func.personal.predict import COMBINE_MODES
-
         if self.ref_n not in REF_N_POLICIES:
             raise InputError("--ref-n", self.ref_n, f"must be one of {', '.join(REF_N_POLICIES)}")
         if self.combine not in COMBINE_MODES:
@@ -131,7 +132,25 @@ class GeneData:
 
 def split_indices(n: int, frac: float, rng: np.random.Generator, min_one: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """``(kept, held_out)`` sorted index arrays; ``round(frac * n)`` held out (>= 1 if ``min_one``
-    and ``frac > 0`` and ``n >= 2``)."""
+    and ``frac > 0`` and ``n >= 2``).
+
+    Parameters
+    ----------
+    n : int
+        Number of items (individuals or genes).
+    frac : float
+        Fraction to hold out, in [0, 1).
+    rng : numpy.random.Generator
+        Draws the permutation.
+    min_one : bool, optional
+        Hold out at least one item when ``frac > 0`` and ``n >= 2`` (default True); at least one item is
+        always kept.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(kept, held_out)``: sorted indices into ``range(n)``.
+    """
     perm = rng.permutation(n)
     k = int(round(frac * n))
     if min_one and frac > 0 and n >= 2:
@@ -141,9 +160,6 @@ def split_indices(n: int, frac: float, rng: np.random.Generator, min_one: bool =
 
 
 def _gene_data(predictor, builder, g, fa_chrom: str, chrom_len: int, expr_row: np.ndarray, window: int) -> GeneData:
-    from seq2func.personal.haplotypes import center_on
-    from seq2func.personal.predict import gene_window
-
     win = gene_window(str(g.gene_id), fa_chrom, int(g.tss), str(g.strand), window, chrom_len)
     haps = builder.build(fa_chrom, win.start, win.end)
     L = int(predictor.seq_len)
@@ -173,9 +189,22 @@ def _values(predictor, codes: torch.Tensor, grad: bool) -> torch.Tensor:
 
 @torch.no_grad()
 def predict_all(predictor, data: Sequence[GeneData], combine: str) -> np.ndarray:
-    """Per-individual predictions, genes x individuals."""
-    from seq2func.personal.predict import combine_haplotypes
+    """Per-individual predictions, genes x individuals.
 
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model's per-gene predictor; its model is put in eval mode.
+    data : sequence of GeneData
+        Every gene's distinct model inputs and haplotype-to-input map.
+    combine : {"mean", "log_before", "log_after"}
+        How the two haplotypes of an individual are combined.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(genes, individuals)`` float predictions (``(0, 0)`` without genes).
+    """
     predictor.model.eval()
     rows = []
     for gd in data:
@@ -186,6 +215,30 @@ def predict_all(predictor, data: Sequence[GeneData], combine: str) -> np.ndarray
 
 
 def set_metrics(gene_ids, pred: np.ndarray, obs: np.ndarray, dosages, *, n_draws: int, seed: int) -> tuple[dict, pd.DataFrame]:
+    """Benchmark metrics of one evaluation set (:func:`seq2func.personal.stats.personal_benchmark`, reference mode).
+
+    Parameters
+    ----------
+    gene_ids : sequence of str
+        The set's genes.
+    pred : numpy.ndarray
+        ``(genes, individuals)`` predictions of the set.
+    obs : numpy.ndarray
+        ``(genes, individuals)`` observed expression, same individuals.
+    dosages : sequence of numpy.ndarray
+        Per gene, its ``(individuals, snvs)`` ALT dosages over the set's individuals.
+    n_draws : int
+        Null draws per gene.
+    seed : int
+        Seed of the per-gene nulls.
+
+    Returns
+    -------
+    tuple of (dict, pandas.DataFrame)
+        The metrics (``n_genes``, ``n_genes_with_r``, ``mean_r``, ``median_r``, ``frac_negative_r``,
+        ``n_significant``, ``n_significant_negative``, ``frac_significant_negative``; None where
+        undefined) and the per-gene table (empty when there are no genes or fewer than 3 individuals).
+    """
     if len(gene_ids) == 0 or pred.shape[1] < 3:
         return {"n_genes": len(gene_ids), "mean_r": None, "median_r": None, "frac_negative_r": None,
                 "n_significant": 0, "n_significant_negative": 0, "frac_significant_negative": None}, pd.DataFrame()
@@ -341,8 +394,6 @@ def _all_gene_data(predictor, vcf: str | os.PathLike, fasta: str | os.PathLike, 
     seconds : float
         Time spent.
     """
-    from seq2func.personal.haplotypes import HaplotypeBuilder
-
     sel, expr, lengths, fa_of = cohort.sel, cohort.expr, cohort.lengths, cohort.fa_of
     t0 = time.time()
     data: list[GeneData] = []
@@ -464,8 +515,6 @@ def _train_step(predictor, gd: GeneData, row: tuple, order_rng: np.random.Genera
     tuple of torch.Tensor
         ``(loss, mse, pairwise)`` of the step.
     """
-    from seq2func.personal.predict import combine_haplotypes
-
     gi, inds, z_all, y_all = row
     m = min(p.individuals_per_step, inds.size)
     pick = order_rng.choice(inds.size, size=m, replace=False)
@@ -666,8 +715,6 @@ def _save_finetuned(path, checkpoint: str | os.PathLike, ckpt: dict, mdl: torch.
     -------
     None
     """
-    from seq2func.train.checkpoint import save_checkpoint
-
     parent = ckpt.get("strategy") or {}
     personal = {"params": asdict(p), "columns": info["columns"], "tracks": info["tracks"]}
     if parent.get("name") == "lora":
@@ -702,8 +749,6 @@ def _write_finetune(out: str | os.PathLike, result: dict, gene_tabs: list[pd.Dat
     -------
     None
     """
-    from seq2func.io.atomic import atomic_dir, write_json
-
     long = pd.concat(gene_tabs, ignore_index=True) if gene_tabs else pd.DataFrame(
         columns=["gene_id", "r", "p", "q", "significant", "set", "model"])
     with atomic_dir(out) as tmp:
@@ -734,9 +779,53 @@ def personal_finetune(
     save_model: bool = True,
 ) -> dict:
     """Fine-tune on personal genomes and evaluate; writes ``out/finetune.json``, ``out/genes.tsv``
-    and (``save_model``, from a checkpoint) ``out/model.pt``. Returns the JSON content."""
-    from seq2func.personal.predict import load_predictor
+    and (``save_model``, from a checkpoint) ``out/model.pt``. Returns the JSON content.
 
+    Parameters
+    ----------
+    checkpoint : str or os.PathLike or None, optional
+        The starting seq2func checkpoint; needed unless ``model`` is given, and for saving the model.
+    model : torch.nn.Module or None, optional
+        A model to start from instead of a checkpoint (then no ``model.pt`` is written).
+    vcf : str or os.PathLike
+        Phased cohort VCF.
+    fasta : str or os.PathLike
+        Reference FASTA.
+    tss : str or os.PathLike or pandas.DataFrame or None
+        TSS annotation (BED6, GTF or a TSS table); None only with a phenotype BED as ``expression``.
+    expression : str or os.PathLike or pandas.DataFrame
+        Expression TSV or phenotype BED, or a genes x individuals frame.
+    out : str or os.PathLike
+        Output directory (written atomically).
+    genes : sequence of str or None, optional
+        Genes to use, in order; None = every gene (of ``chroms``).
+    chroms : sequence of str or None, optional
+        Chromosomes to use; None = every chromosome.
+    track : str or None, optional
+        Output track (a ``track_id`` or a column number).
+    cell_type : str or None, optional
+        Cell type whose CAGE tracks are summed.
+    tracks : sequence of dict or None, optional
+        Track table when the checkpoint has none (or with ``model``).
+    device : str, optional
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:<index>`` (default ``auto``).
+    params : FinetuneParams or None, optional
+        Parameters (checked first); None = the defaults.
+    save_model : bool, optional
+        Write the fine-tuned model as ``model.pt`` (default True; only from a checkpoint).
+
+    Returns
+    -------
+    dict
+        The content of ``finetune.json``: parameters, model, split, training history and scale,
+        evaluation per set and model, and timings.
+
+    Raises
+    ------
+    InputError
+        On bad parameters or inputs (no gene with expression, fewer than 6 shared individuals, bad VCF,
+        FASTA, checkpoint or track choice).
+    """
     p = params or FinetuneParams()
     p.check()
     t_start = time.time()

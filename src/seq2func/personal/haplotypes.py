@@ -108,7 +108,25 @@ _REGION = re.compile(r"^\s*([^:\s]+):([0-9,]+)-([0-9,]+)\s*$")
 # small public helpers
 # --------------------------------------------------------------------------------------------
 def parse_region(text: str, *, param: str = "--region") -> tuple[str, int, int]:
-    """Parse ``chrom:start-end`` (1-based, inclusive; commas allowed) into ``(chrom, start, end)``."""
+    """Parse ``chrom:start-end`` (1-based, inclusive; commas allowed) into ``(chrom, start, end)``.
+
+    Parameters
+    ----------
+    text : str
+        The region, e.g. ``chr1:1,000-2,000``.
+    param : str, optional
+        Name of the option or field the text came from, for the error message (default ``--region``).
+
+    Returns
+    -------
+    tuple of (str, int, int)
+        ``(chrom, start, end)``, 1-based, inclusive.
+
+    Raises
+    ------
+    InputError
+        If the text is not ``chrom:start-end`` or does not satisfy ``1 <= start <= end``.
+    """
     m = _REGION.match(str(text))
     if not m:
         raise InputError(param, str(text), "expected chrom:start-end (1-based, inclusive)")
@@ -129,6 +147,27 @@ def center_on(seq: str, center: int, length: int, pad: str = "N") -> str:
     (:meth:`Haplotypes.offset_shift`) -- and pass that as ``center``. The TSS then sits at index
     ``length // 2`` (for even lengths the base right of the midpoint) whatever the upstream indels
     did; bases beyond either end of ``seq`` are ``pad``.
+
+    Parameters
+    ----------
+    seq : str
+        The sequence to cut (typically a haplotype of a window wider than the model).
+    center : int
+        0-based index in ``seq`` of the base to centre on; may lie outside ``seq``.
+    length : int
+        Length of the result (the model's input length), ``>= 0``.
+    pad : str, optional
+        Single character filling positions beyond either end of ``seq`` (default ``N``).
+
+    Returns
+    -------
+    str
+        ``length`` characters with ``seq[center]`` at index ``length // 2``.
+
+    Raises
+    ------
+    ValueError
+        If ``length`` is negative.
     """
     if length < 0:
         raise ValueError("length must be >= 0")
@@ -215,6 +254,17 @@ class Haplotypes:
         The net length change of the clusters of variants lying wholly before ``ref_offset``; if
         ``ref_offset`` falls inside a changed cluster it maps into that cluster's replacement,
         clipped to its last base.
+
+        Parameters
+        ----------
+        ref_offset : int
+            0-based offset in the reference window (e.g. of the TSS).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_unique,)`` int64 shift: the position of that base in each unique haplotype is
+            ``ref_offset + shift``.
         """
         n_u = self.n_unique
         piece_len, piece_delta = self._piece_lengths()
@@ -249,12 +299,36 @@ class Haplotypes:
         return self._piece_stats
 
     def centered(self, ref_offset: int, length: int, pad: str = "N") -> list[str]:
-        """Model inputs: each unique haplotype cut by :func:`center_on` around ``ref_offset``."""
+        """Model inputs: each unique haplotype cut by :func:`center_on` around ``ref_offset``.
+
+        Parameters
+        ----------
+        ref_offset : int
+            0-based offset in the reference window to centre on (e.g. the TSS).
+        length : int
+            Length of each model input.
+        pad : str, optional
+            Character for positions beyond the haplotype's ends (default ``N``).
+
+        Returns
+        -------
+        list of str
+            One sequence of ``length`` bases per unique haplotype, in the order of
+            :attr:`unique_sequences`.
+        """
         centres = ref_offset + self.offset_shift(ref_offset)
         return [center_on(s, int(c), length, pad) for s, c in zip(self.unique_sequences, centres)]
 
     def to_fasta(self, handle, line_width: int = 60) -> None:
-        """Write records ``>SAMPLE|1`` / ``>SAMPLE|2`` with ``line_width`` bases a line."""
+        """Write records ``>SAMPLE|1`` / ``>SAMPLE|2`` with ``line_width`` bases a line.
+
+        Parameters
+        ----------
+        handle : file-like
+            Text handle to write to (anything with ``write(str)``).
+        line_width : int, optional
+            Bases per sequence line (default 60, as bcftools writes them).
+        """
         for name, seq in zip(self.names, self.sequences):
             handle.write(f">{name}\n")
             for i in range(0, len(seq), line_width):
@@ -1003,7 +1077,28 @@ class HaplotypeBuilder:
 
     # -- the work --------------------------------------------------------------------------
     def build(self, chrom: str, start: int, end: int) -> Haplotypes:
-        """Haplotypes of window ``chrom:start-end`` (1-based inclusive) for the builder's samples."""
+        """Haplotypes of window ``chrom:start-end`` (1-based inclusive) for the builder's samples.
+
+        Parameters
+        ----------
+        chrom : str
+            Contig, as spelled in the FASTA or an alias of it (``chr1`` / ``1``).
+        start : int
+            First base of the window, 1-based.
+        end : int
+            Last base of the window, 1-based, inclusive; clipped to the contig's length (with a warning).
+
+        Returns
+        -------
+        Haplotypes
+            Haplotype 1 and 2 of every sample of the builder over the window.
+
+        Raises
+        ------
+        InputError
+            On a bad window or contig, a GT naming an absent allele, an unphased heterozygous genotype under
+            ``unphased='error'``, or a REF that does not match the FASTA.
+        """
         job, win = self._read(chrom, start, end)
         hm, is_snv, snv_columns, alt_dosage = self._decode(job, win)
         first, inverse, hu = _dedup(hm, len(self.samples), len(win.pos0))
@@ -1251,6 +1346,38 @@ def build_haplotypes(
 
     See the module docstring for the bcftools semantics matched and the policies. For many windows
     keep one :class:`HaplotypeBuilder` open instead.
+
+    Parameters
+    ----------
+    vcf : str or os.PathLike
+        Phased multi-sample VCF (bgzipped and indexed, or plain: then read whole).
+    fasta : str or os.PathLike
+        Reference FASTA (plain or bgzip, with its ``.fai``).
+    chrom : str
+        Contig, as spelled in the FASTA or an alias of it.
+    start : int
+        First base of the window, 1-based.
+    end : int
+        Last base of the window, 1-based, inclusive.
+    samples : sequence of str or str or None, optional
+        Sample IDs (list or comma-separated string) in output order; None = every sample of the VCF.
+    unphased : {"error", "reference", "random"}, optional
+        Policy for unphased heterozygous genotypes (default ``"error"``).
+    seed : int, optional
+        Seed of the ``unphased='random'`` coin (default 0).
+    ref_n : {"error", "skip"}, optional
+        Policy for records whose REF lies on FASTA ``N`` (default ``"error"``).
+
+    Returns
+    -------
+    Haplotypes
+        The window's haplotypes for the requested samples.
+
+    Raises
+    ------
+    InputError
+        On a missing or unreadable file, an unknown sample or policy, or any error of
+        :meth:`HaplotypeBuilder.build`.
     """
     with HaplotypeBuilder(vcf, fasta, samples=samples, unphased=unphased, seed=seed, ref_n=ref_n) as builder:
         return builder.build(chrom, start, end)

@@ -66,7 +66,11 @@ from seq2func.io.annotation import unique_tss
 from seq2func.io.expression import read_expression
 from seq2func.io.fasta import contig_lengths as _contig_lengths
 from seq2func.io.text import open_text
+from seq2func.personal.haplotypes import center_on
 from seq2func.predict import Predictor
+from seq2func.prepare.genome import encode
+from seq2func.train.checkpoint import model_from_checkpoint
+from seq2func.train.device import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +99,21 @@ def read_tss(path: str | os.PathLike) -> pd.DataFrame:
 
     Returns ``DataFrame(gene_id, chrom, tss, strand)`` with ``tss`` 0-based. A gene listed more
     than once keeps its first TSS (with a warning).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        BED6 or GTF file (plain or gzip).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per gene: ``gene_id``, ``chrom``, ``tss`` (0-based), ``strand``.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read as a TSS annotation.
     """
     return unique_tss(_read_tss(path)[["gene_id", "chrom", "tss", "strand"]], path)
 
@@ -105,12 +124,39 @@ def read_expression_matrix(path: str | os.PathLike) -> pd.DataFrame:
 
     Non-numeric cells, duplicated genes or individuals are one-line :class:`InputError`; empty
     cells and ``NA`` are NaN.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Expression TSV or phenotype BED (plain, gzip or bgzip).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Genes x individuals, float (NaN missing), index ``gene_id``, columns the individual IDs in file
+        order.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or malformed.
     """
     return read_expression(path).values
 
 
 def read_gene_list(path: str | os.PathLike) -> list[str]:
-    """Gene IDs, one per line (first whitespace-separated field; ``#`` comments and blanks skipped)."""
+    """Gene IDs, one per line (first whitespace-separated field; ``#`` comments and blanks skipped).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Text file (plain or gzip) with one gene ID per line.
+
+    Returns
+    -------
+    list of str
+        The gene IDs in file order, duplicates dropped.
+    """
     out = []
     with open_text(path) as fh:
         for line in fh:
@@ -138,14 +184,53 @@ def _log1p0(x: np.ndarray | torch.Tensor):
 
 
 def hap_space(x, combine: str = "mean"):
-    """A haplotype's value in the space the individual prediction is linear in (ISM space)."""
+    """A haplotype's value in the space the individual prediction is linear in (ISM space).
+
+    Parameters
+    ----------
+    x : numpy.ndarray or torch.Tensor or float
+        Raw model value(s) of haplotypes.
+    combine : {"mean", "log_before", "log_after"}, optional
+        How the haplotypes of an individual are combined (default ``"mean"``): identity for ``mean``,
+        ``log1p`` of the values clipped at 0 otherwise.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor or float
+        The values in haplotype space (``x`` itself for ``mean``).
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``combine``.
+    """
     if combine not in COMBINE_MODES:
         raise ValueError(f"combine must be one of {COMBINE_MODES}, got {combine!r}")
     return x if combine == "mean" else _log1p0(x)
 
 
 def combine_haplotypes(a, b, combine: str = "mean"):
-    """Per-individual prediction from haplotype values ``a`` and ``b`` (numpy or torch)."""
+    """Per-individual prediction from haplotype values ``a`` and ``b`` (numpy or torch).
+
+    Parameters
+    ----------
+    a : numpy.ndarray or torch.Tensor
+        Raw model values of haplotype 1, one per individual.
+    b : numpy.ndarray or torch.Tensor
+        Raw model values of haplotype 2, same shape as ``a``.
+    combine : {"mean", "log_before", "log_after"}, optional
+        The combination rule of the module docstring (default ``"mean"``).
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        Per-individual predictions, same shape and type as ``a``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``combine``.
+    """
     if combine == "mean":
         return (a + b) / 2
     if combine == "log_before":
@@ -168,7 +253,34 @@ def select_tracks(
     where: str = "--checkpoint",
 ) -> list[int]:
     """Output columns to sum: ``track`` (a track_id or a column number), else every ``assay`` track
-    of ``cell_type``, else the only ``assay`` track, else column 0 of a one-track model."""
+    of ``cell_type``, else the only ``assay`` track, else column 0 of a one-track model.
+
+    Parameters
+    ----------
+    tracks : sequence of dict or None
+        The checkpoint's track table (dicts with ``track_id``, ``assay``, ``cell_type``), or None.
+    n_tracks : int
+        Number of output columns of the model.
+    track : str or None, optional
+        A ``track_id`` of the table or a 0-based column number; overrides the rest.
+    cell_type : str or None, optional
+        Cell type whose ``assay`` tracks are summed.
+    assay : str, optional
+        Assay to pick tracks of, case-insensitive (default ``"CAGE"``).
+    where : str, optional
+        Source of the track table (checkpoint path or ``"model"``); accepted but not used at present.
+
+    Returns
+    -------
+    list of int
+        0-based output columns to sum.
+
+    Raises
+    ------
+    InputError
+        If ``track`` is not a track of the model, ``cell_type`` has no ``assay`` track, or the choice is
+        ambiguous (several candidate tracks, or several columns and no track table).
+    """
     if track is not None:
         if tracks:
             ids = [str(t.get("track_id")) for t in tracks]
@@ -275,6 +387,19 @@ class GenePredictor:
 
     # -- keys and cache -------------------------------------------------------------------------
     def key(self, seq: str) -> str:
+        """Cache key of a model input: the part of it that can change the value (:attr:`relevant`).
+
+        Parameters
+        ----------
+        seq : str
+            A model input of ``seq_len`` bases.
+
+        Returns
+        -------
+        str
+            ``seq`` itself, or its slice ``relevant[0]:relevant[1]`` when the receptive field is smaller than
+            the input.
+        """
         a, b = self.relevant
         return seq if (a, b) == (0, len(seq)) else seq[a:b]
 
@@ -282,12 +407,35 @@ class GenePredictor:
         self._cache.clear()
 
     def affects(self, input_pos: int) -> bool:
-        """Whether a change at input index ``input_pos`` can change the value."""
+        """Whether a change at input index ``input_pos`` can change the value.
+
+        Parameters
+        ----------
+        input_pos : int
+            0-based index in the model input.
+
+        Returns
+        -------
+        bool
+            True when ``input_pos`` lies in the relevant span (:attr:`relevant`).
+        """
         return self.relevant[0] <= input_pos < self.relevant[1]
 
     # -- the model ------------------------------------------------------------------------------
     def reduce(self, y: torch.Tensor) -> torch.Tensor:
-        """Model output -> one value per sequence (differentiable), summed in float64."""
+        """Model output -> one value per sequence (differentiable), summed in float64.
+
+        Parameters
+        ----------
+        y : torch.Tensor
+            Model output: ``(B, bins, tracks)`` for profile models, ``(B, tracks)`` (or ``(B, 1, tracks)``)
+            otherwise.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B,)`` float64: the chosen columns summed over the TSS bins (profile) or taken as they are.
+        """
         cols = self.columns
         if self.kind == "profile":
             return y[:, self.bin_slice, :][:, :, cols].double().sum(dim=(1, 2))
@@ -296,8 +444,23 @@ class GenePredictor:
         return y[:, cols].double().sum(dim=1)
 
     def encode(self, seqs: Sequence[str]) -> torch.Tensor:
-        from seq2func.prepare.genome import encode
+        """Encode model inputs as uint8 base codes (:func:`seq2func.prepare.genome.encode`).
 
+        Parameters
+        ----------
+        seqs : sequence of str
+            Model inputs, each exactly ``seq_len`` bases.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(len(seqs), seq_len)`` uint8 codes on the CPU.
+
+        Raises
+        ------
+        ValueError
+            If a sequence is not ``seq_len`` bases long.
+        """
         L = int(self.seq_len)
         codes = np.empty((len(seqs), L), dtype=np.uint8)
         for i, s in enumerate(seqs):
@@ -321,7 +484,18 @@ class GenePredictor:
     def forward_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """uint8 codes ``(B, L)`` (any device) -> values ``(B,)`` with gradients if enabled
         (:meth:`Predictor.forward_tensor` then :meth:`reduce`; with ``rc`` the mean of the forward
-        and reverse-complement values). The model's train/eval mode is left as it is."""
+        and reverse-complement values). The model's train/eval mode is left as it is.
+
+        Parameters
+        ----------
+        codes : torch.Tensor
+            ``(B, seq_len)`` uint8 base codes.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B,)`` float64 values on the predictor's device.
+        """
         pred = self.predictor
         v = self.reduce(pred.forward_tensor(codes))
         if self.rc:
@@ -342,7 +516,18 @@ class GenePredictor:
         return out
 
     def predict(self, seqs: Sequence[str]) -> np.ndarray:
-        """Values of model inputs of length ``seq_len``; identical (relevant parts of) inputs once."""
+        """Values of model inputs of length ``seq_len``; identical (relevant parts of) inputs once.
+
+        Parameters
+        ----------
+        seqs : sequence of str
+            Model inputs, each ``seq_len`` bases.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(seqs),)`` float64 values, from the cache where the key was seen before.
+        """
         self.n_requests += len(seqs)
         keys = [self.key(s) for s in seqs]
         todo: dict[str, str] = {}
@@ -368,16 +553,46 @@ def load_predictor(
     """A :class:`GenePredictor` from a seq2func checkpoint (``train.checkpoint`` format) or a model.
 
     Returns ``(predictor, info)`` where ``info`` describes the model and the chosen tracks.
-    """
-    from seq2func.train.device import resolve_device
 
+    Parameters
+    ----------
+    checkpoint : str or os.PathLike or None, optional
+        A seq2func checkpoint; needed when ``model`` is None.
+    model : torch.nn.Module or None, optional
+        A model to use instead of loading one (its ``config`` gives ``seq_len`` and ``n_tracks``).
+    track : str or None, optional
+        Output track to use: a ``track_id`` or a column number (:func:`select_tracks`).
+    cell_type : str or None, optional
+        Cell type whose CAGE tracks are summed (:func:`select_tracks`).
+    tracks : sequence of dict or None, optional
+        Track table to use when the checkpoint has none (or with ``model``).
+    device : str, optional
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:<index>`` (default ``auto``:
+        :func:`seq2func.train.device.resolve_device`).
+    **kwargs
+        Further :class:`GenePredictor` fields (``seq_len``, ``crop_bp``, ``tss_bins``, ``rc``,
+        ``batch_size``, ``bf16``, ``rf_dedup``); ``seq_len`` and ``crop_bp`` default to the checkpoint's
+        dataset entry.
+
+    Returns
+    -------
+    tuple of (GenePredictor, dict)
+        The predictor (its ``ckpt`` attribute holds the loaded checkpoint, ``{}`` for a model) and
+        ``info``: checkpoint, model name, output kind, geometry (``seq_len``, ``bin_size``, ``crop_bp``,
+        ``tss_bin``, ``tss_bins``, ``relevant_span``), chosen tracks and columns, ``rc`` and device.
+
+    Raises
+    ------
+    ValueError
+        If neither a checkpoint nor a model is given.
+    InputError
+        On a bad device, checkpoint or track choice.
+    """
     dev = resolve_device(device)
     ckpt: dict = {}
     if model is None:
         if checkpoint is None:
             raise ValueError("give a checkpoint or a model")
-        from seq2func.train.checkpoint import model_from_checkpoint
-
         model, ckpt = model_from_checkpoint(checkpoint, device=dev)
         tracks = ckpt.get("tracks") or tracks
     cfg = getattr(model, "config", {}) or {}
@@ -431,7 +646,33 @@ class GeneWindow:
 
 def gene_window(gene_id: str, chrom: str, tss: int, strand: str, window: int, chrom_len: int | None = None) -> GeneWindow:
     """``window`` bp centred on the 0-based ``tss`` (``tss - window // 2 .. tss + (window - 1) // 2``
-    as 0-based inclusive bounds), clipped to the chromosome."""
+    as 0-based inclusive bounds), clipped to the chromosome.
+
+    Parameters
+    ----------
+    gene_id : str
+        The gene (for the error message and the result).
+    chrom : str
+        Chromosome of the TSS.
+    tss : int
+        0-based TSS position.
+    strand : str
+        ``+`` or ``-`` (kept in the result; the window is symmetric either way).
+    window : int
+        Window length in bp.
+    chrom_len : int or None, optional
+        Chromosome length; the window's end is clipped to it when given.
+
+    Returns
+    -------
+    GeneWindow
+        The window, 1-based inclusive, with the TSS's 0-based offset in it.
+
+    Raises
+    ------
+    InputError
+        If the TSS lies beyond the end of the chromosome.
+    """
     half_l = int(window) // 2
     half_r = int(window) - 1 - half_l
     s0 = max(0, int(tss) - half_l)
@@ -457,9 +698,25 @@ class GenePrediction:
 
 
 def predict_gene(predictor: GenePredictor, haps, ref_offset: int, combine: str = "mean") -> GenePrediction:
-    """Predict every distinct haplotype of a window once and combine per individual."""
-    from seq2func.personal.haplotypes import center_on
+    """Predict every distinct haplotype of a window once and combine per individual.
 
+    Parameters
+    ----------
+    predictor : GenePredictor
+        The model, turned into one value per input.
+    haps : Haplotypes
+        The gene's window, built for every individual.
+    ref_offset : int
+        0-based offset of the TSS in the reference window; each haplotype is centred on where it moved
+        (:meth:`Haplotypes.offset_shift`).
+    combine : {"mean", "log_before", "log_after"}, optional
+        How the two haplotypes of an individual are combined (default ``"mean"``).
+
+    Returns
+    -------
+    GenePrediction
+        Values per unique haplotype, per haplotype and per individual, and of the reference.
+    """
     L = int(predictor.seq_len)
     before = predictor.n_model_inputs
     centres = ref_offset + haps.offset_shift(ref_offset)
@@ -474,16 +731,57 @@ def predict_gene(predictor: GenePredictor, haps, ref_offset: int, combine: str =
 
 
 def contig_lengths(fasta: str | os.PathLike) -> dict[str, int]:
-    """Contig lengths of a FASTA (:func:`seq2func.io.fasta.contig_lengths`)."""
+    """Contig lengths of a FASTA (:func:`seq2func.io.fasta.contig_lengths`).
+
+    Parameters
+    ----------
+    fasta : str or os.PathLike
+        FASTA, plain or bgzip (its index is built when missing).
+
+    Returns
+    -------
+    dict of str to int
+        Contig name -> length in bp, in FASTA order.
+
+    Raises
+    ------
+    InputError
+        If the FASTA cannot be read.
+    """
     return _contig_lengths(fasta)
 
 
 def resolve_chroms(names: Iterable[str], fasta_contigs: Iterable[str]) -> dict[str, str]:
-    """TSS chromosome spelling -> FASTA spelling (chr1 <-> 1)."""
+    """TSS chromosome spelling -> FASTA spelling (chr1 <-> 1).
+
+    Parameters
+    ----------
+    names : iterable of str
+        Chromosome names as the TSS annotation spells them.
+    fasta_contigs : iterable of str
+        Contig names of the FASTA.
+
+    Returns
+    -------
+    dict of str to str
+        Annotation name -> FASTA name, for the names that have a counterpart.
+    """
     return alias_map(list(fasta_contigs), list(names))
 
 
 def finite_mean(x: np.ndarray) -> float:
+    """Mean of the finite values of ``x`` (NaN when there are none).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Values, any shape; NaN and inf are ignored.
+
+    Returns
+    -------
+    float
+        The mean, or NaN.
+    """
     x = np.asarray(x, dtype=float)
     x = x[np.isfinite(x)]
     return float(x.mean()) if x.size else math.nan

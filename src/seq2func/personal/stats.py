@@ -72,6 +72,20 @@ def pearson_r(x: np.ndarray, y: np.ndarray, *, min_n: int = 3) -> np.ndarray:
     ``(individuals,)`` against ``(individuals, draws).T``. For each row only the positions where both
     values are finite are used. The result is NaN where fewer than ``min_n`` pairs remain or either
     side is constant over them. Values are clipped to [-1, 1].
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        First variable, individuals along the last axis; NaN or inf marks a missing value.
+    y : numpy.ndarray
+        Second variable, broadcastable against ``x``.
+    min_n : int, optional
+        Fewest complete pairs for a defined R (default 3).
+
+    Returns
+    -------
+    numpy.ndarray
+        R of each row (the broadcast shape without its last axis), float, NaN where undefined.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -99,7 +113,18 @@ def pearson_r(x: np.ndarray, y: np.ndarray, *, min_n: int = 3) -> np.ndarray:
 
 
 def r_sign(r: np.ndarray) -> pd.array:
-    """Sign of R as a nullable integer array: +1, -1, 0 for R exactly 0, <NA> where R is NaN."""
+    """Sign of R as a nullable integer array: +1, -1, 0 for R exactly 0, <NA> where R is NaN.
+
+    Parameters
+    ----------
+    r : numpy.ndarray
+        ``(genes,)`` correlations.
+
+    Returns
+    -------
+    pandas.arrays.IntegerArray
+        ``Int8`` array of the signs.
+    """
     r = np.asarray(r, dtype=float)
     s = np.sign(np.nan_to_num(r)).astype("int8")
     return pd.array(np.where(np.isnan(r), pd.NA, s), dtype="Int8")
@@ -124,6 +149,18 @@ def gene_rng(seed: int, gene_id: str) -> np.random.Generator:
 
     Seeded from ``(seed, crc32(gene_id))`` so a gene gets the same null draws whether it is computed
     alone, in a chromosome chunk, or in one run over all genes.
+
+    Parameters
+    ----------
+    seed : int
+        Run-level seed.
+    gene_id : str
+        The gene's identifier; its CRC32 (of the UTF-8 bytes) is the second seed word.
+
+    Returns
+    -------
+    numpy.random.Generator
+        A fresh generator for that gene.
     """
     return np.random.default_rng([int(seed), zlib.crc32(gene_id.encode("utf-8"))])
 
@@ -155,6 +192,33 @@ def null_abs_r(
     Each draw's predictor is ``dosage @ weights[:, k]``; its |R| with expression is the draw (constant predictor ->
     |R| = 0, as published). Mean and SD (``ddof``, default 0 as ``np.std`` in the published code) of the
     draws summarise the null; both are NaN when every draw is undefined.
+
+    Parameters
+    ----------
+    dosage : numpy.ndarray
+        ``(individuals, snvs)`` ALT dosages of the gene's SNVs; NaN = missing.
+    expression : numpy.ndarray
+        ``(individuals,)`` observed expression; NaN = missing (that individual is dropped).
+    n_draws : int, optional
+        Number of random predictors when ``weights`` is not given (default 50).
+    rng : numpy.random.Generator or int or None, optional
+        Generator, or seed for a new one, for the weights; None draws fresh entropy.
+    weights : numpy.ndarray or None, optional
+        ``(snvs, n_draws)`` (or ``(snvs,)`` for one draw) weights to use instead of drawing them;
+        their column count overrides ``n_draws``.
+    ddof : int, optional
+        Delta degrees of freedom of the null SD (default 0, as in the published code).
+
+    Returns
+    -------
+    NullSummary
+        Mean and SD of |R| over the draws, the draws, the SNV count and the count of individuals used.
+
+    Raises
+    ------
+    ValueError
+        If ``dosage`` is not ``(individuals, snvs)`` matching ``expression``, or ``weights`` has the
+        wrong number of rows.
     """
     dosage = np.asarray(dosage, dtype=float)
     expression = np.asarray(expression, dtype=float)
@@ -207,6 +271,33 @@ def null_test(
     ``null_mean`` and ``null_sd`` (summaries over ``n_draws`` draws, df = n_draws - 1); ``empirical``
     needs ``null_draws`` of shape ``(genes, n_draws)`` holding |R_null| and gives NaN t. See the module
     docstring for the formulas and ``nan_policy``.
+
+    Parameters
+    ----------
+    r : numpy.ndarray
+        ``(genes,)`` observed R.
+    null_mean : numpy.ndarray or None, optional
+        ``(genes,)`` null mean of |R|; needed by the ``reference`` and ``textbook`` modes.
+    null_sd : numpy.ndarray or None, optional
+        ``(genes,)`` null SD of |R|; needed by the ``reference`` and ``textbook`` modes.
+    n_draws : int, optional
+        Number of null draws behind the summaries (the t test's n; df = n - 1; default 50).
+    mode : {"reference", "textbook", "empirical"}, optional
+        Test statistic (default ``"reference"``, the published one).
+    null_draws : numpy.ndarray or None, optional
+        ``(genes, n_draws)`` null |R| draws; needed by the ``empirical`` mode.
+    nan_policy : {"omit", "published"}, optional
+        How undefined values are treated (default ``"omit"``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(t, p)``, each ``(genes,)``; t is NaN in the empirical mode.
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``mode`` or ``nan_policy``, or when the mode's null inputs are missing.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -256,6 +347,16 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
 
     ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` over the m finite p-values sorted ascending; the same
     values as ``statsmodels.stats.multitest.multipletests(p, method='fdr_bh')[1]`` on the finite ones.
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        p-values, any shape; NaN or inf entries are left out of the family.
+
+    Returns
+    -------
+    numpy.ndarray
+        q-values of the same shape as ``p``, NaN where ``p`` was not finite.
     """
     p = np.asarray(p, dtype=float)
     q = np.full(p.shape, np.nan)
@@ -301,6 +402,36 @@ def gene_table(
     genes with a finite p (under ``nan_policy='published'`` every gene has one), ``significant`` is
     ``q < fdr`` and ``sign`` is the sign of R (+1/-1, 0 for R = 0, <NA> for NaN). For the empirical mode
     without summaries, ``null_mean`` / ``null_sd`` are computed from ``null_draws`` (ddof 0).
+
+    Parameters
+    ----------
+    gene_ids : sequence of str
+        Gene identifiers, one per row.
+    r : numpy.ndarray
+        ``(genes,)`` observed R.
+    null_mean : numpy.ndarray or None, optional
+        ``(genes,)`` null mean of |R|; None = computed from ``null_draws`` if given, else NaN.
+    null_sd : numpy.ndarray or None, optional
+        ``(genes,)`` null SD of |R|; None = computed from ``null_draws`` if given, else NaN.
+    n_draws : int, optional
+        Number of null draws behind the summaries (default 50).
+    mode : {"reference", "textbook", "empirical"}, optional
+        Test of :func:`null_test` (default ``"reference"``).
+    null_draws : numpy.ndarray or None, optional
+        ``(genes, n_draws)`` null |R| draws.
+    fdr : float, optional
+        BH false discovery rate below which a gene is significant (default 0.05).
+    n_individuals : array-like of int or None, optional
+        ``(genes,)`` count of individuals behind each R; None = missing (<NA>).
+    n_snvs : array-like of int or None, optional
+        ``(genes,)`` count of SNVs in each gene's null; None = missing (<NA>).
+    nan_policy : {"omit", "published"}, optional
+        How undefined values are treated (default ``"omit"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per gene with the columns listed above, in the order of ``gene_ids``.
     """
     gene_ids = list(gene_ids)
     g = len(gene_ids)
@@ -365,6 +496,39 @@ def personal_benchmark(
     ``(individuals, snvs)`` ALT dosage matrix of gene ``i`` (columns in the same individual order). The
     null of each gene uses the individuals where both prediction and expression are finite, and a
     per-gene Generator :func:`gene_rng` ``(seed, gene_id)``.
+
+    Parameters
+    ----------
+    gene_ids : sequence of str
+        Gene identifiers, one per row of ``predicted``.
+    predicted : numpy.ndarray
+        ``(genes, individuals)`` model predictions.
+    observed : numpy.ndarray
+        ``(genes, individuals)`` observed expression, individuals in the same order.
+    dosages : sequence of numpy.ndarray
+        Per gene, its ``(individuals, snvs)`` ALT dosage matrix.
+    n_draws : int, optional
+        Random predictors per gene's null (default 50).
+    seed : int, optional
+        Run-level seed of :func:`gene_rng` (default 1).
+    mode : {"reference", "textbook", "empirical"}, optional
+        Test of :func:`null_test` (default ``"reference"``).
+    fdr : float, optional
+        BH false discovery rate (default 0.05).
+    ddof : int, optional
+        Delta degrees of freedom of the null SD (default 0).
+    nan_policy : {"omit", "published"}, optional
+        How undefined values are treated (default ``"omit"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :func:`gene_table` of the genes.
+
+    Raises
+    ------
+    ValueError
+        If ``predicted``, ``observed`` and ``dosages`` disagree on the genes or individuals.
     """
     gene_ids = list(gene_ids)
     pred = np.asarray(predicted, dtype=float)

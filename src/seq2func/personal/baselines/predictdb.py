@@ -82,6 +82,16 @@ def check_predictdb(path: str | os.PathLike) -> None:
 
     Raises :class:`InputError` naming the file when it is absent, not SQLite, or has no
     ``weights(gene, rsid, varID, ref_allele, eff_allele, weight)`` table.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The PredictDB ``.db`` file.
+
+    Raises
+    ------
+    InputError
+        If the file is absent, not SQLite, or lacks the ``weights`` table.
     """
     path = Path(path)
     if not path.is_file():
@@ -98,7 +108,20 @@ def check_predictdb(path: str | os.PathLike) -> None:
 
 def map_genes(db_genes: Sequence[str], our_genes: Sequence[str]) -> dict[str, str]:
     """``{our gene_id: db gene}``: exact matches first, then version-stripped ones (first in db order);
-    :func:`seq2func.io.annotation.match_gene_ids`, the matching every stage uses."""
+    :func:`seq2func.io.annotation.match_gene_ids`, the matching every stage uses.
+
+    Parameters
+    ----------
+    db_genes : sequence of str
+        Gene IDs of the db (its ``weights.gene``).
+    our_genes : sequence of str
+        Our gene IDs (the benchmark's).
+
+    Returns
+    -------
+    dict of str to str
+        Our gene ID -> db gene ID, for our genes the db has.
+    """
     return match_gene_ids(db_genes, our_genes)
 
 
@@ -153,15 +176,57 @@ class VcfReader:
         self.close()
 
     def contig(self, name: str) -> str | None:
-        """The VCF's spelling of contig ``name`` (``22`` -> ``chr22`` and back), or None."""
+        """The VCF's spelling of contig ``name`` (``22`` -> ``chr22`` and back), or None.
+
+        Parameters
+        ----------
+        name : str
+            A contig name in any spelling.
+
+        Returns
+        -------
+        str or None
+            The VCF's name for it, or None when the VCF lacks it.
+        """
         return self._vcf.contig(name)
 
     def lines(self, contig: str, start0: int, end0: int) -> Iterator[str]:
-        """Text of the records starting in ``[start0, end0)`` (0-based, half-open)."""
+        """Text of the records starting in ``[start0, end0)`` (0-based, half-open).
+
+        Parameters
+        ----------
+        contig : str
+            Contig as the VCF spells it.
+        start0 : int
+            First 0-based position.
+        end0 : int
+            0-based end, exclusive.
+
+        Returns
+        -------
+        iterator of str
+            The record lines, in file order.
+        """
         return self._vcf.lines(contig, start0, end0, overlapping=False)
 
     def records(self, lines: Sequence[str]) -> list[_Record | None]:
-        """Parse record lines of one contig, all genotypes at once (None for records without ALT)."""
+        """Parse record lines of one contig, all genotypes at once (None for records without ALT).
+
+        Parameters
+        ----------
+        lines : sequence of str
+            Record lines of one contig (from :meth:`lines`).
+
+        Returns
+        -------
+        list of _Record or None
+            One entry per line: the record, its genotypes for the reader's samples decoded.
+
+        Raises
+        ------
+        InputError
+            If a record has no sample columns or a malformed GT.
+        """
         fields = [line.split("\t", 9) for line in lines]
         keep = [i for i, f in enumerate(fields) if f[4] not in (".", "")]
         out: list[_Record | None] = [None] * len(fields)
@@ -182,12 +247,38 @@ class VcfReader:
         return out
 
     def record(self, line: str) -> _Record | None:
-        """Parse one record line (None for records without ALT)."""
+        """Parse one record line (None for records without ALT).
+
+        Parameters
+        ----------
+        line : str
+            One record line.
+
+        Returns
+        -------
+        _Record or None
+            The record, or None without ALT.
+        """
         return self.records([line])[0]
 
     def at_positions(self, contig: str, positions: Sequence[int], gap: int = 2000) -> dict[int, list[_Record]]:
         """Records at the given 1-based positions: ``{pos: [records]}``. Positions closer than
-        ``gap`` bp are read in one tabix query."""
+        ``gap`` bp are read in one tabix query.
+
+        Parameters
+        ----------
+        contig : str
+            Contig as the VCF spells it.
+        positions : sequence of int
+            1-based positions wanted.
+        gap : int, optional
+            Largest distance in bp between positions read in one query (default 2,000).
+
+        Returns
+        -------
+        dict of int to list of _Record
+            Position -> the records starting there (positions without a record are absent).
+        """
         want = sorted(set(int(p) for p in positions))
         out: dict[int, list[_Record]] = {}
         if not want:
@@ -208,7 +299,24 @@ class VcfReader:
 
     def with_ids(self, contig: str, start0: int, end0: int, ids: set[str]) -> dict[str, list[_Record]]:
         """Records in ``[start0, end0)`` whose ID column holds one of ``ids``: ``{id: [records]}``
-        (only the first three columns of the other records are looked at)."""
+        (only the first three columns of the other records are looked at).
+
+        Parameters
+        ----------
+        contig : str
+            Contig as the VCF spells it.
+        start0 : int
+            First 0-based position.
+        end0 : int
+            0-based end, exclusive.
+        ids : set of str
+            Variant IDs (rsIDs) wanted.
+
+        Returns
+        -------
+        dict of str to list of _Record
+            ID -> the records carrying it (IDs not found are absent).
+        """
         out: dict[str, list[_Record]] = {}
         lines: list[str] = []
         hits: list[list[str]] = []
@@ -225,7 +333,20 @@ class VcfReader:
         return out
 
     def examples(self, contigs: Sequence[str], n: int = 3) -> list[str]:
-        """The first ``n`` records of ``contigs`` (else of any contig) as ``CHROM:POS:REF:ALT (ID x)``."""
+        """The first ``n`` records of ``contigs`` (else of any contig) as ``CHROM:POS:REF:ALT (ID x)``.
+
+        Parameters
+        ----------
+        contigs : sequence of str
+            Contigs (as the VCF spells them) to take examples from first.
+        n : int, optional
+            Number of examples (default 3).
+
+        Returns
+        -------
+        list of str
+            Up to ``n`` record descriptions.
+        """
         out: list[str] = []
         for c in list(contigs) + [c for c in self.contigs if c not in set(contigs)]:
             for line in self.lines(c, 0, 1 << 29):
@@ -596,7 +717,38 @@ def predictdb_for_genes(
     """PredictDB predictions of ``genes`` (``gene_id, chrom, tss`` with ``tss`` 0-based) for
     ``samples`` of ``vcf`` (see the module docstring). With ``expression`` (genes x individuals,
     our gene IDs, the ``samples`` columns) ``predictdb_r`` is the Pearson R of prediction and
-    observed expression across individuals."""
+    observed expression across individuals.
+
+    Parameters
+    ----------
+    db : str or os.PathLike or tuple of pandas.DataFrame
+        The PredictDB ``.db`` file, or its ``(weights, extra)`` tables.
+    vcf : str or os.PathLike
+        The cohort VCF/BCF.
+    genes : pandas.DataFrame
+        Our genes: ``gene_id``, ``chrom``, ``tss`` (0-based).
+    samples : sequence of str
+        Individuals, in output column order.
+    expression : pandas.DataFrame or None, optional
+        Observed expression (genes x individuals) for ``predictdb_r``; None leaves it NaN.
+    drop_ambiguous : bool, optional
+        Leave strand-ambiguous SNVs (A/T, C/G) unmatched (default False).
+    flank : int, optional
+        bp either side of the TSS searched for weights found only by rsID (default ``RSID_FLANK``, 1 Mb).
+    db_name : str or None, optional
+        How to name the db in ``info`` and messages (default: its path).
+
+    Returns
+    -------
+    PredictDBChunk
+        Predictions of our genes found in the db, the per-gene :data:`GENE_COLUMNS` table and the
+        matching totals and examples.
+
+    Raises
+    ------
+    InputError
+        If the db or the VCF cannot be read, or a sample is not in the VCF.
+    """
     t0 = time.time()
     weights, extra, name, our, gmap, w = _weights_for_genes(db, genes, db_name)
     samples = list(samples)

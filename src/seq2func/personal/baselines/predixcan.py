@@ -78,7 +78,20 @@ _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 # --------------------------------------------------------------------------------------------------
 def maf_filter(dosage: np.ndarray, min_maf: float = 0.01) -> np.ndarray:
     """Boolean mask of SNV columns (``dosage`` is individuals x SNVs, ALT dosages 0..2, NaN missing)
-    with minor allele frequency ``>= min_maf`` and a non-constant dosage among the observed values."""
+    with minor allele frequency ``>= min_maf`` and a non-constant dosage among the observed values.
+
+    Parameters
+    ----------
+    dosage : numpy.ndarray
+        ``(individuals, snvs)`` ALT dosages; NaN = missing.
+    min_maf : float, optional
+        Smallest minor allele frequency kept (default 0.01).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(snvs,)`` bool mask of the SNVs kept.
+    """
     d = np.asarray(dosage, dtype=float)
     if d.shape[1] == 0:
         return np.zeros(0, dtype=bool)
@@ -105,7 +118,28 @@ def make_elastic_net(
     max_iter: int = 10000,
 ):
     """The per-fold model: mean imputation, optional standardisation, ``ElasticNetCV`` whose inner
-    ``KFold(inner_folds, shuffle=True, random_state=seed)`` chooses the penalty."""
+    ``KFold(inner_folds, shuffle=True, random_state=seed)`` chooses the penalty.
+
+    Parameters
+    ----------
+    l1_ratio : float, optional
+        Elastic-net mixing between L1 and L2 (default 0.5, as PredictDB).
+    inner_folds : int, optional
+        Folds of the inner cross-validation choosing the penalty (default 10).
+    n_alphas : int, optional
+        Number of penalties on the path (default 100).
+    seed : int, optional
+        ``random_state`` of the inner ``KFold`` (default 0).
+    standardize : bool, optional
+        Standardise the dosages before fitting (default True).
+    max_iter : int, optional
+        Coordinate-descent iteration cap (default 10,000).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Unfitted imputer -> (scaler ->) ``ElasticNetCV`` pipeline.
+    """
     inner = KFold(n_splits=inner_folds, shuffle=True, random_state=seed)
     enet = ElasticNetCV(l1_ratio=l1_ratio, cv=inner, max_iter=max_iter, **_alphas_kw(n_alphas))
     steps = [SimpleImputer(strategy="mean", keep_empty_features=True)]
@@ -116,7 +150,22 @@ def make_elastic_net(
 
 
 def outer_folds(n: int, k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Outer folds: ``KFold(k, shuffle=True, random_state=seed)`` over ``n`` individuals."""
+    """Outer folds: ``KFold(k, shuffle=True, random_state=seed)`` over ``n`` individuals.
+
+    Parameters
+    ----------
+    n : int
+        Number of individuals.
+    k : int, optional
+        Number of folds (default 5).
+    seed : int, optional
+        ``random_state`` of the shuffle (default 0).
+
+    Returns
+    -------
+    list of tuple of numpy.ndarray
+        ``(train, test)`` index arrays of each fold.
+    """
     return list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros((n, 1))))
 
 
@@ -156,6 +205,38 @@ def elastic_net_cv(
     :func:`outer_folds` ``(n_with_expression, outer_k, seed)`` and each fold's model is
     :func:`make_elastic_net` with the same seed. A fold whose chosen model keeps no SNV predicts the
     fold's training mean (as any intercept-only model would); ``n_nonzero`` records it.
+
+    Parameters
+    ----------
+    dosage : numpy.ndarray
+        ``(individuals, snvs)`` ALT dosages; NaN = missing (mean-imputed within each fold).
+    expression : numpy.ndarray
+        ``(individuals,)`` expression; NaN = missing.
+    l1_ratio : float, optional
+        Elastic-net mixing (default 0.5).
+    min_maf : float, optional
+        MAF filter applied before fitting (:func:`maf_filter`; default 0.01).
+    outer_k : int, optional
+        Outer folds (default 5); fewer individuals with expression than this give no prediction.
+    inner_k : int, optional
+        Inner folds choosing the penalty (default 10).
+    n_alphas : int, optional
+        Number of penalties on the path (default 100).
+    seed : int, optional
+        Seed of the outer and inner folds (default 0).
+    standardize : bool, optional
+        Standardise the dosages (default True).
+
+    Returns
+    -------
+    ElasticNetResult
+        Out-of-fold predictions, their R with expression (NaN when nothing was fitted), SNV counts
+        before and after the filter, and the penalty and non-zero weight count of each outer fold.
+
+    Raises
+    ------
+    ValueError
+        If ``dosage`` is not ``(individuals, snvs)`` matching ``expression``.
     """
     d = np.asarray(dosage, dtype=float)
     y = np.asarray(expression, dtype=float)
@@ -198,6 +279,22 @@ def elastic_net_genes(
 
     Returns ``(predictions, summary)``: predictions ``(genes x individuals)`` with the gene IDs as
     index, and a per-gene table ``gene_id, r, n_snvs, n_snvs_used, mean_alpha, mean_n_nonzero``.
+
+    Parameters
+    ----------
+    gene_ids : sequence of str
+        Gene identifiers.
+    dosages : sequence of numpy.ndarray
+        Per gene, its ``(individuals, snvs)`` ALT dosages.
+    expression : numpy.ndarray
+        ``(genes, individuals)`` expression, genes in the order of ``gene_ids``.
+    **kwargs
+        Keyword arguments of :func:`elastic_net_cv` (``l1_ratio``, ``min_maf``, ``outer_k``, ...).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``(predictions, summary)`` as described above.
     """
     expression = np.asarray(expression, dtype=float)
     preds, rows = [], []
@@ -235,6 +332,16 @@ def parse_variant_id(variant_id: str) -> tuple[str, int, str, str] | None:
     Styles: ``chr22_123_A_G_b37``, ``22_123_A_G_b38`` (PredictDB/GTEx), ``22:123:A:G``,
     ``chr22:123:A:G``. Alleles are upper-cased; the chromosome goes through
     :func:`seq2func.chroms.canonical` (``chr22`` and ``22`` both give ``22``).
+
+    Parameters
+    ----------
+    variant_id : str
+        A variant ID.
+
+    Returns
+    -------
+    tuple of (str, int, str, str) or None
+        ``(chrom, pos, ref, alt)`` with the canonical chromosome and the 1-based position, or None.
     """
     m = _VARID.match(str(variant_id).strip())
     if not m:
@@ -243,7 +350,24 @@ def parse_variant_id(variant_id: str) -> tuple[str, int, str, str] | None:
 
 
 def variant_key(chrom: str, pos: int, ref: str, alt: str) -> tuple[str, int, str, str]:
-    """The key variants are matched on: canonical chromosome, position, upper-case alleles."""
+    """The key variants are matched on: canonical chromosome, position, upper-case alleles.
+
+    Parameters
+    ----------
+    chrom : str
+        Chromosome, any spelling.
+    pos : int
+        1-based position.
+    ref : str
+        Reference allele.
+    alt : str
+        Alternative allele.
+
+    Returns
+    -------
+    tuple of (str, int, str, str)
+        ``(canonical chrom, pos, REF, ALT)``.
+    """
     return canonical(str(chrom)), int(pos), ref.upper(), alt.upper()
 
 
@@ -255,7 +379,24 @@ def _is_ambiguous(a: str, b: str) -> bool:
 # PredictDB
 # --------------------------------------------------------------------------------------------------
 def load_predictdb(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read a PredictDB ``.db``: ``(weights, extra)`` DataFrames. Raises InputError if it is not one."""
+    """Read a PredictDB ``.db``: ``(weights, extra)`` DataFrames. Raises InputError if it is not one.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The SQLite ``.db`` file (opened read-only).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``weights`` (``gene, rsid, varID, ref_allele, eff_allele, weight``) and ``extra`` (the ``extra``
+        table, or just the ``gene`` column when the db has none).
+
+    Raises
+    ------
+    InputError
+        If the file is missing or has no readable ``weights`` table.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(path, None, "PredictDB file not found")
@@ -290,6 +431,22 @@ def match_predictdb_weights(
     columns ``column`` (index into ``variant_ids``, -1 if unmatched), ``flip`` (bool: use 2 - dosage),
     ``strand_flipped`` (bool), ``ambiguous`` (bool: A/T or C/G SNV) and ``status``
     (``matched`` / ``flipped`` / ``unmatched``).
+
+    Parameters
+    ----------
+    weights : pandas.DataFrame
+        The ``weights`` table of :func:`load_predictdb`.
+    variant_ids : sequence of str
+        Our variants, in dosage-column order.
+    rsid_map : mapping of str to str or None, optional
+        rsID -> entry of ``variant_ids``, for weights whose ``varID`` matches nothing.
+    drop_ambiguous : bool, optional
+        Leave strand-ambiguous SNVs (A/T, C/G) unmatched (default False).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``weights`` with the columns described above.
     """
     by_pos: dict[tuple[str, int], list[tuple[int, str, str]]] = {}
     index_of: dict[str, int] = {}
@@ -377,6 +534,35 @@ def predict_predictdb(
     ``variant_ids`` from its index and columns). ``db`` is a ``.db`` path or the ``(weights, extra)``
     pair of :func:`load_predictdb`; ``genes`` restricts the models used. Prediction per gene =
     sum of ``weight x effect-allele dosage`` over matched SNVs (missing dosages mean-imputed).
+
+    Parameters
+    ----------
+    db : str or pathlib.Path or tuple of pandas.DataFrame
+        The PredictDB file, or ``(weights, extra)`` already loaded.
+    dosage : numpy.ndarray or pandas.DataFrame
+        ``(individuals, variants)`` ALT dosages; NaN = missing.
+    variant_ids : sequence of str or None, optional
+        Our variant IDs, one per dosage column; required with an array.
+    individuals : sequence of str or None, optional
+        Individual IDs, the index of the predictions (None: a range index, or the DataFrame's index).
+    rsid_map : mapping of str to str or None, optional
+        rsID -> entry of ``variant_ids`` (:func:`match_predictdb_weights`).
+    genes : sequence of str or None, optional
+        Genes whose models are used, and their order; None = every gene of the db.
+    drop_ambiguous : bool, optional
+        Leave strand-ambiguous SNVs unmatched (default False).
+
+    Returns
+    -------
+    PredictDBResult
+        Predictions (individuals x genes), per-gene match counts and the per-weight match table.
+
+    Raises
+    ------
+    ValueError
+        If ``variant_ids`` is missing for an array, or its length does not match the dosage columns.
+    InputError
+        If ``db`` is a path that is not a PredictDB file.
     """
     if isinstance(dosage, pd.DataFrame):
         variant_ids = list(map(str, dosage.columns)) if variant_ids is None else variant_ids
