@@ -9,20 +9,44 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
 from seq2func.chroms import alias_map
 from seq2func.io.annotation import read_tss
 from seq2func.io.expression import read_expression as read_expression_file
+from seq2func.personal.stats import pearson_r
 
 
 def read_tss_bed(path: str | os.PathLike) -> pd.DataFrame:
-    """TSS file (BED6, or a GTF by its name) -> DataFrame(chrom, tss, gene_id, strand); errors as :class:`InputError`."""
+    """TSS file (BED6, or a GTF by its name) -> DataFrame(chrom, tss, gene_id, strand); errors as :class:`InputError`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A TSS BED6 (``chrom, tss, tss+1, gene_id, score, strand``) or a GTF.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per TSS.
+    """
     return read_tss(path)
 
 
 def read_expression(path: str | os.PathLike) -> pd.Series:
     """Population-average expression per gene (mean across individuals, NaN skipped) of an
-    expression TSV or phenotype BED (:func:`seq2func.io.expression.read_expression`)."""
+    expression TSV or phenotype BED (:func:`seq2func.io.expression.read_expression`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Expression TSV (``gene_id`` then one column per individual) or phenotype BED.
+
+    Returns
+    -------
+    pd.Series
+        Mean expression per gene, indexed by gene_id.
+    """
     return read_expression_file(path).population_mean()
 
 
@@ -33,6 +57,27 @@ def tss_windows(regions: pd.DataFrame, tss: pd.DataFrame, crop_bp: int, bin_size
     Returns DataFrame(gene_id, chrom, tss, strand, window, bin): only TSSs whose bins
     ``bin - tss_bins .. bin + tss_bins`` all lie inside one window's target region; among several,
     the window where the TSS bin is most central.
+
+    Parameters
+    ----------
+    regions : pd.DataFrame
+        The evaluated windows (``chrom``, ``start``), row order = window index.
+    tss : pd.DataFrame
+        TSSs (``gene_id``, ``chrom``, ``tss``, ``strand``; :func:`read_tss_bed`); chromosome names are
+        matched to the regions' spelling.
+    crop_bp : int
+        bp between a window's start and its first target bin.
+    bin_size : int
+        Bin width in bp.
+    n_bins : int
+        Target bins per window.
+    tss_bins : int, optional
+        Bins summed on each side of the TSS's bin.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``gene_id, chrom, tss, strand, window, bin``, one row per placed TSS.
     """
     out = []
     alias = alias_map(regions["chrom"].unique(), tss["chrom"].unique())
@@ -58,6 +103,20 @@ def tss_bin_sums(values: np.ndarray, sites: pd.DataFrame, tss_bins: int = 1) -> 
     """Sum of ``values[window, bin - tss_bins : bin + tss_bins + 1, :]`` per site, then per gene.
 
     ``values``: ``(n_windows, n_bins, T)``; returns a ``genes x T`` DataFrame indexed by gene_id.
+
+    Parameters
+    ----------
+    values : np.ndarray
+        Per-bin values ``(n_windows, n_bins, T)`` (NaN bins count as 0).
+    sites : pd.DataFrame
+        :func:`tss_windows` output (``gene_id``, ``window``, ``bin``).
+    tss_bins : int, optional
+        Bins summed on each side of the TSS's bin.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``(n_genes, T)`` sums, the TSSs of one gene added together, in first-seen gene order.
     """
     T = values.shape[-1]
     if sites.empty:
@@ -72,11 +131,39 @@ def gene_level(pred: np.ndarray, obs_bins: np.ndarray, regions: pd.DataFrame, tr
                crop_bp: int, bin_size: int, tss_bins: int = 1, expression: pd.Series | None = None,
                cage_assays: Sequence[str] = ("CAGE",),
                truth_log2x: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(gene_predictions long table, gene_metrics per CAGE track). See the module docstring."""
-    from scipy.stats import spearmanr
+    """(gene_predictions long table, gene_metrics per CAGE track). See the module docstring.
 
-    from seq2func.personal.stats import pearson_r
+    Parameters
+    ----------
+    pred : np.ndarray
+        Predictions ``(n_windows, n_bins, n_tracks)`` of the evaluated windows.
+    obs_bins : np.ndarray
+        Observed targets of the same shape (used when ``expression`` is ``None``).
+    regions : pd.DataFrame
+        The evaluated windows, row ``i`` = window ``i`` of ``pred``.
+    tracks : Sequence[dict]
+        The model's tracks (``track_id``, ``assay``, ``cell_type``), one per output column.
+    tss : pd.DataFrame
+        TSSs (:func:`read_tss_bed`).
+    crop_bp : int
+        bp between a window's start and its first predicted bin.
+    bin_size : int
+        Bin width in bp.
+    tss_bins : int, optional
+        Bins summed on each side of the TSS's bin.
+    expression : pd.Series or None, optional
+        Observed population-average expression per gene; ``None``: the observed target bins.
+    cage_assays : Sequence[str], optional
+        Assays (case-insensitive) of the tracks scored at genes.
+    truth_log2x : pd.DataFrame or None, optional
+        A simulated world's truth expression (log2, genes x cell types): adds the truth metrics.
 
+    Returns
+    -------
+    tuple of pd.DataFrame
+        ``(gene_predictions, gene_metrics)``: ``gene_id, track_id, predicted, observed`` per gene and
+        track, and one row of R values per CAGE-like track; both empty without CAGE tracks or TSSs.
+    """
     assays = {a.upper() for a in cage_assays}
     cols = [k for k, t in enumerate(tracks) if str(t.get("assay", "")).upper() in assays]
     empty = (pd.DataFrame(columns=["gene_id", "track_id", "predicted", "observed"]),
@@ -113,10 +200,6 @@ def gene_level(pred: np.ndarray, obs_bins: np.ndarray, regions: pd.DataFrame, tr
 
 def _truth_gene_metrics(d: pd.DataFrame, log2x: pd.Series, spearman_obs: float) -> dict:
     """Gene-level R against the truth expression and the truth's own R against the observed values."""
-    from scipy.stats import spearmanr
-
-    from seq2func.personal.stats import pearson_r
-
     t = log2x.reindex(d["gene_id"].astype(str)).to_numpy(float)
     ok = np.isfinite(t)
     p, o, t = d["predicted"].to_numpy(float)[ok], d["observed"].to_numpy(float)[ok], t[ok]

@@ -11,10 +11,10 @@ import pandas as pd
 
 # --------------------------------------------------------------------------- plots
 def _plots(outdir: Path, pred: np.ndarray, obs: np.ndarray, tm: pd.DataFrame, genes: pd.DataFrame, seed: int = 0) -> list[str]:
-    import matplotlib
+    import matplotlib  # deferred: matplotlib is heavy; only needed when figures are drawn
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: after matplotlib.use("Agg") (headless backend)
 
     files = []
     T = pred.shape[-1]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Sequence
 
@@ -21,7 +22,11 @@ from seq2func.io.annotation import resolve_genes
 from seq2func.io.atomic import json_clean
 from seq2func.io.expression import read_expression as read_expression_file
 from seq2func.predict import rc_permutation
+from seq2func.prepare import PreparedDataset, open_dataset
+from seq2func.prepare.store import atomic_dir, publish_dir
 from seq2func.simulate.truth import read_truth, reference_log2x, track_ceilings
+from seq2func.train.checkpoint import model_from_checkpoint
+from seq2func.train.device import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +54,50 @@ def evaluate(
     """Evaluate ``checkpoint`` on ``split`` of ``dataset`` and write the outputs into ``outdir`` (atomically).
 
     ``truth``: a simulated world's truth.json, for ceilings and the truth expression (module docstring).
-    """
-    from seq2func.prepare import PreparedDataset, open_dataset
-    from seq2func.prepare.store import atomic_dir, publish_dir
-    from seq2func.train.checkpoint import model_from_checkpoint
-    from seq2func.train.device import resolve_device
 
+    Parameters
+    ----------
+    checkpoint : str or os.PathLike
+        A seq2func checkpoint (``model.pt``).
+    dataset : PreparedDataset or str or os.PathLike
+        The PREPARE dataset (or its directory); its ``seq_length`` and ``bin_size`` must be the model's.
+    outdir : str or os.PathLike
+        Output directory (published atomically).
+    split : str, optional
+        Split (or, with ``fold``, role) to evaluate.
+    tss_bed : str, os.PathLike or None, optional
+        TSS BED6 or GTF for the gene level; ``None``: the expression BED's positions, or no gene level.
+    expression : str, os.PathLike or None, optional
+        Expression TSV / phenotype BED: the observed values of the gene level.
+    tss_bins : int, optional
+        Bins summed on each side of a TSS's bin.
+    batch_size : int, optional
+        Windows per forward pass.
+    device : str, optional
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:<index>``.
+    require_gpu : bool, optional
+        Refuse to run without a GPU.
+    rc_average : bool, optional
+        Average with the reverse-complement prediction.
+    cage_assays : Sequence[str], optional
+        Assays scored at genes.
+    plots : bool, optional
+        Draw the figures.
+    fold : int or None, optional
+        Held-out fold of a k-fold dataset.
+    truth : str, os.PathLike or None, optional
+        A simulated world's ``truth.json``.
+
+    Returns
+    -------
+    dict
+        The content of ``metrics.json`` (means, per-track and gene-level metrics, figure names).
+
+    Raises
+    ------
+    InputError
+        On a bad ``tss_bins``, a split without windows, or a dataset that does not suit the model.
+    """
     if tss_bins < 0:
         raise InputError("--tss-bins", str(tss_bins), "must be >= 0")
     dev = resolve_device(device, require_gpu)
@@ -141,8 +184,6 @@ def evaluate(
         publish_dir(tmp, outdir)
     finally:
         if tmp.exists():
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
     log.info("evaluated %d %s windows: mean R %.4f (log1p %.4f)", idx.size, split,
              summary["mean_pearson_r"] or float("nan"), summary["mean_pearson_r_log1p"] or float("nan"))
@@ -173,10 +214,6 @@ def predict_split(checkpoint: str | os.PathLike, dataset: str | os.PathLike, out
     Path
         ``out``, written atomically.
     """
-    from seq2func.prepare import open_dataset
-    from seq2func.train import model_from_checkpoint
-    from seq2func.train.device import resolve_device
-
     out = Path(out)
     dev = resolve_device(device, require_gpu)
     model, ck = model_from_checkpoint(checkpoint, device=dev)

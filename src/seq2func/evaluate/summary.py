@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from seq2func.io.atomic import json_clean
+from seq2func.prepare.store import atomic_dir, publish_dir
 
 SUMMARY_COLUMNS = ["run", "kind", "model", "cell_type", "strategy", "n_windows", "mean_pearson_r",
                    "mean_pearson_r_log1p", "mean_spearman_r", "mean_auroc", "gene_pearson_r", "minus_scratch_r"]
@@ -19,7 +20,20 @@ SUMMARY_COLUMNS = ["run", "kind", "model", "cell_type", "strategy", "n_windows",
 def summarize_runs(metrics_files: Sequence[str | os.PathLike], labels: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per evaluated checkpoint (EVALUATE's ``metrics.json``), with what transfer bought:
     ``minus_scratch_r`` = mean test R of the run minus that of the ``scratch`` run of the same
-    cell type (NaN where there is no scratch run, and for pretraining)."""
+    cell type (NaN where there is no scratch run, and for pretraining).
+
+    Parameters
+    ----------
+    metrics_files : Sequence of str or os.PathLike
+        EVALUATE's ``metrics.json`` files.
+    labels : Sequence[str] or None, optional
+        Run names, one per file; ``None``: each file's folder name.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns :data:`SUMMARY_COLUMNS`, sorted by kind, cell type and strategy.
+    """
     rows = []
     for i, path in enumerate(metrics_files):
         m = json.loads(Path(path).read_text())
@@ -42,13 +56,19 @@ def summarize_runs(metrics_files: Sequence[str | os.PathLike], labels: Sequence[
 
 
 def write_summary(df: pd.DataFrame, outdir: str | os.PathLike) -> None:
-    """``transfer_summary.tsv`` + ``transfer_summary.json`` + ``transfer_vs_scratch.png``, atomically."""
-    import matplotlib
+    """``transfer_summary.tsv`` + ``transfer_summary.json`` + ``transfer_vs_scratch.png``, atomically.
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        :func:`summarize_runs` output.
+    outdir : str or os.PathLike
+        Output directory (published atomically).
+    """
+    import matplotlib  # deferred: matplotlib is heavy; only write_summary draws
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from seq2func.prepare.store import atomic_dir, publish_dir
+    import matplotlib.pyplot as plt  # deferred: after matplotlib.use("Agg") (headless backend)
 
     outdir = Path(outdir)
     tmp = atomic_dir(outdir, "transfer_summary.tsv")

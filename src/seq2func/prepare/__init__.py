@@ -36,7 +36,7 @@ _LAZY = {"SeqDataset", "make_loader", "one_hot"}
 
 def __getattr__(name: str):
     if name in _LAZY:
-        from seq2func.prepare import dataset
+        from seq2func.prepare import dataset  # deferred: dataset imports torch; PREPARE stays light
 
         return getattr(dataset, name)
     raise AttributeError(f"module 'seq2func.prepare' has no attribute {name!r}")

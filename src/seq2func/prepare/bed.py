@@ -33,6 +33,18 @@ class BedRecords:
     n_mapped: int = 0  # records on FASTA contigs (all of them, also when only one chromosome is kept)
 
     def chrom(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Starts, ends and summits of the records on one chromosome (empty arrays when it has none).
+
+        Parameters
+        ----------
+        name : str
+            Chromosome name as spelled in the FASTA.
+
+        Returns
+        -------
+        tuple of np.ndarray
+            ``(starts, ends, summits)``, int64, sorted by start.
+        """
         e = np.zeros(0, dtype=np.int64)
         return self.starts.get(name, e), self.ends.get(name, e), self.summits.get(name, e)
 
@@ -62,6 +74,30 @@ def read_bed(
     assembly). Records on contigs absent from the FASTA are counted in ``unmapped`` and skipped.
     Every line is validated, but with ``keep_chrom`` (a FASTA name) only that chromosome's records
     are kept in memory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        BED(3+) or narrowPeak file, plain or gzip.
+    fasta_lengths : Mapping[str, int]
+        Contig name -> length of the FASTA, in FASTA order; BED chromosome names are mapped onto these.
+    record_prefix : str, optional
+        Prefix of the record named in error messages (e.g. the samplesheet row); empty: none.
+    keep_chrom : str or None, optional
+        A FASTA contig name: keep only its records in memory (all lines are still validated);
+        ``None``: keep every chromosome.
+
+    Returns
+    -------
+    BedRecords
+        The kept intervals per FASTA contig, sorted, with summits, the unmapped chromosome counts and
+        the number of records on FASTA contigs.
+
+    Raises
+    ------
+    InputError
+        File missing or unreadable, malformed line, bad coordinates, summit outside its peak, or an
+        interval past the end of its FASTA contig.
     """
     path = Path(path)
     pre = f"{record_prefix}, " if record_prefix else ""
@@ -147,7 +183,20 @@ class IntervalSet:
         return int(self.starts.size)
 
     def overlaps(self, qs: np.ndarray, qe: np.ndarray) -> np.ndarray:
-        """Boolean array: query ``[qs, qe)`` overlaps at least one interval (any shape, broadcast)."""
+        """Boolean array: query ``[qs, qe)`` overlaps at least one interval (any shape, broadcast).
+
+        Parameters
+        ----------
+        qs : np.ndarray
+            Query starts (0-based, inclusive).
+        qe : np.ndarray
+            Query ends (exclusive); broadcast against ``qs``. An empty query overlaps nothing.
+
+        Returns
+        -------
+        np.ndarray
+            bool, of the broadcast shape of ``qs`` and ``qe``.
+        """
         qs = np.asarray(qs, dtype=np.int64)
         qe = np.asarray(qe, dtype=np.int64)
         if self.starts.size == 0:

@@ -28,13 +28,41 @@ from seq2func.prepare.store import PreparedDataset, open_dataset
 
 
 def one_hot(codes: torch.Tensor, channels_first: bool = True, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """uint8 codes ``(..., L)`` -> one-hot ``(..., 4, L)`` (or ``(..., L, 4)``); N -> zeros. Runs on any device."""
+    """uint8 codes ``(..., L)`` -> one-hot ``(..., 4, L)`` (or ``(..., L, 4)``); N -> zeros. Runs on any device.
+
+    Parameters
+    ----------
+    codes : torch.Tensor
+        Integer codes ``(..., L)`` (``A=0 C=1 G=2 T=3 N=4``), on any device.
+    channels_first : bool, optional
+        ``True``: ``(..., 4, L)`` (as ``Conv1d`` wants); ``False``: ``(..., L, 4)``.
+    dtype : torch.dtype, optional
+        Output dtype (default float32).
+
+    Returns
+    -------
+    torch.Tensor
+        The one-hot encoding, on the device of ``codes``.
+    """
     x = torch.nn.functional.one_hot(codes.long().clamp_(0, N), num_classes=5)[..., :4].to(dtype)
     return x.transpose(-1, -2) if channels_first else x
 
 
 def shift_codes(codes: np.ndarray, k: int) -> np.ndarray:
-    """Shift codes ``k`` bp right (``k < 0``: left) along the last axis, padding with N."""
+    """Shift codes ``k`` bp right (``k < 0``: left) along the last axis, padding with N.
+
+    Parameters
+    ----------
+    codes : np.ndarray
+        uint8 codes ``(..., L)``.
+    k : int
+        Shift in bp; ``|k| >= L`` gives all N.
+
+    Returns
+    -------
+    np.ndarray
+        Shifted codes of the same shape (``codes`` itself when ``k == 0``).
+    """
     if k == 0:
         return codes
     out = np.full_like(codes, N)
@@ -96,13 +124,35 @@ class SeqDataset(Dataset):
             self.rc_perm = np.array([pos.get(int(rci[g]), k) for k, g in enumerate(sel)], dtype=np.int64)
 
     def set_epoch(self, epoch: int) -> None:
+        """Set the epoch that seeds the augmentations drawn by :meth:`draw`.
+
+        Parameters
+        ----------
+        epoch : int
+            Epoch number.
+        """
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return int(self.indices.size)
 
     def get(self, i: int, rc: bool = False, shift: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """Item ``i`` with an explicit augmentation (no randomness): for tests and RC/shift ensembles."""
+        """Item ``i`` with an explicit augmentation (no randomness): for tests and RC/shift ensembles.
+
+        Parameters
+        ----------
+        i : int
+            Item index (position in this dataset's ``indices``, not the global window index).
+        rc : bool, optional
+            Reverse-complement the sequence, reverse the bins and swap stranded track pairs.
+        shift : int, optional
+            Shift in bp (:func:`shift_codes`; positive: right).
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            ``x``: uint8 codes ``(L,)`` or float32 one-hot ``(4, L)``; ``y``: float32 ``(n_bins, n_tracks)``.
+        """
         g = int(self.indices[i])
         seq = np.array(self.ds.sequences[g], dtype=np.uint8)
         tgt = np.asarray(self.ds.targets[g], dtype=np.float32)
@@ -119,7 +169,19 @@ class SeqDataset(Dataset):
         return x, torch.from_numpy(np.ascontiguousarray(tgt))
 
     def draw(self, i: int) -> tuple[bool, int]:
-        """The (rc, shift) augmentation of item ``i`` in the current epoch."""
+        """The (rc, shift) augmentation of item ``i`` in the current epoch.
+
+        Parameters
+        ----------
+        i : int
+            Item index (position in this dataset's ``indices``).
+
+        Returns
+        -------
+        tuple of (bool, int)
+            Whether to reverse-complement, and the shift in bp; drawn from
+            ``default_rng([seed, epoch, window_index])``.
+        """
         rng = np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch, int(self.indices[i])])
         k = int(rng.integers(-self.shift, self.shift + 1)) if self.shift else 0
         rc = bool(rng.random() < self.rc_prob) if self.rc_prob else False
@@ -145,6 +207,33 @@ def make_loader(
 
     Extra keyword arguments go to :class:`SeqDataset` (``rc``, ``shift``, ``one_hot``, ``fold``...).
     Call ``loader.dataset.set_epoch(e)`` before each epoch for fresh augmentations.
+
+    Parameters
+    ----------
+    ds : PreparedDataset, str, os.PathLike or SeqDataset
+        The dataset (or its path); a :class:`SeqDataset` is used as is (``split``, ``seed`` for the
+        dataset and ``dataset_kwargs`` then do not apply).
+    split : str or None, optional
+        Split to load (:meth:`PreparedDataset.split`); ``None``: all windows.
+    batch_size : int, optional
+        Windows per batch.
+    shuffle : bool or None, optional
+        ``None``: shuffle when ``split == "train"``.
+    num_workers : int, optional
+        DataLoader worker processes.
+    seed : int, optional
+        Seed of the shuffling generator and of the augmentations.
+    drop_last : bool, optional
+        Drop the last incomplete batch.
+    pin_memory : bool, optional
+        Pin host memory (faster copies to a GPU).
+    **dataset_kwargs
+        Passed to :class:`SeqDataset`.
+
+    Returns
+    -------
+    torch.utils.data.DataLoader
+        Yields ``(x, y)`` batches.
     """
     sds = ds if isinstance(ds, SeqDataset) else SeqDataset(ds, split=split, seed=seed, **dataset_kwargs)
     if shuffle is None:

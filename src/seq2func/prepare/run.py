@@ -152,7 +152,24 @@ def _file_md5(path: Path) -> str:
 
 
 def chunk_bounds(starts: np.ndarray, span: int, max_bp: int, max_n: int) -> Iterator[tuple[int, int]]:
-    """Consecutive ``[i, j)`` ranges of sorted ``starts`` covering at most ``max_bp`` and ``max_n``."""
+    """Consecutive ``[i, j)`` ranges of sorted ``starts`` covering at most ``max_bp`` and ``max_n``.
+
+    Parameters
+    ----------
+    starts : np.ndarray
+        Sorted window starts.
+    span : int
+        Length of one window in bp.
+    max_bp : int
+        Largest genomic span of a chunk (from the first window's start to the last one's end).
+    max_n : int
+        Most windows in a chunk.
+
+    Yields
+    ------
+    tuple of (int, int)
+        ``(i, j)``: the chunk is ``starts[i:j]``; every chunk holds at least one window.
+    """
     n = starts.size
     i = 0
     while i < n:
@@ -638,6 +655,33 @@ def prepare_chrom(
     blocks are never drawn into the GC matching). ``part.json``'s ``split_label`` is the
     chromosome's label (``contigs`` for contig blocks); ``counts["by_split"]`` /
     ``counts["n_dropped_by_split"]`` give kept / N-dropped windows per window label.
+
+    Parameters
+    ----------
+    fasta : str or os.PathLike
+        Reference FASTA (plain or bgzip).
+    samplesheet : str or os.PathLike
+        The samplesheet CSV (tracks and their files).
+    chrom : str
+        Chromosome to prepare (any spelling the FASTA's names map from).
+    out : str or os.PathLike
+        Part directory to write (published atomically).
+    split : dict, str, os.PathLike or None, optional
+        A :func:`make_split` dict or ``split.json`` path; ``None``: every contig is ``train``.
+    params : PrepareParams or None, optional
+        Window, bin and filter parameters (default :class:`PrepareParams`).
+    blacklist : str, os.PathLike or None, optional
+        BED of regions to blank (profile) or keep away from (peak mode).
+
+    Returns
+    -------
+    dict
+        The part's ``part.json``: parameters, split, genome digests, counts and warnings.
+
+    Raises
+    ------
+    InputError
+        On bad parameters or inputs (chromosome absent or excluded, split of another FASTA, bad tracks).
     """
     t0 = time.perf_counter()
     p = (params or PrepareParams()).check()
@@ -737,6 +781,29 @@ def merge_parts(
     :func:`seq2func.prepare.split.check_nonempty`'s business (``prepare_split.py --require``); with
     ``allow_missing``, splits none of whose chromosomes has a part are not checked. The check runs
     before anything is linked or moved. ``()`` turns it off.
+
+    Parameters
+    ----------
+    parts : Sequence of str or os.PathLike
+        Part directories written by :func:`prepare_chrom`.
+    out : str or os.PathLike
+        Dataset directory to write (published atomically).
+    link : str, optional
+        How shard files get into ``out``: ``hardlink``, ``copy``, ``symlink`` or ``move``.
+    allow_missing : bool, optional
+        Accept that some chromosomes of the split have no part.
+    require : Sequence of str, optional
+        Splits that must get at least one window; ``()``: no check.
+
+    Returns
+    -------
+    dict
+        The dataset's ``manifest.json``.
+
+    Raises
+    ------
+    InputError
+        When parts disagree, a chromosome is missing or duplicated, or a required split has no window.
     """
     if link not in ("hardlink", "copy", "symlink", "move"):
         raise InputError("--link", link, "must be hardlink, copy, symlink or move")
@@ -918,6 +985,32 @@ def prepare_dataset(
     ``block_size``, ``min_gap``, ``gap``, ...; in contig mode ``seq_length`` defaults to the
     window length of ``params``). ``chroms`` limits the chromosomes prepared (merged with
     ``allow_missing``). ``require`` is passed to :func:`merge_parts`.
+
+    Parameters
+    ----------
+    fasta : str or os.PathLike
+        Reference FASTA (plain or bgzip).
+    samplesheet : str or os.PathLike
+        The samplesheet CSV.
+    out : str or os.PathLike
+        Dataset directory to write; parts are built in a hidden sibling folder that is removed after.
+    params : PrepareParams or None, optional
+        PREPARE parameters (default :class:`PrepareParams`).
+    split : dict, str, os.PathLike or None, optional
+        A split dict or ``split.json``; ``None``: made here from ``split_kwargs``.
+    blacklist : str, os.PathLike or None, optional
+        Blacklist BED.
+    chroms : Sequence of str or None, optional
+        Only these chromosomes (names as in the split); ``None``: every non-excluded chromosome.
+    require : Sequence of str, optional
+        Splits that must get at least one window (:func:`merge_parts`).
+    **split_kwargs
+        Passed to :func:`make_split` when ``split`` is ``None``.
+
+    Returns
+    -------
+    dict
+        The dataset's manifest.
     """
     out = Path(out)
     if split is None:

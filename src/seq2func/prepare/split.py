@@ -61,15 +61,13 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from seq2func.chroms import alias_map
 from seq2func.errors import InputError
-
-if TYPE_CHECKING:
-    from seq2func.prepare.genome import Fasta
+from seq2func.prepare.genome import N_LUT, Fasta
 
 SPLITS = ("train", "valid", "test")
 EXCLUDE = "exclude"
@@ -83,13 +81,27 @@ GAP_SCAN_BP = 1 << 20  # stream a chromosome 1 Mb at a time when looking for N r
 
 def read_fai(path: str | os.PathLike) -> tuple[list[str], dict[str, int]]:
     """Contig names (in order) and lengths from a ``.fai``; a FASTA path is also accepted
-    (its ``.fai`` is used, and built with pysam when missing)."""
+    (its ``.fai`` is used, and built with pysam when missing).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.fai`` file, or a FASTA (its ``<path>.fai``).
+
+    Returns
+    -------
+    tuple
+        ``(names, lengths)``: contig names in index order, and name -> length in bp.
+
+    Raises
+    ------
+    InputError
+        When the index is missing, malformed, has duplicate contigs or lists none.
+    """
     path = Path(path)
     if path.suffix != ".fai":
         fai = Path(str(path) + ".fai")
         if not fai.is_file():
-            from seq2func.prepare.genome import Fasta
-
             fa = Fasta(path)  # builds the index
             fa.close()
         path = fai
@@ -223,8 +235,6 @@ def find_gaps(fasta: Fasta, chrom: str, min_gap: int, block_bp: int = GAP_SCAN_B
         ``gaps``: sorted half-open ``(start, end)`` N runs of at least ``min_gap`` bp; ``first`` /
         ``last``: the first non-N base and one past the last (``None`` for an all-N chromosome).
     """
-    from seq2func.prepare.genome import N_LUT
-
     length = fasta.length(chrom)
     gaps: list[tuple[int, int]] = []
     open_run: int | None = None  # start of an N run reaching the end of the previous block
@@ -294,7 +304,22 @@ def find_contigs(fasta: Fasta, chrom: str, min_gap: int, block_bp: int = GAP_SCA
 
 
 def cut_blocks(start: int, end: int, block_size: int) -> list[tuple[int, int]]:
-    """``[start, end)`` cut into ``ceil(len / block_size)`` equal (to 1 bp) pieces."""
+    """``[start, end)`` cut into ``ceil(len / block_size)`` equal (to 1 bp) pieces.
+
+    Parameters
+    ----------
+    start : int
+        Start of the contig (0-based).
+    end : int
+        End of the contig (exclusive).
+    block_size : int
+        Longest block in bp.
+
+    Returns
+    -------
+    list of (int, int)
+        Consecutive half-open blocks covering ``[start, end)``; empty when ``end <= start``.
+    """
     n = end - start
     if n <= 0:
         return []
@@ -338,8 +363,6 @@ def _contig_split(
     seq_length: int | None,
     folds: int | None,
 ) -> list[dict]:
-    from seq2func.prepare.genome import Fasta
-
     fa = Fasta(fasta_path)
     try:
         if [n for n in fa.names] != names or any(fa.lengths[c] != lengths[c] for c in names):
@@ -568,11 +591,32 @@ def _make_contig_split(fai, names, lengths, included, test, valid, fractions, fo
 
 
 def split_digest(split: dict) -> str:
+    """Short digest identifying a split (every key but ``digest`` itself).
+
+    Parameters
+    ----------
+    split : dict
+        A :func:`make_split` dict.
+
+    Returns
+    -------
+    str
+        First 16 hex digits of the sha256 of its canonical JSON.
+    """
     body = {k: v for k, v in split.items() if k != "digest"}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def write_split(split: dict, path: str | os.PathLike) -> None:
+    """Write a split as JSON, atomically (temporary file then rename).
+
+    Parameters
+    ----------
+    split : dict
+        A :func:`make_split` dict.
+    path : str or os.PathLike
+        The ``split.json`` to write.
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(split, indent=2) + "\n")
@@ -580,6 +624,24 @@ def write_split(split: dict, path: str | os.PathLike) -> None:
 
 
 def load_split(path: str | os.PathLike) -> dict:
+    """Read a ``split.json`` written by :func:`write_split` and check it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``split.json``.
+
+    Returns
+    -------
+    dict
+        The split.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read, is not a split of this format, was edited after it was made
+        (digest mismatch), or is a contig-mode split without a valid block list.
+    """
     path = Path(path)
     try:
         split = json.loads(Path(path).read_text())
@@ -598,7 +660,18 @@ def load_split(path: str | os.PathLike) -> dict:
 
 # --------------------------------------------------------------------------- reading a split
 def split_mode(split: dict) -> str:
-    """``chrom`` or ``contig`` (a split made before contig blocks existed is ``chrom``)."""
+    """``chrom`` or ``contig`` (a split made before contig blocks existed is ``chrom``).
+
+    Parameters
+    ----------
+    split : dict
+        A :func:`make_split` dict.
+
+    Returns
+    -------
+    str
+        Its ``split_by``.
+    """
     return split.get("split_by") or "chrom"
 
 
@@ -644,13 +717,39 @@ def chrom_blocks(split: dict, chrom: str) -> list[tuple[int, int, str]]:
 
 
 def split_labels(split: dict) -> list[str]:
-    """Window labels a split can give (``train``/``valid``/``test``, ``fold<k>``), sorted; no ``exclude``."""
+    """Window labels a split can give (``train``/``valid``/``test``, ``fold<k>``), sorted; no ``exclude``.
+
+    Parameters
+    ----------
+    split : dict
+        A :func:`make_split` dict.
+
+    Returns
+    -------
+    list of str
+        The labels of its non-excluded blocks / chromosomes.
+    """
     return sorted({b["split"] for b in split_blocks(split)})
 
 
 def fold_role(label: str, fold: int, folds: int) -> str:
     """Role of one label when ``fold`` is held out: ``fold{fold}`` -> test, ``fold{fold+1 mod K}`` ->
-    valid, other folds -> train; any other label (``test``, ``exclude``, ...) is returned as is."""
+    valid, other folds -> train; any other label (``test``, ``exclude``, ...) is returned as is.
+
+    Parameters
+    ----------
+    label : str
+        A split label (``fold<k>``, ``test``, ``exclude``, ...).
+    fold : int
+        The held-out fold.
+    folds : int
+        Number of folds ``K``.
+
+    Returns
+    -------
+    str
+        ``train``, ``valid``, ``test`` or ``label`` unchanged.
+    """
     if label.startswith("fold") and label[4:].isdigit():
         k = int(label[4:])
         return "test" if k == fold else ("valid" if k == (fold + 1) % folds else "train")
@@ -774,7 +873,18 @@ def check_nonempty(split: dict, need: Sequence[str] = ("valid", "test"), source:
 
 
 def split_summary(split: dict) -> dict[str, dict[str, int]]:
-    """Per label: number of blocks (chromosomes in chrom mode) and their total bp."""
+    """Per label: number of blocks (chromosomes in chrom mode) and their total bp.
+
+    Parameters
+    ----------
+    split : dict
+        A :func:`make_split` dict.
+
+    Returns
+    -------
+    dict
+        Label -> ``{"blocks": int, "bp": int}``, sorted by label; excluded blocks are left out.
+    """
     out: dict[str, dict[str, int]] = {}
     for b in split_blocks(split):
         d = out.setdefault(b["split"], {"blocks": 0, "bp": 0})

@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import re
 from pathlib import Path
 from typing import Sequence
@@ -45,6 +46,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+import seq2func
 from seq2func.errors import InputError
 from seq2func.io.atomic import new_temp_dir, publish_dir  # noqa: F401  (publish_dir: re-exported for PREPARE)
 from seq2func.prepare.split import fold_roles, split_labels
@@ -68,6 +70,18 @@ class NpyWriter:
         np.lib.format.write_array_header_1_0(self._fh, header)
 
     def write(self, block: np.ndarray) -> None:
+        """Append rows to the file.
+
+        Parameters
+        ----------
+        block : np.ndarray
+            Rows ``(k, *shape[1:])``, cast to the writer's dtype.
+
+        Raises
+        ------
+        ValueError
+            When the block's trailing shape does not fit or more rows than declared are written.
+        """
         block = np.ascontiguousarray(block, dtype=self.dtype)
         if block.shape[1:] != self.shape[1:]:
             raise ValueError(f"block shape {block.shape} does not fit {self.shape}")
@@ -116,11 +130,45 @@ def write_regions(path: Path, chrom: str, starts: np.ndarray, seq_length: int, s
 
 def atomic_dir(out: Path, marker: str) -> Path:
     """A fresh temporary sibling of ``out``; refuses to overwrite a directory that is not ours
-    (:func:`seq2func.io.atomic.new_temp_dir`)."""
+    (:func:`seq2func.io.atomic.new_temp_dir`).
+
+    Parameters
+    ----------
+    out : Path
+        The directory to be published.
+    marker : str
+        A file that only a directory of ours holds (e.g. ``manifest.json``); an existing ``out``
+        without it is not overwritten.
+
+    Returns
+    -------
+    Path
+        The new, empty temporary directory.
+
+    Raises
+    ------
+    InputError
+        When ``out`` exists but is not a directory holding ``marker``.
+    """
     return new_temp_dir(out, marker)
 
 
 def safe_name(chrom: str) -> str:
+    """A file-system-safe folder name for a chromosome's shard.
+
+    Characters other than letters, digits and ``_.-`` become ``_``; a changed name (or ``.`` /
+    ``..``) gets 8 hex digits of the original's md5, so distinct chromosomes keep distinct folders.
+
+    Parameters
+    ----------
+    chrom : str
+        Chromosome name.
+
+    Returns
+    -------
+    str
+        ``chrom`` itself when it is already safe.
+    """
     s = re.sub(r"[^A-Za-z0-9_.-]", "_", chrom)
     if s != chrom or s in (".", ".."):
         s = f"{s}_{hashlib.md5(chrom.encode()).hexdigest()[:8]}"
@@ -128,12 +176,8 @@ def safe_name(chrom: str) -> str:
 
 
 def versions() -> dict[str, str]:
-    import platform
-
-    import pyBigWig
-    import pysam
-
-    import seq2func
+    import pyBigWig  # deferred: C extension needed here only for its version string
+    import pysam  # deferred: needed here only for its version string
 
     return {
         "seq2func": seq2func.__version__,
@@ -174,6 +218,23 @@ class ShardedArray:
         return self.shape[0]
 
     def shard(self, k: int) -> np.ndarray:
+        """The memory map of one shard, opened on first use and checked against the manifest.
+
+        Parameters
+        ----------
+        k : int
+            Shard index (chromosome order of the manifest).
+
+        Returns
+        -------
+        np.ndarray
+            Read-only memory-mapped array ``(counts[k], *tail)``.
+
+        Raises
+        ------
+        InputError
+            When the shard's shape or dtype disagrees with the manifest.
+        """
         m = self._maps[k]
         if m is None:
             m = np.load(self.paths[k], mmap_mode="r")
@@ -283,6 +344,25 @@ class PreparedDataset:
         a k-fold dataset, ``split("train", fold=k)`` (and ``valid``/``test``) maps each window's
         label to its role with :func:`seq2func.prepare.split.fold_roles` (``by="label"``), so k folds
         work for whole-chromosome and contig-block splits alike.
+
+        Parameters
+        ----------
+        name : str
+            Split or label name (``train``, ``valid``, ``test``, ``fold<k>``).
+        fold : int or None, optional
+            Held-out fold of a k-fold dataset; ``None``: use the labels as stored.
+
+        Returns
+        -------
+        np.ndarray
+            int64 window indices, ascending.
+
+        Raises
+        ------
+        KeyError
+            When ``name`` is not a label of the dataset (without ``fold``).
+        ValueError
+            When ``fold`` is given but the dataset has no folds, or it is out of range.
         """
         if fold is not None:
             roles = fold_roles(self.manifest["split"], int(fold), by="label")
@@ -303,5 +383,20 @@ def open_dataset(path: str | os.PathLike) -> PreparedDataset:
     ``.sequences`` (N x L uint8) and ``.targets`` (N x bins x tracks float16) are lazily
     memory-mapped across shards; ``.regions`` / ``.tracks`` are pandas tables; ``.manifest`` a dict;
     ``.split(name)`` the window indices of a split.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The dataset directory (holding ``manifest.json``).
+
+    Returns
+    -------
+    PreparedDataset
+        The opened dataset.
+
+    Raises
+    ------
+    InputError
+        When the directory is not a seq2func dataset or its tables disagree with the shards.
     """
     return PreparedDataset(path)

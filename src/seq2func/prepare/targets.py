@@ -67,7 +67,7 @@ class BigWigSource:
     """One samplesheet track's bigWig, checked against the FASTA's contigs."""
 
     def __init__(self, spec: TrackSpec, fasta_lengths: Mapping[str, int]):
-        import pyBigWig
+        import pyBigWig  # deferred: C extension only needed to open bigWigs; keeps seq2func.prepare light
 
         self.spec = spec
         try:
@@ -93,10 +93,42 @@ class BigWigSource:
         self._nonneg = float((bw.header() or {}).get("minVal", -1)) >= 0
 
     def has(self, chrom: str) -> bool:
+        """Whether the bigWig has the chromosome.
+
+        Parameters
+        ----------
+        chrom : str
+            FASTA chromosome name.
+
+        Returns
+        -------
+        bool
+            ``True`` when a bigWig contig maps onto it.
+        """
         return chrom in self.name_for
 
     def values(self, chrom: str, start: int, end: int) -> np.ndarray:
-        """float32 coverage of ``[start, end)``; 0 where the bigWig has no data or lacks the contig."""
+        """float32 coverage of ``[start, end)``; 0 where the bigWig has no data or lacks the contig.
+
+        Parameters
+        ----------
+        chrom : str
+            FASTA chromosome name (mapped to the bigWig's spelling).
+        start : int
+            0-based start.
+        end : int
+            End (exclusive).
+
+        Returns
+        -------
+        np.ndarray
+            float32, length ``max(end - start, 0)``.
+
+        Raises
+        ------
+        InputError
+            When the bigWig's data cannot be read (corrupt block).
+        """
         if chrom not in self.name_for or end <= start:
             return np.zeros(max(end - start, 0), dtype=np.float32)
         try:
@@ -120,6 +152,22 @@ def bin_sums(values: np.ndarray, offsets: np.ndarray, n_bins: int, bin_size: int
 
     Returns ``(len(offsets), n_bins)`` float32. Uses one (pairwise float32) reshape-sum over a
     common bin grid when every offset is a multiple of ``bin_size``; float64 prefix sums otherwise.
+
+    Parameters
+    ----------
+    values : np.ndarray
+        float32 per-base coverage of one chunk.
+    offsets : np.ndarray
+        Position in ``values`` of each window's first bin.
+    n_bins : int
+        Bins per window.
+    bin_size : int
+        Bin width in bp.
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``(len(offsets), n_bins)``.
     """
     offsets = np.asarray(offsets, dtype=np.int64)
     if offsets.size == 0:
@@ -149,6 +197,30 @@ def window_targets(
 
     ``target_starts`` are the first-bin coordinates (window start + crop). ``saturated`` (int64 per
     track), when given, is incremented by the number of values clipped to the float16 range.
+
+    Parameters
+    ----------
+    sources : list of BigWigSource
+        One open bigWig per track, in target-column order.
+    chrom : str
+        FASTA chromosome name.
+    target_starts : np.ndarray
+        First-bin coordinate of each window.
+    n_bins : int
+        Bins per window.
+    bin_size : int
+        Bin width in bp.
+    blacklist : IntervalSet or None, optional
+        Blacklist intervals on ``chrom``; bins overlapping them by at least 1 bp get the fill value.
+    blacklist_mode : str, optional
+        ``baseline`` (fill 0) or ``mask`` (fill NaN).
+    saturated : np.ndarray or None, optional
+        int64 ``(n_tracks,)`` counters of values clipped to +/-65504, updated in place.
+
+    Returns
+    -------
+    np.ndarray
+        float16 ``(n_windows, n_bins, n_tracks)``: transformed per-bin coverage.
     """
     ts = np.asarray(target_starts, dtype=np.int64)
     n, T = ts.size, len(sources)

@@ -32,7 +32,25 @@ TrackSpec = Track
 def read_samplesheet(path: str | os.PathLike, mode: str = "profile") -> list[Track]:
     """Parse and check the samplesheet with :func:`seq2func.io.samplesheet.read_samplesheet` (the
     parser VALIDATE uses), then check that every track suits ``mode``: ``profile`` needs bigWig
-    files, ``peak`` BED/narrowPeak files (:func:`seq2func.io.tracks.track_kind`)."""
+    files, ``peak`` BED/narrowPeak files (:func:`seq2func.io.tracks.track_kind`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The samplesheet CSV.
+    mode : str, optional
+        ``profile`` or ``peak``.
+
+    Returns
+    -------
+    list of Track
+        One per samplesheet row, in order.
+
+    Raises
+    ------
+    InputError
+        On a bad samplesheet, an unreadable track file, or a track file of the wrong kind for ``mode``.
+    """
     tracks = _read(path)
     for t in tracks:
         try:
@@ -47,7 +65,18 @@ def read_samplesheet(path: str | os.PathLike, mode: str = "profile") -> list[Tra
 
 
 def rc_index(tracks: list[Track]) -> list[int]:
-    """Index of the partner of each track under reverse complement (itself when unpaired)."""
+    """Index of the partner of each track under reverse complement (itself when unpaired).
+
+    Parameters
+    ----------
+    tracks : list of Track
+        Samplesheet tracks in target-column order.
+
+    Returns
+    -------
+    list of int
+        For track ``i``, the column it swaps with.
+    """
     idx = list(range(len(tracks)))
     groups: dict[tuple[str, str], dict[str, list[int]]] = {}
     for i, t in enumerate(tracks):
@@ -61,7 +90,18 @@ def rc_index(tracks: list[Track]) -> list[int]:
 
 
 def track_table(tracks: list[Track]) -> pd.DataFrame:
-    """The dataset's ``tracks.tsv`` (one row per target column, in order)."""
+    """The dataset's ``tracks.tsv`` (one row per target column, in order).
+
+    Parameters
+    ----------
+    tracks : list of Track
+        Samplesheet tracks in target-column order.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns :data:`TRACK_COLUMNS` (``path`` resolved to an absolute path, ``rc_index`` from :func:`rc_index`).
+    """
     rci = rc_index(tracks)
     return pd.DataFrame(
         {

@@ -40,7 +40,20 @@ INTRO = ("One page per run of seq2func: what went in, how training went, how wel
 
 
 def multiqc_config(title: str, *, extra: dict | None = None) -> dict:
-    """The MultiQC configuration of the seq2func report."""
+    """The MultiQC configuration of the seq2func report.
+
+    Parameters
+    ----------
+    title : str
+        The report's title.
+    extra : dict or None, optional
+        Keys that override or add to the configuration.
+
+    Returns
+    -------
+    dict
+        MultiQC configuration (written as JSON and passed with ``--config``).
+    """
     cfg = {
         "title": title,
         "intro_text": INTRO,
@@ -64,7 +77,18 @@ def multiqc_config(title: str, *, extra: dict | None = None) -> dict:
 
 
 def content_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """The MultiQC content among ``paths`` (files, or folders searched recursively)."""
+    """The MultiQC content among ``paths`` (files, or folders searched recursively).
+
+    Parameters
+    ----------
+    paths : Iterable of str or os.PathLike
+        Files and folders (symbolic links followed).
+
+    Returns
+    -------
+    list of Path
+        ``*_mqc.{json,html,yml,yaml,tsv,csv,png}`` and ``*_mqc_versions.yml`` files, in the order found.
+    """
     out: list[Path] = []
     for p in paths:
         p = Path(p)
@@ -88,6 +112,29 @@ def build_report(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     and ``out/multiqc_data/`` (atomically: nothing is published when MultiQC fails).
 
     Returns the report's path.
+
+    Parameters
+    ----------
+    inputs : Sequence of str or os.PathLike
+        Files and folders holding the stages' ``*_mqc.*`` content.
+    out : str or os.PathLike
+        Output folder.
+    title : str, optional
+        The report's title.
+    timeout : float, optional
+        Seconds MultiQC may run.
+
+    Returns
+    -------
+    Path
+        ``out/multiqc_report.html``.
+
+    Raises
+    ------
+    InputError
+        When ``inputs`` hold no report content.
+    RuntimeError
+        When MultiQC fails or writes no report.
     """
     files = content_files(inputs)
     if not files:
@@ -134,14 +181,36 @@ class _RefParser(html.parser.HTMLParser):
 
 def external_references(report: str | os.PathLike) -> list[str]:
     """Every ``<script src>``, ``<link href>``, ``<img src>`` (and other embedded resource) of
-    the page that is not inline (``data:``) or a fragment: what a browser would fetch."""
+    the page that is not inline (``data:``) or a fragment: what a browser would fetch.
+
+    Parameters
+    ----------
+    report : str or os.PathLike
+        An HTML report.
+
+    Returns
+    -------
+    list of str
+        ``<tag attr=value>`` of each external reference; empty for a self-contained page.
+    """
     p = _RefParser()
     p.feed(Path(report).read_text(encoding="utf-8"))
     return [f"<{t} {a}={v}>" for t, a, v in p.refs if not (v.startswith("data:") or v.startswith("#"))]
 
 
 def section_ids(report: str | os.PathLike) -> set[str]:
-    """The ``s2f_`` element ids of the page (a section of ours is present when its id is)."""
+    """The ``s2f_`` element ids of the page (a section of ours is present when its id is).
+
+    Parameters
+    ----------
+    report : str or os.PathLike
+        An HTML report.
+
+    Returns
+    -------
+    set of str
+        The ids starting with ``s2f_``.
+    """
     p = _RefParser()
     p.feed(Path(report).read_text(encoding="utf-8"))
     return {i for i in p.ids if i.startswith(PREFIX)}

@@ -104,7 +104,36 @@ def section(out_dir: str | os.PathLike, section_id: str, name: str, description:
 def html_section(out_dir: str | os.PathLike, section_id: str, name: str, description: str, body: str,
                  *, parent: str | None = None, file_name: str | None = None) -> Path:
     """Write a free HTML section (``<id>_mqc.html``) for what MultiQC's plots cannot show (logos,
-    figure galleries). ``body`` must be self-contained: images inline (:func:`img_tag`)."""
+    figure galleries). ``body`` must be self-contained: images inline (:func:`img_tag`).
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        Folder to write the ``*_mqc`` files into (created when missing).
+    section_id : str
+        MultiQC section id (``s2f_...``).
+    name : str
+        Section heading.
+    description : str
+        The one sentence that says what good looks like.
+    body : str
+        The section's HTML.
+    parent : str or None, optional
+        A key of :data:`PARENTS`: the heading this section sits under.
+    file_name : str or None, optional
+        File stem (default ``section_id``).
+
+    Returns
+    -------
+    Path
+        The ``_mqc.html`` file written.
+
+    Raises
+    ------
+    ValueError
+        When ``section_id`` does not start with ``s2f_`` or holds characters other than letters, digits,
+        ``_`` and ``-``.
+    """
     _check_id(section_id)
     head = [f"id: '{section_id}'", f"section_name: {_yaml_str(name)}", f"description: {_yaml_str(description)}"]
     if parent is not None:
@@ -120,14 +149,42 @@ def _yaml_str(s: str) -> str:
 
 
 def img_tag(png: str | os.PathLike, alt: str, *, width: int | None = None) -> str:
-    """An ``<img>`` with the PNG inlined as a data URI (the report stays one offline file)."""
+    """An ``<img>`` with the PNG inlined as a data URI (the report stays one offline file).
+
+    Parameters
+    ----------
+    png : str or os.PathLike
+        The PNG file.
+    alt : str
+        Alternative text (escaped).
+    width : int or None, optional
+        Display width in pixels; ``None``: natural size.
+
+    Returns
+    -------
+    str
+        The ``<img>`` element.
+    """
     data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
     w = f' width="{int(width)}"' if width else ""
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"{w}>'
 
 
 def gallery(items: Iterable[tuple[str | os.PathLike, str]], *, width: int = 360) -> str:
-    """Figures side by side, each with its caption."""
+    """Figures side by side, each with its caption.
+
+    Parameters
+    ----------
+    items : Iterable of (str or os.PathLike, str)
+        ``(png, caption)`` pairs.
+    width : int, optional
+        Display width of each figure in pixels.
+
+    Returns
+    -------
+    str
+        A ``<div>`` of ``<figure>`` elements with inlined images.
+    """
     cells = []
     for png, caption in items:
         cells.append('<figure style="display:inline-block;margin:4px;vertical-align:top">'
@@ -137,7 +194,23 @@ def gallery(items: Iterable[tuple[str | os.PathLike, str]], *, width: int = 360)
 
 
 def html_table(rows: list[Mapping[str, Any]], columns: list[str], *, raw: Iterable[str] = ()) -> str:
-    """A small HTML table (``raw`` columns are inserted unescaped, e.g. inline logos)."""
+    """A small HTML table (``raw`` columns are inserted unescaped, e.g. inline logos).
+
+    Parameters
+    ----------
+    rows : list of Mapping[str, Any]
+        One dict per row; missing keys give empty cells, finite floats are shown with 3 significant
+        digits and non-finite ones as empty cells.
+    columns : list of str
+        Column names, in order (the header).
+    raw : Iterable[str], optional
+        Columns whose values are HTML.
+
+    Returns
+    -------
+    str
+        The ``<table>`` element.
+    """
     raw = set(raw)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = []

@@ -46,7 +46,20 @@ def _safe(label: str) -> str:
 
 # -- VALIDATE ---------------------------------------------------------------------------------------
 def validate_content(validation_json: str | os.PathLike, out_dir: str | os.PathLike) -> Paths:
-    """Run summary (general statistics) and the input table from VALIDATE's ``validation.json``."""
+    """Run summary (general statistics) and the input table from VALIDATE's ``validation.json``.
+
+    Parameters
+    ----------
+    validation_json : str or os.PathLike
+        VALIDATE's ``validation.json``.
+    out_dir : str or os.PathLike
+        Folder to write the ``*_mqc`` files into (created when missing).
+
+    Returns
+    -------
+    list of Path
+        The files written (empty when there was nothing to show).
+    """
     v = _read_json(validation_json)
     d = v.get("decisions") or {}
     ss = v.get("samplesheet") or {}
@@ -115,7 +128,20 @@ def validate_content(validation_json: str | os.PathLike, out_dir: str | os.PathL
 # -- PREPARE ----------------------------------------------------------------------------------------
 def prepare_content(dataset_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Paths:
     """Data QC from PREPARE's dataset: windows kept and dropped per chromosome and split, and the
-    target distribution per track."""
+    target distribution per track.
+
+    Parameters
+    ----------
+    dataset_dir : str or os.PathLike
+        PREPARE's dataset directory (``manifest.json``, ``tracks.tsv`` and the target shards).
+    out_dir : str or os.PathLike
+        Folder to write the ``*_mqc`` files into (created when missing).
+
+    Returns
+    -------
+    list of Path
+        The files written (empty when there was nothing to show).
+    """
     ds = Path(dataset_dir)
     m = _read_json(ds / "manifest.json")
     counts = m.get("counts") or {}
@@ -180,7 +206,22 @@ def _target_stats(ds: Path, manifest: Mapping[str, Any], tracks: pd.DataFrame) -
 # -- PRETRAIN / FINETUNE --------------------------------------------------------------------------
 def training_content(metrics_json: str | os.PathLike, label: str, out_dir: str | os.PathLike) -> Paths:
     """Loss and validation curves of one training run (one line per model once MultiQC merges the
-    runs' files), and its row of the training table (best epoch, early stop, resumes)."""
+    runs' files), and its row of the training table (best epoch, early stop, resumes).
+
+    Parameters
+    ----------
+    metrics_json : str or os.PathLike
+        The training run's ``metrics.json`` (history, best epoch, resumes).
+    label : str
+        The run's name in the report (also the file stem, made file-safe).
+    out_dir : str or os.PathLike
+        Folder to write the ``*_mqc`` files into (created when missing).
+
+    Returns
+    -------
+    list of Path
+        The files written (empty when there was nothing to show).
+    """
     m = _read_json(metrics_json)
     hist = m.get("history") or []
     metric = m.get("metric", "valid_r")
@@ -228,7 +269,26 @@ def training_content(metrics_json: str | os.PathLike, label: str, out_dir: str |
 def evaluate_content(metrics_files: Sequence[str | os.PathLike], labels: Sequence[str], summary: pd.DataFrame,
                      out_dir: str | os.PathLike, *, truth: str | os.PathLike | None = None) -> Paths:
     """Per-track test R (with the noise ceiling where the simulated truth knows it), transfer
-    strategies vs scratch, and gene-level R."""
+    strategies vs scratch, and gene-level R.
+
+    Parameters
+    ----------
+    metrics_files : Sequence of str or os.PathLike
+        EVALUATE's ``metrics.json`` files.
+    labels : Sequence[str]
+        The model name of each file in the report.
+    summary : pd.DataFrame
+        EVALUATE_SUMMARY's table (:func:`seq2func.evaluate.summarize_runs`).
+    out_dir : str or os.PathLike
+        Folder to write the ``*_mqc`` files into (created when missing).
+    truth : str, os.PathLike or None, optional
+        A simulated world's ``truth.json``, for the noise ceilings (ignored when missing or unreadable).
+
+    Returns
+    -------
+    list of Path
+        The files written (empty when there was nothing to show).
+    """
     truth_d: dict | None = None
     if truth is not None and Path(truth).is_file():
         try:
@@ -322,7 +382,20 @@ def evaluate_content(metrics_files: Sequence[str | os.PathLike], labels: Sequenc
 # -- SCORE_VARIANTS / VARIANT_BENCHMARK --------------------------------------------------------------
 def variants_content(benchmark_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Paths:
     """AUROC per model and cell type, sign consistency, enrichment, conservation and the
-    cell-type heatmap of the top variants, from VARIANT_BENCHMARK's tables."""
+    cell-type heatmap of the top variants, from VARIANT_BENCHMARK's tables.
+
+    Parameters
+    ----------
+    benchmark_dir : str or os.PathLike
+        VARIANT_BENCHMARK's folder (``benchmark.json``, ``auroc.tsv`` and the other tables).
+    out_dir : str or os.PathLike
+        Folder to write the ``*_mqc`` files into (created when missing).
+
+    Returns
+    -------
+    list of Path
+        The files written (empty when there was nothing to show).
+    """
     b = Path(benchmark_dir)
     written: Paths = []
     summary = _read_json(b / "benchmark.json") if (b / "benchmark.json").is_file() else {}
@@ -421,7 +494,24 @@ def _scalar(v: Any) -> Any:
 def interpret_content(runs: Mapping[str, str | os.PathLike], summary_dir: str | os.PathLike,
                       out_dir: str | os.PathLike, *, max_patterns: int = 8) -> Paths:
     """Motif table with logos per model, matched TFs' attribution mass by cell type (heatmap), the
-    TFs each fine-tuned model gained, and (simulated world) recovery of the planted TFs."""
+    TFs each fine-tuned model gained, and (simulated world) recovery of the planted TFs.
+
+    Parameters
+    ----------
+    runs : Mapping[str, str or os.PathLike]
+        Model label -> its INTERPRET folder (``summary.json``, ``patterns.tsv``, ``logos/``).
+    summary_dir : str or os.PathLike
+        INTERPRET_SUMMARY's folder (``specificity.tsv``, ``summary.json``, ``recovery.tsv``).
+    out_dir : str or os.PathLike
+        Folder to write the ``*_mqc`` files into (created when missing).
+    max_patterns : int, optional
+        Patterns shown per model in the motif table.
+
+    Returns
+    -------
+    list of Path
+        The files written (empty when there was nothing to show).
+    """
 
     sdir = Path(summary_dir)
     written: Paths = []
@@ -495,7 +585,20 @@ def interpret_content(runs: Mapping[str, str | os.PathLike], summary_dir: str | 
 
 # -- PERSONAL ---------------------------------------------------------------------------------------
 def personal_content(personal_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Paths:
-    """The cross-individual benchmark: summary, per-gene R vs -log10 p, deep model vs PrediXcan, drivers."""
+    """The cross-individual benchmark: summary, per-gene R vs -log10 p, deep model vs PrediXcan, drivers.
+
+    Parameters
+    ----------
+    personal_dir : str or os.PathLike
+        The personal benchmark's folder (``summary.json``, ``genes.tsv``, ``drivers.tsv``, ``figures/``).
+    out_dir : str or os.PathLike
+        Folder to write the ``*_mqc`` files into (created when missing).
+
+    Returns
+    -------
+    list of Path
+        The files written (empty when there was nothing to show).
+    """
     p = Path(personal_dir)
     s = _read_json(p / "summary.json")
     written: Paths = []
@@ -566,7 +669,20 @@ def personal_content(personal_dir: str | os.PathLike, out_dir: str | os.PathLike
 
 
 def personal_finetune_content(finetune_json: str | os.PathLike, out_dir: str | os.PathLike) -> Paths:
-    """Personal fine-tuning: reference-only vs personal-fine-tuned on held-out individuals and genes."""
+    """Personal fine-tuning: reference-only vs personal-fine-tuned on held-out individuals and genes.
+
+    Parameters
+    ----------
+    finetune_json : str or os.PathLike
+        The personal fine-tuning's JSON (``evaluation``: set -> model -> metrics).
+    out_dir : str or os.PathLike
+        Folder to write the ``*_mqc`` files into (created when missing).
+
+    Returns
+    -------
+    list of Path
+        The files written (empty when there was nothing to show).
+    """
     f = _read_json(finetune_json)
     ev = f.get("evaluation") or {}
     bars, rows = {}, {}
@@ -600,7 +716,24 @@ def personal_finetune_content(finetune_json: str | os.PathLike, out_dir: str | o
 def run_content(params_json: str | os.PathLike, schema_json: str | os.PathLike, out_dir: str | os.PathLike,
                 *, versions_yml: str | os.PathLike | None = None) -> Paths:
     """The parameters that differ from the schema's defaults, and the software versions (as
-    MultiQC's own software-versions section)."""
+    MultiQC's own software-versions section).
+
+    Parameters
+    ----------
+    params_json : str or os.PathLike
+        The run's ``params.json``.
+    schema_json : str or os.PathLike
+        ``nextflow_schema.json`` (the defaults).
+    out_dir : str or os.PathLike
+        Folder to write the ``*_mqc`` files into (created when missing).
+    versions_yml : str, os.PathLike or None, optional
+        Software versions YAML, copied as ``seq2func_mqc_versions.yml`` when it exists.
+
+    Returns
+    -------
+    list of Path
+        The files written (empty when there was nothing to show).
+    """
     params = _read_json(params_json)
     schema = _read_json(schema_json)
     defaults: dict[str, Any] = {}

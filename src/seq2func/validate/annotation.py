@@ -22,6 +22,32 @@ _GTF_GENE_NAME = re.compile(r'(?:^|;)\s*gene_name\s+"?([^";]+)"?')
 
 
 def check_gtf(path: Path, display: str, genome: Genome | None, warnings: Warnings) -> dict[str, Any]:
+    """Check a GTF annotation: 9 tab-separated columns, 1-based integer coordinates, strands, and
+    a ``gene_id`` on every gene / transcript / exon record; contigs and ends against the FASTA.
+
+    Parameters
+    ----------
+    path : Path
+        Local (possibly staged) path of the file to read.
+    display : str
+        The file as the user named it, for messages.
+    genome : Genome or None
+        The checked FASTA (names, lengths); ``None``: contigs are not checked against it.
+    warnings : Warnings
+        Collects warnings (raised as errors under ``--strict``).
+
+    Returns
+    -------
+    dict
+        ``kind``, ``records``, ``features`` (counts per feature type), ``genes``, the contig report of
+        :func:`~seq2func.validate.contigs.check_contigs` with a genome, and ``_gene_ids`` (gene ids and
+        names, private: not written to the report).
+
+    Raises
+    ------
+    InputError
+        On the first malformed record, a file without gene records, or contigs of another assembly.
+    """
     max_end: dict[str, tuple[int, int]] = {}
     counts: dict[str, int] = {}
     gene_ids: set[str] = set()

@@ -38,6 +38,38 @@ def check_contigs(
     ``min_length_for_missing``: warn about genome contigs at least that long the file lacks.
     ``data_contigs``: the contigs that hold records (a VCF header may declare many more); only
     those are warned about when the genome lacks them.
+
+    Parameters
+    ----------
+    genome : Genome
+        The checked FASTA (names, lengths).
+    display : str
+        The file as the user named it, for messages.
+    contigs : Mapping[str, int or None]
+        The file's contig names -> lengths (``None`` when unknown).
+    kind : str
+        What the file is (``bigWig``, ``VCF``, ...), for messages.
+    warnings : Warnings
+        Collects warnings (raised as errors under ``--strict``).
+    record : str or None, optional
+        Where in the file (e.g. the samplesheet row), for messages.
+    check_lengths : bool, optional
+        Compare the lengths of shared contigs with the FASTA's.
+    min_length_for_missing : int or None, optional
+        Warn about genome contigs at least this long that the file lacks; ``None``: no warning.
+    data_contigs : Iterable[str] or None, optional
+        Contigs that hold records; ``None``: every contig of ``contigs``.
+
+    Returns
+    -------
+    dict
+        ``contigs``, ``shared``, ``shared_fraction``, ``alias_map`` (file name -> FASTA name),
+        ``renamed``, ``not_in_genome`` and ``genome_contigs_missing``.
+
+    Raises
+    ------
+    InputError
+        When no contig is shared, or a shared contig's length differs from the FASTA's.
     """
     names = list(contigs)
     amap = alias_map(genome.names, names)

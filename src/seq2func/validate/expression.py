@@ -33,7 +33,40 @@ def check_expression(
     stage uses): a TSV (``gene_id`` then individuals) or a phenotype BED (``#chr start end id``
     then individuals). Against the cohort VCF's samples: none shared is an error; some absent is an
     error under ``missing_samples='error'`` (the stages' default, so VALIDATE refuses what PERSONAL
-    would) and a warning under ``drop``."""
+    would) and a warning under ``drop``.
+
+    Parameters
+    ----------
+    path : Path
+        Local (possibly staged) path of the file to read.
+    display : str
+        The file as the user named it, for messages.
+    genome : Genome or None
+        The checked FASTA (names, lengths); ``None``: contigs are not checked against it.
+    warnings : Warnings
+        Collects warnings (raised as errors under ``--strict``).
+    vcf_samples : Sequence[str] or None, optional
+        Sample IDs of the cohort VCF; ``None``: samples are not checked.
+    vcf_display : str, optional
+        How to name the cohort VCF in messages.
+    gene_ids : set of str or None, optional
+        Gene IDs and names of the annotation; ``None``: gene IDs are not checked.
+    missing_samples : str, optional
+        ``error`` or ``drop``: what an expression sample without genotypes is.
+
+    Returns
+    -------
+    dict
+        ``kind``, ``layout``, ``genes``, ``samples``, the samples shared with the VCF, the annotation
+        genes found, the contig report (phenotype BED), and the private ``_samples`` and ``_expression``
+        (the parsed table).
+
+    Raises
+    ------
+    InputError
+        On an unreadable table, an unknown ``missing_samples``, no sample shared with the VCF (or some
+        missing under ``error``), or positions of another assembly.
+    """
     expr = read_expression(path, display)
     header_line, samples, genes = expr.header_line, expr.samples, expr.genes
     info: dict[str, Any] = {"kind": "expression", "layout": expr.layout, "genes": len(genes), "samples": len(samples)}
@@ -80,7 +113,30 @@ def check_expression(
 
 
 def check_covariates(path: Path, display: str, expr_samples: Sequence[str] | None, expr_display: str = "the expression file") -> dict[str, Any]:
-    """Covariates x individuals (first column the covariate) or individuals x covariates."""
+    """Covariates x individuals (first column the covariate) or individuals x covariates.
+
+    Parameters
+    ----------
+    path : Path
+        Local (possibly staged) path of the file to read.
+    display : str
+        The file as the user named it, for messages.
+    expr_samples : Sequence[str] or None
+        Sample IDs of the expression table; ``None``: the layout is not detected (assumed
+        covariates x samples).
+    expr_display : str, optional
+        How to name the expression table in messages.
+
+    Returns
+    -------
+    dict
+        ``kind``, ``layout`` (``covariates x samples`` or ``samples x covariates``), ``rows``, ``columns``.
+
+    Raises
+    ------
+    InputError
+        Without a header or rows, or when no sample ID is shared with the expression table.
+    """
     header_line, header = _read_table_header(path, display, "covariates")
     if len(header) < 2:
         sep = "," if "," in header[0] else None

@@ -11,6 +11,8 @@ import os
 import re
 from typing import Any, Mapping
 
+import jsonschema
+
 from seq2func.errors import InputError
 from seq2func.io.project import PARAMS_SCHEMA as SCHEMA_NAME
 from seq2func.io.project import find_project_file
@@ -42,7 +44,18 @@ NEXTFLOW_INTERNAL_PREFIXES = ("multiqc_", "config_profile_", "institutional_", "
 
 def flatten_schema(schema: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """All parameters of an nf-core schema (``definitions``/``$defs`` groups, ``allOf`` and top-level
-    ``properties``) in schema order, and the required ones."""
+    ``properties``) in schema order, and the required ones.
+
+    Parameters
+    ----------
+    schema : Mapping[str, Any]
+        The parsed ``nextflow_schema.json``.
+
+    Returns
+    -------
+    tuple
+        ``(properties, required)``: parameter name -> its JSON-schema property, and the required names.
+    """
     props: dict[str, dict[str, Any]] = {}
     required: list[str] = []
     groups: list[Mapping[str, Any]] = []
@@ -65,6 +78,23 @@ def flatten_schema(schema: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]]
 
 
 def load_schema(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a parameter schema (``nextflow_schema.json``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The schema file.
+
+    Returns
+    -------
+    dict
+        The parsed schema.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read or is not JSON.
+    """
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
@@ -73,6 +103,23 @@ def load_schema(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load_params(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a JSON parameter file (the run's parameters, e.g. Nextflow's ``params.json``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The parameter file.
+
+    Returns
+    -------
+    dict
+        Parameter name -> value.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, not valid JSON (naming the line), or not a JSON object.
+    """
     display = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as fh:
@@ -87,7 +134,18 @@ def load_params(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def describe(prop: Mapping[str, Any]) -> str:
-    """What a parameter must be, in words: 'an integer >= 1', 'one of a, b', 'true or false'."""
+    """What a parameter must be, in words: 'an integer >= 1', 'one of a, b', 'true or false'.
+
+    Parameters
+    ----------
+    prop : Mapping[str, Any]
+        A JSON-schema property (``type``, ``enum``, ``minimum``, ``maximum``, ``pattern``).
+
+    Returns
+    -------
+    str
+        The description, to follow "must be".
+    """
     types = prop.get("type", "string")
     types = [types] if isinstance(types, str) else list(types)
     types = [t for t in types if t != "null"]
@@ -115,9 +173,26 @@ def validate_params(params: Mapping[str, Any], schema: Mapping[str, Any], warnin
 
     ``null`` values mean "not set" (as in nf-schema) and are not type-checked. Unknown parameters
     are warnings (with a 'did you mean' hint), except Nextflow/nf-core internals.
-    """
-    import jsonschema
 
+    Parameters
+    ----------
+    params : Mapping[str, Any]
+        Parameter name -> value, as Nextflow passes them.
+    schema : Mapping[str, Any]
+        The parsed ``nextflow_schema.json``.
+    warnings : Warnings or None, optional
+        Collects the unknown-parameter warnings; ``None``: a fresh collector (warnings are dropped).
+
+    Returns
+    -------
+    dict
+        Every schema parameter -> its value or default (whole-number floats of integer parameters as int).
+
+    Raises
+    ------
+    InputError
+        For the first (in schema order) missing required parameter or invalid value.
+    """
     warnings = warnings if warnings is not None else Warnings()
     props, required = flatten_schema(schema)
     set_params = {k: v for k, v in params.items() if v is not None}
@@ -169,7 +244,25 @@ def _split_chroms(text: str | None) -> list[str]:
 
 
 def check_param_rules(p: Mapping[str, Any], warnings: Warnings | None = None) -> dict[str, Any]:
-    """Cross-field rules; returns the params with derived values (``stride`` -> ``seq_length``)."""
+    """Cross-field rules; returns the params with derived values (``stride`` -> ``seq_length``).
+
+    Parameters
+    ----------
+    p : Mapping[str, Any]
+        Parameters as :func:`validate_params` returns them.
+    warnings : Warnings or None, optional
+        Collects warnings; ``None``: a fresh collector (warnings are dropped).
+
+    Returns
+    -------
+    dict
+        A copy of ``p`` with the derived values set.
+
+    Raises
+    ------
+    InputError
+        When a rule is broken (window/bin sizes, required inputs, split options, ``--folds 1``).
+    """
     warnings = warnings if warnings is not None else Warnings()
     p = dict(p)
     seq, binsz, crop = p.get("seq_length"), p.get("bin_size"), p.get("crop_bp") or 0
@@ -220,10 +313,25 @@ MODE_OF_ARCHITECTURE = {"basenji": "profile", "enformer": "profile", "simple_cnn
 def check_model_for_mode(model: str | None, mode: str, pretrained: bool = False) -> None:
     """``--model`` (bundled name or JSON) must exist and suit the tracks: a peak-mode run (BED tracks)
     needs a classifier (``resnet``), a profile-mode run (bigWig tracks) a profile or scalar model.
-    Checked here so that a wrong pairing stops before PREPARE, not at PRETRAIN."""
+    Checked here so that a wrong pairing stops before PREPARE, not at PRETRAIN.
+
+    Parameters
+    ----------
+    model : str or None
+        ``--model``: a bundled model name or a JSON config path; ``None``/empty: nothing to check.
+    mode : str
+        ``profile`` (bigWig tracks) or ``peak`` (BED tracks).
+    pretrained : bool, optional
+        A pretrained checkpoint is given (``--pretrained``): nothing is checked.
+
+    Raises
+    ------
+    InputError
+        When the model cannot be loaded or does not suit ``mode``.
+    """
     if not model or pretrained:
         return
-    from seq2func.models import load_config
+    from seq2func.models import load_config  # deferred: seq2func.models imports torch; only this check needs it
 
     try:
         name = load_config(model).get("name")
@@ -237,7 +345,27 @@ def check_model_for_mode(model: str | None, mode: str, pretrained: bool = False)
 
 
 def run_params(raw: Mapping[str, Any], schema: str | os.PathLike | None = None, warnings: Warnings | None = None) -> dict[str, Any]:
-    """The parameter step alone: schema + cross-field rules; returns the resolved parameters."""
+    """The parameter step alone: schema + cross-field rules; returns the resolved parameters.
+
+    Parameters
+    ----------
+    raw : Mapping[str, Any]
+        Parameter name -> value.
+    schema : str, os.PathLike or None, optional
+        The schema file; ``None``: the project's ``nextflow_schema.json``.
+    warnings : Warnings or None, optional
+        Collects warnings; ``None``: a fresh collector (warnings are dropped).
+
+    Returns
+    -------
+    dict
+        The resolved parameters.
+
+    Raises
+    ------
+    InputError
+        On an invalid parameter or a broken cross-field rule.
+    """
     warnings = warnings if warnings is not None else Warnings()
     params = validate_params(raw, load_schema(schema or find_project_file(SCHEMA_NAME)), warnings)
     return check_param_rules(params, warnings)

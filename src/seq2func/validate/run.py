@@ -20,6 +20,7 @@ from seq2func.io.project import INPUT_SCHEMA as INPUT_SCHEMA_NAME
 from seq2func.io.project import PARAMS_SCHEMA as SCHEMA_NAME
 from seq2func.io.project import find_project_file
 from seq2func.io.samplesheet import Track, load_row_schema, read_samplesheet, to_csv
+from seq2func.prepare.split import resolve_split_by
 from seq2func.validate.annotation import check_gtf
 from seq2func.validate.expression import check_covariates, check_expression
 from seq2func.validate.messages import Warnings, preview
@@ -33,6 +34,7 @@ from seq2func.validate.params import (
 )
 from seq2func.validate.tracks import check_bed, check_signal_bigwig, check_tracks
 from seq2func.validate.variants import DEFAULT_MAX_VCF_RECORDS, check_variants, check_vcf
+from seq2func.variants.benchmark import read_labels
 
 # --------------------------------------------------------------------------------------------
 # the stage
@@ -88,7 +90,18 @@ class Validation:
 
 
 def run_validation(inp: Inputs) -> tuple[list[Track], dict[str, Any]]:
-    """Validate everything; returns the tracks and the report. Raises :class:`InputError`."""
+    """Validate everything; returns the tracks and the report. Raises :class:`InputError`.
+
+    Parameters
+    ----------
+    inp : Inputs
+        What VALIDATE is given.
+
+    Returns
+    -------
+    tuple
+        ``(tracks, report)``: the validated samplesheet rows and the ``validation.json`` dict.
+    """
     v = validate_all(inp)
     return v.tracks, v.report
 
@@ -365,8 +378,6 @@ def _check_variant_files(files: Mapping[str, Path], disp: Mapping[str, str], gen
             decisions["variants"] = {k: info[k] for k in ("format", "records", "unique", "ref_mismatch_policy")}
             report["files"].append({"param": "vcf", "path": disp["vcf"], **info})
     if "variant_labels" in files and genome is not None:
-        from seq2func.variants.benchmark import read_labels
-
         lab = read_labels(files["variant_labels"], genome.lengths)
         report["files"].append({"param": "variant_labels", "path": disp["variant_labels"], "kind": "variant labels",
                                 "rows": int(len(lab)), "positives": int((lab["label"] == 1).sum()),
@@ -528,8 +539,6 @@ def _final_decisions(tracks: list[Track], params: Mapping[str, Any], warnings: W
     None
     """
     if tracks and "data_contigs" in decisions:
-        from seq2func.prepare.split import resolve_split_by
-
         explicit = bool(_split_chroms(params.get("test_chroms")) or _split_chroms(params.get("valid_chroms")))
         decisions["split_by"] = resolve_split_by(str(params.get("split_by") or "auto"), len(decisions["data_contigs"]), explicit)
     decisions["contig_aliases"] = {f["param"] if f["param"] != "input" else f"input:{f.get('track_id')}": f["renamed"]
@@ -543,7 +552,18 @@ def _final_decisions(tracks: list[Track], params: Mapping[str, Any], warnings: W
 
 def validate_all(inp: Inputs) -> Validation:
     """Validate everything and record the decisions later stages follow (see :class:`Validation`).
-    Raises :class:`InputError`."""
+    Raises :class:`InputError`.
+
+    Parameters
+    ----------
+    inp : Inputs
+        What VALIDATE is given.
+
+    Returns
+    -------
+    Validation
+        The tracks, the report (private ``_`` keys removed) and the gene table.
+    """
     warnings = Warnings(strict=False)
     params = _check_params(inp, warnings)
     files, sheet, disp = _local_files(inp, params)
@@ -571,7 +591,21 @@ def validate_all(inp: Inputs) -> Validation:
 def write_outputs(tracks: Sequence[Track], report: Mapping[str, Any], out: Path | None, report_path: Path | None,
                   extra: Mapping[str | os.PathLike, str] | None = None) -> None:
     """Write the validated samplesheet, the report and ``extra`` files (path -> text) together:
-    temporary files first, then renamed into place, so either all appear or none."""
+    temporary files first, then renamed into place, so either all appear or none.
+
+    Parameters
+    ----------
+    tracks : Sequence[Track]
+        The validated samplesheet rows.
+    report : Mapping[str, Any]
+        The ``validation.json`` content.
+    out : Path or None
+        Where to write the validated samplesheet CSV; ``None``: not written.
+    report_path : Path or None
+        Where to write the report; ``None``: not written.
+    extra : Mapping or None, optional
+        More files to write with them: path -> text.
+    """
     texts: dict[str | os.PathLike, str] = {}
     for p in (out, report_path):
         if p is not None:

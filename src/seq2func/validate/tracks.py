@@ -24,7 +24,31 @@ log = logging.getLogger(__name__)
 
 
 def check_bigwig(track: Track, genome: Genome | None, warnings: Warnings, seq_length: int | None = None) -> dict[str, Any]:
-    import pyBigWig
+    """Check a samplesheet bigWig: it opens with pyBigWig, has chromosomes and a readable data
+    index, and its contigs and lengths match the FASTA's.
+
+    Parameters
+    ----------
+    track : Track
+        The samplesheet row (``path`` is read, ``file`` named in messages).
+    genome : Genome or None
+        The checked FASTA (names, lengths); ``None``: contigs are not checked against it.
+    warnings : Warnings
+        Collects warnings (raised as errors under ``--strict``).
+    seq_length : int or None, optional
+        Window length: warn about genome contigs at least this long that the bigWig lacks.
+
+    Returns
+    -------
+    dict
+        ``kind`` and, with a genome, the contig report of :func:`~seq2func.validate.contigs.check_contigs`.
+
+    Raises
+    ------
+    InputError
+        When the file is not a bigWig, is truncated or corrupt, has no chromosomes, or is of another assembly.
+    """
+    import pyBigWig  # deferred: C extension only needed for bigWig inputs; keeps seq2func.validate light
 
     display = track.file
     with open(track.path, "rb") as fh:
@@ -70,7 +94,41 @@ def check_bed(
     context: str = "",
     min_length_for_missing: int | None = None,
 ) -> dict[str, Any]:
-    """Intervals: >= min_cols tab-separated columns, integer 0 <= start < end, strand if asked."""
+    """Intervals: >= min_cols tab-separated columns, integer 0 <= start < end, strand if asked.
+
+    Parameters
+    ----------
+    path : Path
+        Local (possibly staged) path of the file to read.
+    display : str
+        The file as the user named it, for messages.
+    genome : Genome or None
+        The checked FASTA (names, lengths); ``None``: contigs are not checked against it.
+    warnings : Warnings
+        Collects warnings (raised as errors under ``--strict``).
+    what : str, optional
+        What the file is (``BED``, ``peak BED``, ...), for messages.
+    min_cols : int, optional
+        Fewest tab-separated columns of a record.
+    strand_col : int or None, optional
+        0-based column holding the strand; ``None``: not checked.
+    strands : str, optional
+        Allowed strand characters.
+    context : str, optional
+        Added to messages (e.g. the samplesheet row).
+    min_length_for_missing : int or None, optional
+        Warn about genome contigs at least this long that the file lacks.
+
+    Returns
+    -------
+    dict
+        ``kind``, ``records`` and, with a genome, the contig report.
+
+    Raises
+    ------
+    InputError
+        On the first malformed record, a file without records, or intervals past a contig's end.
+    """
     max_end: dict[str, tuple[int, int]] = {}
     n = 0
     ctx = f" ({context})" if context else ""
@@ -112,7 +170,32 @@ def check_bed(
 
 
 def check_tracks(tracks: Sequence[Track], genome: Genome | None, warnings: Warnings, samplesheet_display: str, seq_length: int | None = None) -> tuple[str, list[dict[str, Any]]]:
-    """Check every track; returns the mode ('profile' or 'peak') and per-track reports."""
+    """Check every track; returns the mode ('profile' or 'peak') and per-track reports.
+
+    Parameters
+    ----------
+    tracks : Sequence[Track]
+        The samplesheet rows.
+    genome : Genome or None
+        The checked FASTA (names, lengths); ``None``: contigs are not checked against it.
+    warnings : Warnings
+        Collects warnings (raised as errors under ``--strict``).
+    samplesheet_display : str
+        The samplesheet as the user named it, for messages.
+    seq_length : int or None, optional
+        Window length: warn about genome contigs at least this long that a bigWig lacks.
+
+    Returns
+    -------
+    tuple
+        ``(mode, reports)``: ``profile`` (all bigWig) or ``peak`` (all BED/narrowPeak), and one dict per
+        track (``track_id``, ``path``, ``staged_as`` and the file's checks).
+
+    Raises
+    ------
+    InputError
+        On a bigBed, mixed track kinds, or a bad track file.
+    """
     kinds = []
     for t in tracks:
         k = track_kind(t.path, t.file)
@@ -141,8 +224,30 @@ def check_tracks(tracks: Sequence[Track], genome: Genome | None, warnings: Warni
 
 def check_signal_bigwig(path: Path, display: str, genome: Genome | None, warnings: Warnings) -> dict[str, Any]:
     """A bigWig that is not a samplesheet track (``--conservation``): it opens, and its contigs and
-    lengths agree with the FASTA's."""
-    import pyBigWig
+    lengths agree with the FASTA's.
+
+    Parameters
+    ----------
+    path : Path
+        Local path of the bigWig.
+    display : str
+        The file as the user named it, for messages.
+    genome : Genome or None
+        The checked FASTA (names, lengths); ``None``: contigs are not checked against it.
+    warnings : Warnings
+        Collects warnings (raised as errors under ``--strict``).
+
+    Returns
+    -------
+    dict
+        ``kind`` and, with a genome, the contig report.
+
+    Raises
+    ------
+    InputError
+        When the file is not a readable bigWig, has no chromosomes, or is of another assembly.
+    """
+    import pyBigWig  # deferred: C extension only needed for bigWig inputs; keeps seq2func.validate light
 
     with open(path, "rb") as fh:
         if fh.read(4) != BIGWIG_MAGIC:

@@ -12,6 +12,7 @@ from seq2func.io.text import CStderr, iter_text_lines
 from seq2func.io.vcf import open_vcf
 from seq2func.validate.contigs import check_contigs
 from seq2func.validate.messages import Warnings, preview
+from seq2func.variants.records import check_ref, read_variants
 
 DEFAULT_MAX_VCF_RECORDS = 10_000
 
@@ -30,7 +31,35 @@ def check_vcf(
     max_records: int = DEFAULT_MAX_VCF_RECORDS,
 ) -> dict[str, Any]:
     """Open a VCF/BCF, check its contigs and REF alleles (first ``max_records`` records, spread
-    over contigs when indexed) against the FASTA; for a cohort VCF, GT and samples."""
+    over contigs when indexed) against the FASTA; for a cohort VCF, GT and samples.
+
+    Parameters
+    ----------
+    path : Path
+        Local (possibly staged) path of the file to read.
+    display : str
+        The file as the user named it, for messages.
+    genome : Genome or None
+        The checked FASTA (names, lengths); ``None``: contigs are not checked against it.
+    warnings : Warnings
+        Collects warnings (raised as errors under ``--strict``).
+    cohort : bool, optional
+        A cohort VCF: it must have samples, unique sample IDs and a GT field.
+    max_records : int, optional
+        Most records read (spread over the indexed contigs: at least 100 per contig).
+
+    Returns
+    -------
+    dict
+        ``kind``, ``samples``, ``records_checked``, ``ref_checked``, ``records_on_unknown_contigs``,
+        the contig report with a genome, and the private ``_samples``.
+
+    Raises
+    ------
+    InputError
+        On an unreadable header or record, a bad cohort header, no records, a position past a contig's
+        end, or a REF that differs from the FASTA.
+    """
     vf = _open_vcf(path, display)
     cap = CStderr()
     try:
@@ -143,9 +172,32 @@ def _read_table_header(path: Path, display: str, what: str) -> tuple[int, list[s
 def check_variants(path: Path, display: str, genome: Genome, warnings: Warnings, ref_mismatch: str = "error") -> dict[str, Any]:
     """The variants to score, read by SCORE_VARIANTS' own reader
     (:func:`seq2func.variants.records.read_variants`: VCF/BCF or a ``chrom pos ref alt`` TSV) and
-    REF-checked against the FASTA under ``ref_mismatch`` (:func:`~seq2func.variants.records.check_ref`)."""
-    from seq2func.variants.records import check_ref, read_variants
+    REF-checked against the FASTA under ``ref_mismatch`` (:func:`~seq2func.variants.records.check_ref`).
 
+    Parameters
+    ----------
+    path : Path
+        Local (possibly staged) path of the file to read.
+    display : str
+        The file as the user named it, for messages.
+    genome : Genome
+        The checked FASTA (names, lengths).
+    warnings : Warnings
+        Collects warnings (raised as errors under ``--strict``).
+    ref_mismatch : str, optional
+        ``error``, ``skip`` or ``flip``: the policy of :func:`~seq2func.variants.records.check_ref`.
+
+    Returns
+    -------
+    dict
+        ``kind``, ``format``, ``ref_mismatch_policy``, the reader's counts, ``ref_checked``,
+        ``alias_map``, ``renamed`` and the private ``_contigs`` (FASTA contigs holding variants).
+
+    Raises
+    ------
+    InputError
+        On an unreadable file, a REF mismatch under ``error``, or no variant left to score.
+    """
     vs = check_ref(read_variants(path, genome.path, display=display), genome.path, ref_mismatch, display=display)
     skipped = {k: v for k, v in vs.counts.items() if k in ("ref_mismatch", "ref_on_n", "symbolic", "star", "missing_alt",
                                                               "unknown_contig", "invalid_allele", "same_as_ref") and v}
