@@ -30,8 +30,8 @@ def main(
     fold: Optional[int] = typer.Option(None, "--fold", help="k-fold datasets: evaluate this fold's test chromosomes"),
     truth: Optional[Path] = typer.Option(None, "--truth", help="simulated world's truth.json: ceilings of the scored bins and gene-level R against the truth expression"),
 ) -> None:
-    from seq2func.evaluate import evaluate
-    from seq2func.train.device import resolve_device
+    from seq2func.evaluate import evaluate  # deferred: imports torch; the CLI stays light to import
+    from seq2func.train.device import resolve_device  # deferred: imports torch
 
     resolve_device(device, require_gpu)
     evaluate(checkpoint, dataset, outdir, split=split, tss_bed=tss_bed, expression=expression, tss_bins=tss_bins,

@@ -7,8 +7,6 @@ from typing import List
 
 import typer
 
-from seq2func.evaluate import summarize_runs, write_summary
-
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
@@ -18,6 +16,9 @@ def main(
     labels: str = typer.Option("", "--labels", help="comma-separated run labels, one per metrics file"),
     outdir: Path = typer.Option(Path("summary"), "--outdir", help="output directory"),
 ) -> None:
+    # deferred: seq2func.evaluate imports torch; the CLI stays light to import
+    from seq2func.evaluate import summarize_runs, write_summary
+
     names = [x for x in labels.split(",") if x] or None
     if names is not None and len(names) != len(metrics):
         raise typer.BadParameter(f"{len(names)} labels for {len(metrics)} metrics files", param_hint="--labels")

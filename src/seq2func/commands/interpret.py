@@ -40,7 +40,7 @@ def model(
     require_gpu: bool = typer.Option(False, "--require-gpu"),
 ) -> None:
     """Explain one model."""
-    from seq2func.interpret.run import interpret_model
+    from seq2func.interpret.run import interpret_model  # deferred: imports torch; the CLI stays light to import
 
     interpret_model(checkpoint, dataset, out, label=label, n=n, split=split, regions_bed=regions, fasta=fasta, method=method,
                     n_shuffles=n_shuffles, jaspar_release=jaspar_release, ism_bp=ism_bp, max_seqlets=max_seqlets, seed=seed,
@@ -54,7 +54,7 @@ def summary(
     truth: Optional[Path] = typer.Option(None, "--truth", help="the simulated world's truth.json: recovery of the planted TFs"),
 ) -> None:
     """Cell-type specificity across models; recovery of planted TFs (simulated world)."""
-    from seq2func.interpret.run import summarise
+    from seq2func.interpret.run import summarise  # deferred: imports torch; the CLI stays light to import
 
     runs = seq2func.cli.label_dirs(run)
     summarise(runs, out, truth=truth)

@@ -17,7 +17,7 @@ from typing import List, Optional
 import typer
 
 from seq2func.errors import InputError
-from seq2func.personal.benchmark import RunParams
+from seq2func.personal.benchmark import RunParams, merge_chunks, run_chunk
 from seq2func.personal.finetune import FinetuneParams
 
 RP, FP = RunParams(), FinetuneParams()  # the defaults of the run and finetune options
@@ -26,7 +26,7 @@ app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 
 
 def _genes_and_chroms(genes_chunk: Optional[Path], chrom: Optional[List[str]]):
-    from seq2func.personal.predict import read_gene_list
+    from seq2func.personal.predict import read_gene_list  # deferred: seq2func.personal.predict imports torch
 
     genes = read_gene_list(genes_chunk) if genes_chunk else None
     if genes is not None and not genes:
@@ -79,8 +79,7 @@ def run(
                                                   help="leave out A/T and C/G SNVs of the db"),
 ) -> None:
     """Benchmark one chunk of genes."""
-    from seq2func.personal.benchmark import run_chunk
-    from seq2func.personal.predict import load_predictor
+    from seq2func.personal.predict import load_predictor  # deferred: imports torch
 
     genes, chroms = _genes_and_chroms(genes_chunk, chrom)
     params = RunParams(window=window, combine=combine, null_draws=null_draws, seed=seed, unphased=unphased, ref_n=ref_n,
@@ -109,8 +108,6 @@ def merge(
     figures: bool = typer.Option(True, "--figures/--no-figures"),
 ) -> None:
     """Merge chunks: global BH, genes.tsv, drivers.tsv, summary.json, figures."""
-    from seq2func.personal.benchmark import merge_chunks
-
     s = merge_chunks(chunks, out, mode=mode, fdr=fdr, figures=figures)
     db = (f", PredictDB mean R {s['predictdb_mean_r']} ({s['predictdb']['n_matched']}/{s['predictdb']['n_weights']} "
           f"weights matched)") if s.get("predictdb") else ""
@@ -153,6 +150,7 @@ def finetune(
     save_model: bool = typer.Option(True, "--save-model/--no-save-model", help="write the fine-tuned model.pt"),
 ) -> None:
     """Personal-genome fine-tuning; compares reference-only and fine-tuned models on held-out individuals/genes."""
+    # deferred: seq2func.personal.finetune imports torch (only its light FinetuneParams is wanted at import time)
     from seq2func.personal.finetune import personal_finetune
 
     genes, chroms = _genes_and_chroms(genes_chunk, chrom)

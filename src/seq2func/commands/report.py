@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import List, Optional
 
@@ -20,6 +21,7 @@ import typer
 
 import seq2func.cli
 from seq2func.report import sections
+from seq2func.report.build import build_report
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 OUT = typer.Option(..., "--out", help="folder for the *_mqc.* files")
@@ -50,7 +52,7 @@ def evaluate(metrics: List[Path] = typer.Argument(..., help="EVALUATE metrics.js
              truth: Optional[Path] = typer.Option(None, "--truth", help="simulated truth.json (noise ceilings)"),
              out: Path = OUT) -> None:
     """Per-track R, transfer vs scratch and gene-level R."""
-    from seq2func.evaluate import summarize_runs
+    from seq2func.evaluate import summarize_runs  # deferred: seq2func.evaluate imports torch
 
     names = [x for x in labels.split(",") if x]
     if len(names) != len(metrics):
@@ -91,10 +93,6 @@ def build(content: List[Path] = typer.Argument(..., help="folders or files with 
           title: str = typer.Option("seq2func report", "--title"),
           out: Path = typer.Option(Path("multiqc"), "--out")) -> None:
     """Parameters and versions, then MultiQC over everything: OUT/multiqc_report.html + OUT/multiqc_data/."""
-    import tempfile
-
-    from seq2func.report.build import build_report
-
     with tempfile.TemporaryDirectory(prefix="s2f-run-content-") as run_dir:
         sections.run_content(params, schema, run_dir, versions_yml=versions)
         report = build_report([*content, Path(run_dir)], out, title=title)

@@ -16,6 +16,7 @@ from typing import List, Optional
 import typer
 
 import seq2func.cli
+from seq2func.variants.run import merge_chunks, run_benchmark, score_chunk
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 
@@ -49,8 +50,6 @@ def chunk(
     batch_size: int = typer.Option(32, "--batch-size", min=1),
 ) -> None:
     """Score one chromosome's variants with one model."""
-    from seq2func.variants.run import score_chunk
-
     score_chunk(checkpoint, vcf, fasta, chrom, out, label=label, scores=[s for s in scores.split(",") if s] or None,
                 shifts=_ints(shifts, "--shifts"), rc=rc, ref_mismatch=ref_mismatch, null=null, null_kind=null_kind,
                 seed=seed, share_reference=share_reference, device=device, require_gpu=require_gpu, batch_size=batch_size)
@@ -66,8 +65,6 @@ def merge(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """One model's chunks -> tables (TSV, Parquet), an indexed VCF with INFO scores, calibration, summary."""
-    from seq2func.variants.run import merge_chunks
-
     merge_chunks(chunks, vcf, fasta, out, ref_mismatch=ref_mismatch, seed=seed)
 
 
@@ -86,8 +83,6 @@ def benchmark(
 ) -> None:
     """AUROC/AUPRC per cell type with bootstrap intervals, sign consistency, enrichment by score quantile,
     scores by MAF, conservation of top-scoring variants, a cell-type heatmap; random and PWM baselines."""
-    from seq2func.variants.run import run_benchmark
-
     runs = seq2func.cli.label_dirs(run)
     run_benchmark(runs, labels, fasta, out, vcf=vcf, conservation=conservation, score=score,
                   assays=[a for a in assays.split(",") if a] or None, n_boot=n_boot, seed=seed)

@@ -17,7 +17,7 @@ def main(
     seed: int = typer.Option(1, "--seed", help="random seed (same seed, same bytes)"),
     outdir: Path = typer.Option(..., "--outdir", help="output directory (created if missing)"),
 ) -> None:
-    from seq2func.simulate import SCALES, simulate_world
+    from seq2func.simulate import SCALES, simulate_world  # deferred: seq2func.simulate pulls scipy; the CLI stays light
 
     if scale not in SCALES:
         raise InputError("--scale", None, f"unknown scale '{scale}' (known: {', '.join(SCALES)})")

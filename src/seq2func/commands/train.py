@@ -16,11 +16,14 @@ training, so a rerun with a fresh --outdir resumes too (a retried Nextflow task)
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
+from seq2func.errors import InputError
 from seq2func.train.params import TrainParams
 
 TP = TrainParams()  # the defaults of every training option
@@ -29,24 +32,16 @@ app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 
 
 def _rank() -> int:
-    import os
-
     return int(os.environ.get("RANK", "0") or 0)
 
 
 def _params(**kw):
-    import logging
-
-    from seq2func.train import TrainParams
-
     if _rank() > 0:  # under torchrun only rank 0 logs progress
         logging.getLogger().setLevel(logging.WARNING)
     return TrainParams(**kw)
 
 
 def _strategy_opts(opts: List[str]) -> dict:
-    from seq2func.errors import InputError
-
     out = {}
     for o in opts or []:
         if "=" not in o:
@@ -111,8 +106,8 @@ def pretrain(
     resume_dir: Optional[Path] = RESUME_DIR,
 ) -> None:
     """Train a model on the compendium tracks."""
-    from seq2func.train import pretrain as run
-    from seq2func.train.device import resolve_device
+    from seq2func.train import pretrain as run  # deferred: the training engine is torch; the CLI stays light
+    from seq2func.train.device import resolve_device  # deferred: imports torch
 
     resolve_device(device, require_gpu)  # fail fast, before reading anything
     p = _params(epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
@@ -145,8 +140,8 @@ def finetune(
     resume_dir: Optional[Path] = RESUME_DIR,
 ) -> None:
     """Fine-tune a pretrained checkpoint on one target cell type with one strategy."""
-    from seq2func.train import finetune as run
-    from seq2func.train.device import resolve_device
+    from seq2func.train import finetune as run  # deferred: the training engine is torch; the CLI stays light
+    from seq2func.train.device import resolve_device  # deferred: imports torch
 
     resolve_device(device, require_gpu)
     p = _params(epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
@@ -170,7 +165,7 @@ def predict(
     device: str = DEVICE, require_gpu: bool = REQUIRE_GPU,
 ) -> None:
     """Predict the windows of a split; writes OUT (.npy) and OUT.tracks.tsv."""
-    from seq2func.evaluate.run import predict_split
+    from seq2func.evaluate.run import predict_split  # deferred: imports torch
 
     predict_split(checkpoint, dataset, out, split=split, batch_size=batch_size, rc_average=rc_average, device=device,
                   require_gpu=require_gpu)

@@ -80,6 +80,7 @@ import torch
 from torch import nn
 
 from seq2func.errors import InputError
+from seq2func.models.blocks import GlobalPool1d
 from seq2func.prepare.dataset import one_hot
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,24 @@ class Target(nn.Module):
         return start, stop
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, 4, L)`` one-hot -> ``(B, 1)``: the chosen track, reduced."""
+        """``(B, 4, L)`` one-hot -> ``(B, 1)``: the chosen track, reduced.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            One-hot sequences ``(B, 4, L)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, 1)``: the track's output (classification/scalar), or its profile summed over the
+            target's bins (``sum``) or read at one bin (``bin``).
+
+        Raises
+        ------
+        InputError
+            The track or bin is out of range for the model's output, or ``scalar`` on several bins.
+        """
         y = self.model(x)
         if y.ndim not in (2, 3):
             raise ValueError(f"expected a (B, bins, tracks) or (B, tracks) model output, got {tuple(y.shape)}")
@@ -245,9 +263,8 @@ def auto_nonlinear_ops(model: nn.Module) -> dict:
         integrated-gradients rule with 8 Gauss-Legendre nodes (approximate). Basenji and the
         simple CNN need none: their non-linearities are ``torch.nn`` modules tangermeme handles.
     """
+    # deferred: tangermeme pulls in numba (seconds to import); only attribution runs need it
     from tangermeme.deep_lift_shap import _nonlinear, integrated_gradients_op
-
-    from seq2func.models.blocks import GlobalPool1d
 
     ops: dict = {}
     for m in model.modules():
@@ -269,7 +286,7 @@ def _global_pool_rule(module: nn.Module, grad_input: tuple, grad_output: tuple) 
     linear in ``avg`` mode; in ``max`` mode tangermeme's max-pool rule for one window of ``L``."""
     if getattr(module, "mode", "max") != "max":
         return grad_input
-    from tangermeme._deep_lift_utils import _maxpool
+    from tangermeme._deep_lift_utils import _maxpool  # deferred: tangermeme pulls in numba (slow import)
 
     proxy = nn.MaxPool1d(int(module.input.shape[-1]))
     proxy.input = module.input
@@ -374,7 +391,7 @@ def attributions(
                               batch_size=int(batch_size), device=dev, ops=ops or None,
                               warning_threshold=float(warning_threshold), convergence=convergence)
     else:
-        from tangermeme.saliency import saliency
+        from tangermeme.saliency import saliency  # deferred: tangermeme pulls in numba (slow import)
 
         hyp = saliency(target, X, target=0, batch_size=int(batch_size), hypothetical=True,
                        gradient_correction=(method == "grad_x_input"), device=dev)
@@ -386,8 +403,8 @@ def attributions(
 def _deep_lift_shap(target: nn.Module, X: torch.Tensor, *, has_n: bool, n_shuffles: int, seed: int,
                     batch_size: int, device: torch.device, ops: dict | None, warning_threshold: float,
                     convergence: str) -> torch.Tensor:
-    from tangermeme.deep_lift_shap import deep_lift_shap
-    from tangermeme.ersatz import dinucleotide_shuffle
+    from tangermeme.deep_lift_shap import deep_lift_shap  # deferred: tangermeme pulls in numba (slow import)
+    from tangermeme.ersatz import dinucleotide_shuffle  # deferred: as above
 
     # With N in the input the shuffles must keep it as a character of its own; the per-pair seeds
     # are the same as on tangermeme's fast path (reference k of a sequence: seed + k).

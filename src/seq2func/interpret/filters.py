@@ -37,6 +37,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seq2func.errors import InputError
+from seq2func.models.lora import LoRAConv1d
+from seq2func.prepare.dataset import one_hot
 
 __all__ = ["filter_pwms", "first_layer", "information_content", "pwm_from_counts"]
 
@@ -46,8 +48,6 @@ ELEMENT_BUDGET = 1 << 25
 
 def _lora_conv(module: nn.Module) -> nn.Conv1d | None:
     """A LoRA-wrapped Conv1d (:mod:`seq2func.models.lora`) as a plain Conv1d copy, adapter merged."""
-    from seq2func.models.lora import LoRAConv1d
-
     if not isinstance(module, LoRAConv1d):
         return None
     b = module.base
@@ -142,7 +142,18 @@ def pwm_from_counts(counts: np.ndarray, pseudocount: float = 1.0) -> np.ndarray:
 
 def information_content(pwm: np.ndarray) -> float:
     """Total information content (bits) of a ``(4, w)`` probability matrix against a uniform
-    background: ``sum p log2(p / 0.25)`` (``0 log 0 = 0``)."""
+    background: ``sum p log2(p / 0.25)`` (``0 log 0 = 0``).
+
+    Parameters
+    ----------
+    pwm : numpy.ndarray
+        Probability matrix ``(4, w)`` (columns summing to 1).
+
+    Returns
+    -------
+    float
+        Information content in bits, summed over the ``w`` columns.
+    """
     p = np.asarray(pwm, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(p > 0, p * np.log2(p / 0.25), 0.0)
@@ -170,8 +181,6 @@ class _FirstConv:
     def run(self, codes: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(x, act, valid)``: one-hot ``(B, 4, L)``, activations ``(B, C, P)`` (``-inf`` where
         not valid) and the valid-window mask ``(B, 1, P)``."""
-        from seq2func.prepare.dataset import one_hot
-
         t = torch.from_numpy(np.ascontiguousarray(codes)).to(self.device)
         x = one_hot(t)
         act = F.conv1d(x, self.weight, self.bias, stride=self.stride, dilation=self.dilation)

@@ -78,7 +78,9 @@ from seq2func.models.blocks import (
     ResidualBlock,
     SeqModel,
 )
+from seq2func.models.simple_cnn import SimpleCNN
 from seq2func.predict import Predictor
+from seq2func.prepare.dataset import one_hot
 
 __all__ = ["REDUCTIONS", "fast_path_reason", "ism", "ism_speed"]
 
@@ -303,8 +305,6 @@ def _make_plan(model: nn.Module) -> tuple[_Plan | None, str]:
     """Split a model into windowed stages; ``(None, reason)`` when it has no fast path."""
     if not isinstance(model, SeqModel):
         return None, f"{type(model).__name__} is not a seq2func SeqModel"
-    from seq2func.models.simple_cnn import SimpleCNN
-
     if type(model).forward not in (SeqModel.forward, SimpleCNN.forward):
         return None, f"{type(model).__name__} overrides forward"
     trunk, head = getattr(model, "trunk", None), getattr(model, "head", None)
@@ -355,7 +355,19 @@ def _make_plan(model: nn.Module) -> tuple[_Plan | None, str]:
 
 
 def fast_path_reason(model: nn.Module) -> str | None:
-    """Why ``model`` has no fast ISM path (``None`` when it has one)."""
+    """Why ``model`` has no fast ISM path (``None`` when it has one).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model to mutate.
+
+    Returns
+    -------
+    str or None
+        A short reason (e.g. ``"... overrides forward"``, ``"Flatten not followed by Linear"``), or
+        ``None`` when the model splits into windowed stages and gets the fast path.
+    """
     plan, why = _make_plan(model)
     return None if plan is not None else why
 
@@ -366,8 +378,6 @@ class _Engine:
     def __init__(self, plan: _Plan, codes: np.ndarray, device: torch.device):
         self.plan = plan
         self.device = device
-        from seq2func.prepare.dataset import one_hot
-
         par = next((q for st in plan.stages for m in st.modules for q in m.parameters() if q.is_floating_point()),
                    None)
         self.dtype = par.dtype if par is not None else torch.float32

@@ -47,6 +47,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy.stats import false_discovery_control
 
 from seq2func.errors import InputError
 from seq2func.io.atomic import write_text
@@ -150,7 +151,18 @@ def information_content(pwm: np.ndarray, background: Sequence[float] = (0.25, 0.
 
 
 def consensus(pwm: np.ndarray) -> str:
-    """Most likely base at each position of a ``(4, w)`` matrix (probabilities or a CWM)."""
+    """Most likely base at each position of a ``(4, w)`` matrix (probabilities or a CWM).
+
+    Parameters
+    ----------
+    pwm : numpy.ndarray
+        ``(4, w)`` matrix, rows A, C, G, T.
+
+    Returns
+    -------
+    str
+        ``w`` letters of ``ACGT`` (the first row on ties).
+    """
     arr = np.asarray(pwm, dtype=np.float64)
     return "".join(BASES[i] for i in arr.argmax(axis=0))
 
@@ -188,14 +200,14 @@ def jaspar_releases() -> list[str]:
     list of str
         e.g. ``["JASPAR2014", ..., "JASPAR2024", "JASPAR2026"]`` for pyjaspar 4.0.0.
     """
-    import pyjaspar
+    import pyjaspar  # deferred: pyjaspar (and Biopython) load only to read JASPAR
 
     return sorted(pyjaspar.jaspar_releases)
 
 
 @functools.lru_cache(maxsize=8)
 def _fetch_jaspar(release: str, collection: str | None, tax_group: str | None) -> tuple[JasparMatrix, ...]:
-    from pyjaspar import jaspardb
+    from pyjaspar import jaspardb  # deferred: pyjaspar (and Biopython) load only to read JASPAR
 
     db = jaspardb(release=release)
     kw: dict = {"collection": collection}
@@ -305,8 +317,7 @@ def tomtom_matches(query_pwms: Mapping[str, np.ndarray], targets: Any = None, *,
         ``offset``, ``overlap``, ``strand`` (``+``/``-``), ``query_width``, ``target_width``,
         ``query_consensus``, ``query_ic`` (bits). See the module docstring for the statistics.
     """
-    from memelite.tomtom import tomtom
-    from scipy.stats import false_discovery_control
+    from memelite.tomtom import tomtom  # deferred: memelite pulls in numba (slow import)
 
     if q_scope not in ("query", "all"):
         raise InputError("q_scope", None, f"q_scope must be 'query' or 'all', got {q_scope!r}")
@@ -425,7 +436,7 @@ def _finite_jaccard():
     which then stops the pattern merging with scikit-learn's "Input contains NaN", or the
     sub-clustering with Leiden's "Cannot accept NaN weights". Such a pair shares nothing:
     similarity 0 (:func:`_finite_pairwise` for the nearest-neighbour form)."""
-    from modiscolite import affinitymat
+    from modiscolite import affinitymat  # deferred: modiscolite pulls in numba and h5py (slow import)
 
     orig = affinitymat.jaccard
     orig_pairwise = affinitymat.pairwise_jaccard
@@ -474,7 +485,7 @@ def _cache_modisco_kernels() -> None:
     modiscolite internals and does nothing if they change.
     """
     try:
-        from modiscolite import precompile
+        from modiscolite import precompile  # deferred: modiscolite is slow to import
 
         if precompile._can_fork():
             return
@@ -521,7 +532,7 @@ def run_modisco(onehot: np.ndarray, hypothetical: np.ndarray, *, window: int | N
     list of ModiscoPattern
         Positive metacluster first, then negative, each in modisco's order (by support).
     """
-    from modiscolite.tfmodisco import TFMoDISco
+    from modiscolite.tfmodisco import TFMoDISco  # deferred: modiscolite is slow to import
 
     oh, hy = _check_tracks(onehot, hypothetical)
     L = oh.shape[2]
@@ -642,9 +653,9 @@ def logo_png(path: str | os.PathLike, pwm: np.ndarray, title: str | None = None,
     pathlib.Path
         ``path``.
     """
-    import logomaker
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    import logomaker  # deferred: logomaker and matplotlib are heavy; only logo drawing needs them
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # deferred: as above
+    from matplotlib.figure import Figure  # deferred: as above
 
     if kind not in ("information", "probability", "weight"):
         raise InputError("kind", None, f"logo kind must be 'information', 'probability' or 'weight', got {kind!r}")

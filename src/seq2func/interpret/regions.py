@@ -42,7 +42,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seq2func.chroms import alias_map
 from seq2func.errors import InputError
+from seq2func.prepare.bed import _open_text
+from seq2func.prepare.genome import Fasta
+from seq2func.prepare.store import PreparedDataset, open_dataset
 
 __all__ = ["COLUMNS", "ranking_tracks", "read_regions_bed", "select_regions", "window_scores"]
 
@@ -63,8 +67,6 @@ def _is_accessibility(assay: str) -> bool:
 
 
 def _open(dataset):
-    from seq2func.prepare.store import PreparedDataset, open_dataset
-
     return dataset if isinstance(dataset, PreparedDataset) or hasattr(dataset, "targets") else open_dataset(dataset)
 
 
@@ -179,9 +181,6 @@ def read_regions_bed(path: str | os.PathLike, fasta_lengths: dict[str, int], seq
         coordinates, ``end < start``, a contig absent from the FASTA, an end past the contig, a
         window past a contig edge; or a BED with no region.
     """
-    from seq2func.chroms import alias_map
-    from seq2func.prepare.bed import _open_text
-
     path = Path(path)
     L = int(seq_length)
     if not path.is_file():
@@ -365,8 +364,6 @@ def select_regions(dataset, *, cell_types: Sequence[str] | None = None, n: int =
 
 
 def _from_bed(ds, bed, fasta, tracks: dict[str, list[int]], tid: dict[str, str], L: int) -> tuple[pd.DataFrame, np.ndarray]:
-    from seq2func.prepare.genome import Fasta
-
     if fasta is None:
         raise InputError("fasta", None, f"regions from a BED ({bed}) need the reference FASTA to fetch their sequences")
     with Fasta(fasta) as fa:

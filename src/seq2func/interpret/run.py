@@ -40,9 +40,27 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 
 from seq2func.errors import InputError
+from seq2func.interpret.attribution import attributions
+from seq2func.interpret.filters import filter_pwms
+from seq2func.interpret.ism import ism
+from seq2func.interpret.motifs import (
+    consensus,
+    information_content,
+    jaspar_motifs,
+    logo_png,
+    run_modisco,
+    tomtom_matches,
+    write_meme,
+)
+from seq2func.interpret.regions import select_regions
 from seq2func.io.atomic import atomic_dir, write_json
+from seq2func.prepare import open_dataset
+from seq2func.prepare.dataset import one_hot
+from seq2func.train.checkpoint import model_from_checkpoint
+from seq2func.train.device import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +87,21 @@ MIN_QUERY_MEAN_IC = 0.4  # bits per column of the trimmed query
 def informative(pwm: np.ndarray, min_column_ic: float = MIN_COLUMN_IC) -> np.ndarray | None:
     """The PWM with uninformative flank columns trimmed, or None when what is left is too short or
     too flat to be matched (Tomtom gives near-uniform queries tiny p-values against long, flat
-    database matrices such as the extended CTCF ones)."""
-    from seq2func.interpret.motifs import information_content
+    database matrices such as the extended CTCF ones).
 
+    Parameters
+    ----------
+    pwm : numpy.ndarray
+        Probability matrix ``(4, w)``.
+    min_column_ic : float, optional
+        Information content (bits) below which a flank column is trimmed.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The trimmed ``(4, w')`` matrix, or ``None`` when it is narrower than ``MIN_QUERY_WIDTH`` columns or
+        holds less than ``MIN_QUERY_IC`` bits in all or ``MIN_QUERY_MEAN_IC`` bits per column.
+    """
     ic = information_content(pwm)
     keep = np.flatnonzero(ic >= min_column_ic)
     if keep.size == 0:
@@ -99,10 +129,6 @@ def _load_model(checkpoint: str | os.PathLike, dataset: str | os.PathLike, devic
     tuple
         ``(device, model, checkpoint dict, track table, dataset)``.
     """
-    from seq2func.prepare import open_dataset
-    from seq2func.train.checkpoint import model_from_checkpoint
-    from seq2func.train.device import resolve_device
-
     dev = resolve_device(device, require_gpu)
     model, ck = model_from_checkpoint(checkpoint, device=dev)
     tracks = list(ck.get("tracks") or [])
@@ -166,8 +192,6 @@ def _ism_first_region(model, codes: np.ndarray, table: pd.DataFrame, track: dict
     dict
         ``values`` (``(ism_bp, 4)`` float32), ``start``, ``chrom``, ``codes`` and ``track``.
     """
-    from seq2func.interpret.ism import ism
-
     L = codes.shape[1]
     a = max(0, L // 2 - ism_bp // 2)
     return {"values": ism(model, codes[:1], positions=slice(a, min(L, a + ism_bp)), tracks=[col],
@@ -201,10 +225,6 @@ def _explain_regions(model, ds, tracks: Sequence[dict], cell_types: Sequence[str
         ``(regions, codes, attributions, hypothetical, one-hot, cell type per region, ISM per cell
         type)``; the arrays stacked over the cell types.
     """
-    from seq2func.interpret.attribution import attributions
-    from seq2func.interpret.regions import select_regions
-    from seq2func.prepare.dataset import one_hot
-
     tables, codes_all, hyp_all, attr_all, ct_of = [], [], [], [], []
     ism_out = {}
     for ct in cell_types:
@@ -233,7 +253,7 @@ def _explain_regions(model, ds, tracks: Sequence[dict], cell_types: Sequence[str
     codes = np.concatenate(codes_all)
     attr = np.concatenate(attr_all)
     hyp = np.concatenate(hyp_all)
-    onehot = one_hot(__import__("torch").from_numpy(codes)).numpy()
+    onehot = one_hot(torch.from_numpy(codes)).numpy()
     ct_arr = np.array(ct_of)
     return regions, codes, attr, hyp, onehot, ct_arr, ism_out
 
@@ -258,8 +278,6 @@ def _find_patterns(onehot: np.ndarray, hyp: np.ndarray, label: str, max_seqlets:
     list
         The patterns.
     """
-    from seq2func.interpret.motifs import run_modisco
-
     t = time.perf_counter()
     try:
         patterns = run_modisco(onehot, hyp, max_seqlets=max_seqlets, seed=seed)
@@ -293,8 +311,6 @@ def _pattern_mass(patterns: Sequence, attr: np.ndarray, ct_arr: np.ndarray,
         Per pattern and cell type: the summed ``|contribution|`` of its seqlets (``mass``) and its
         share of all of the cell type's ``|contribution|``.
     """
-    from seq2func.interpret.motifs import consensus, information_content
-
     abs_attr = np.abs(attr).sum(axis=1)  # (N, L)
     total = {ct: float(abs_attr[ct_arr == ct].sum()) or 1.0 for ct in cell_types}
     prow, mass_rows = [], []
@@ -332,9 +348,6 @@ def _match_motifs(patterns: Sequence, model, codes: np.ndarray, targets, dev, mi
     tuple
         ``(pattern matches, filters, filters kept for matching, filter matches)``.
     """
-    from seq2func.interpret.filters import filter_pwms
-    from seq2func.interpret.motifs import tomtom_matches
-
     t = time.perf_counter()
     queries = {p.name: q for p in patterns if (q := informative(p.pwm)) is not None}
     matches = tomtom_matches(queries, targets) if queries else pd.DataFrame()
@@ -422,8 +435,6 @@ def _write_model_outputs(tmp: Path, *, regions: pd.DataFrame, codes: np.ndarray,
     -------
     None
     """
-    from seq2func.interpret.motifs import logo_png, write_meme
-
     regions.to_csv(tmp / "regions.tsv", sep="\t", index=False)
     np.savez_compressed(tmp / "attributions.npz", codes=codes, attributions=attr.astype(np.float16),
                         hypothetical=hyp.astype(np.float16), cell_type=ct_arr)
@@ -510,9 +521,58 @@ def interpret_model(
     device: str = "auto",
     require_gpu: bool = False,
 ) -> dict:
-    """Explain one checkpoint into ``out`` (see the module doc); returns ``summary.json``."""
-    from seq2func.interpret.motifs import jaspar_motifs
+    """Explain one checkpoint into ``out`` (see the module doc); returns ``summary.json``.
 
+    Parameters
+    ----------
+    checkpoint : str or os.PathLike
+        The trained model's checkpoint (it must carry its track table).
+    dataset : str or os.PathLike
+        The PREPARE dataset the regions come from (same window length as the model's input).
+    out : str or os.PathLike
+        The output directory (replaced atomically).
+    label : str, optional
+        The model's name in the outputs.
+    n : int, optional
+        Regions per cell type (the dataset windows with the most signal of its tracks).
+    split : str, optional
+        The dataset split the regions come from.
+    regions_bed : str or os.PathLike, optional
+        A BED of regions to explain instead of dataset windows (needs ``fasta``).
+    fasta : str or os.PathLike, optional
+        The reference FASTA the BED regions are fetched from.
+    method : str, optional
+        ``deeplift_shap``, ``grad_x_input`` or ``saliency``.
+    n_shuffles : int, optional
+        Dinucleotide-shuffled references per sequence (DeepSHAP).
+    jaspar_release : str, optional
+        The pyjaspar release the motifs are matched to (vertebrate CORE).
+    ism_bp : int, optional
+        Central bases of each cell type's first region mutated by ISM; 0: no ISM.
+    max_seqlets : int, optional
+        TF-MoDISco-lite seqlets per metacluster.
+    min_filter_sites : int, optional
+        First-layer filters with fewer sites are not matched to JASPAR.
+    min_filter_ic : float, optional
+        First-layer filters with less information content (bits) are not matched to JASPAR.
+    seed : int, optional
+        Seed of the DeepSHAP references and of TF-MoDISco-lite.
+    device : str, optional
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:<i>``.
+    require_gpu : bool, optional
+        Fail instead of running on the CPU when no GPU is available.
+
+    Returns
+    -------
+    dict
+        The contents of ``summary.json`` (cell types, regions, patterns and filters matched, TFs, seconds).
+
+    Raises
+    ------
+    InputError
+        A checkpoint without tracks, a dataset of another window length or without the model's cell types,
+        no windows to explain, a bad BED or method.
+    """
     t0 = time.perf_counter()
     dev, model, ck, tracks, ds = _load_model(checkpoint, dataset, device, require_gpu)
     targets = jaspar_motifs(jaspar_release)
@@ -550,7 +610,18 @@ def _load(d: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
 
 
 def tf_shares(mass: pd.DataFrame) -> pd.DataFrame:
-    """Per matched TF (q < 0.05) and cell type: the summed share of attribution mass of its patterns."""
+    """Per matched TF (q < 0.05) and cell type: the summed share of attribution mass of its patterns.
+
+    Parameters
+    ----------
+    mass : pandas.DataFrame
+        A model's ``pattern_mass.tsv``: ``pattern``, ``cell_type``, ``share``, ``target_name``, ``q_value``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``tf`` (upper case), ``cell_type``, ``share``; empty when nothing matched.
+    """
     if mass.empty or "q_value" not in mass:
         return pd.DataFrame(columns=["tf", "cell_type", "share"])
     m = mass[mass["q_value"] < Q_MATCH].assign(tf=lambda d: d["target_name"].map(_tf_name))
@@ -560,11 +631,34 @@ def tf_shares(mass: pd.DataFrame) -> pd.DataFrame:
 def summarise(runs: dict[str, str | os.PathLike], out: str | os.PathLike, *, truth: str | os.PathLike | None = None) -> dict:
     """Join the models' INTERPRET outputs (``runs``: label -> directory) into ``out``: specificity
     table and heatmap, gained TFs, and with ``truth`` (the simulated world's truth.json) the
-    recovery of the planted TFs."""
+    recovery of the planted TFs.
+
+    Parameters
+    ----------
+    runs : dict of str to str or os.PathLike
+        Model label -> its :func:`interpret_model` output directory; fine-tuned models are the labels
+        holding a ``/`` (``<cell_type>/<strategy>``).
+    out : str or os.PathLike
+        The output directory (replaced atomically).
+    truth : str or os.PathLike, optional
+        The simulated world's ``truth.json``: adds ``recovery.tsv`` and ``lineage_ranks.tsv``.
+
+    Returns
+    -------
+    dict
+        The contents of ``summary.json``: ``models``, ``gained_tfs``, ``motif_recovery``, ``recovered``,
+        ``lineage_ranks``.
+
+    Raises
+    ------
+    InputError
+        A run directory that is not an INTERPRET output.
+    """
+    # deferred: matplotlib is heavy; only the summary's heatmap needs it
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: as above
 
     loaded = {k: _load(Path(v)) for k, v in runs.items()}
     rows = []

@@ -28,7 +28,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+import pysam
 
+from seq2func.chroms import alias_map
+from seq2func.io.fasta import fetch, open_fasta
 from seq2func.io.motifs import Motif, load_jaspar_subset
 
 log = logging.getLogger(__name__)
@@ -183,11 +186,6 @@ def pwm_scores(
     A REF allele that disagrees with the FASTA is used as given (the reference sequence is the
     FASTA flanks around it); the count of such variants is logged as a warning.
     """
-    import pysam
-
-    from seq2func.chroms import alias_map
-    from seq2func.io.fasta import fetch, open_fasta
-
     if motifs is None:
         motifs, _ = load_jaspar_subset()
     motifs = list(motifs)

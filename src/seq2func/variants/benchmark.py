@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -45,6 +46,9 @@ import pandas as pd
 
 from seq2func.chroms import alias_map
 from seq2func.errors import InputError
+from seq2func.io.atomic import write_files
+from seq2func.io.text import CStderr, iter_text_lines
+from seq2func.io.vcf import VcfText, Where, genotype_texts, parse_genotypes
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +98,6 @@ def read_labels(path: str | os.PathLike, fasta_contigs: Iterable[str] | Mapping[
         number, allele, label or direction, a contig the FASTA lacks, a position beyond the
         contig, a (variant, cell type) pair given twice, or no rows at all.
     """
-    from seq2func.io.text import iter_text_lines
-
     display = os.fspath(path)
     if not Path(path).is_file():
         raise InputError(display, None, "file not found")
@@ -270,9 +272,7 @@ def conservation_at(bigwig_path: str | os.PathLike, variants: pd.DataFrame, flan
     InputError
         The bigWig is absent or unreadable.
     """
-    import pyBigWig
-
-    from seq2func.io.text import CStderr
+    import pyBigWig  # deferred: optional reader of one covariate; validate imports this module
 
     display = os.fspath(bigwig_path)
     if not Path(bigwig_path).is_file():
@@ -338,8 +338,6 @@ def allele_frequencies(vcf_path: str | os.PathLike, keys: Iterable[str]) -> pd.S
         allele's count among the called alleles of all samples' GT (NaN when none is called);
         NaN for a key the VCF lacks.
     """
-    from seq2func.io.vcf import VcfText, Where, genotype_texts, parse_genotypes
-
     keys = [str(k) for k in keys]
     out = np.full(len(keys), np.nan)
     by_chrom: dict[str, dict[tuple[int, str, str], list[int]]] = {}
@@ -399,7 +397,7 @@ def allele_frequencies(vcf_path: str | os.PathLike, keys: Iterable[str]) -> pd.S
 def _auroc_rows(s: np.ndarray, y: np.ndarray) -> np.ndarray:
     """AUROC of every row of ``s`` (n_rows, n) against 0/1 ``y`` (same shape), ties half;
     NaN for a row with one class."""
-    from scipy.stats import rankdata
+    from scipy.stats import rankdata  # deferred: scipy is slow to import; validate imports this module
 
     r = rankdata(s, axis=1)
     npos = y.sum(axis=1)
@@ -456,6 +454,7 @@ def ranking_metrics(
         ``auprc_lo``/``auprc_hi`` (NaN without resamples), ``auprc_baseline`` (fraction of
         positives: the AUPRC of a random score) and ``n_boot`` (resamples used).
     """
+    # deferred: sklearn is heavy; validate imports this module
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     v = np.asarray(values, dtype=np.float64)
@@ -505,7 +504,7 @@ def sign_consistency(scores: np.ndarray, labels: np.ndarray, direction: np.ndarr
         ``n`` (positives counted), ``n_agree``, ``fraction`` (NaN when ``n`` is 0) and
         ``binom_p``: two-sided exact binomial test of ``n_agree`` out of ``n`` against 0.5.
     """
-    from scipy.stats import binomtest
+    from scipy.stats import binomtest  # deferred: scipy is slow to import; validate imports this module
 
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(np.int64)
@@ -523,8 +522,20 @@ def quantile_bins(values: np.ndarray, n_bins: int = 5) -> np.ndarray:
     Bin ``ceil(rank * n_bins / n)``: equal sizes up to ties. Tied values share the bin of the
     lowest rank among them (``rankdata(method="min")``), so a block of equal scores (say, the
     zeros of a motif baseline) sits in the lowest bin it reaches and never inflates a higher one.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Scores, 1-D, all finite (callers drop NaN first).
+    n_bins : int, optional
+        Number of quantile bins (5: quintiles).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 bin of each value, in ``[1, n_bins]``; empty for empty ``values``.
     """
-    from scipy.stats import rankdata
+    from scipy.stats import rankdata  # deferred: scipy is slow to import; validate imports this module
 
     v = np.asarray(values, dtype=np.float64)
     if v.size == 0:
@@ -554,7 +565,7 @@ def enrichment_by_quantile(values: np.ndarray, labels: np.ndarray, n_bins: int =
         outside; 0.5 added to every cell when one is 0) and ``fisher_p`` (two-sided Fisher exact
         test of the 2 x 2 table); ratios and p NaN for an empty quantile (ties can empty one).
     """
-    from scipy.stats import fisher_exact
+    from scipy.stats import fisher_exact  # deferred: scipy is slow to import; validate imports this module
 
     v = np.asarray(values, dtype=np.float64)
     y = np.asarray(labels).astype(np.int64)
@@ -616,7 +627,20 @@ def maf_bins(values: np.ndarray, af: np.ndarray, edges: Sequence[float] = MAF_ED
 
 
 def top_mask(values: np.ndarray, top_frac: float = 0.1) -> np.ndarray:
-    """The ``ceil(top_frac * n)`` largest ``|values|`` (ties broken by position: stable)."""
+    """The ``ceil(top_frac * n)`` largest ``|values|`` (ties broken by position: stable).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Signed scores, 1-D (ranked by absolute value).
+    top_frac : float, optional
+        Fraction of the values to mark.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask, same length as ``values``, True for the top values.
+    """
     v = np.abs(np.asarray(values, dtype=np.float64))
     k = int(math.ceil(top_frac * v.size - 1e-9))
     m = np.zeros(v.size, dtype=bool)
@@ -644,7 +668,7 @@ def conservation_top(values: np.ndarray, conservation: np.ndarray, top_frac: flo
         ``mwu_u`` (Mann-Whitney U of top vs rest), ``mwu_p`` (two-sided) and ``mwu_p_greater``
         (one-sided: top more conserved); NaN where a group is empty.
     """
-    from scipy.stats import mannwhitneyu
+    from scipy.stats import mannwhitneyu  # deferred: scipy is slow to import; validate imports this module
 
     v = np.asarray(values, dtype=np.float64)
     c = np.asarray(conservation, dtype=np.float64)
@@ -837,9 +861,7 @@ def _tsv(df: pd.DataFrame) -> str:
 
 def _save(fig, path: Path) -> None:
     """Save a figure atomically (temporary sibling, then rename)."""
-    import tempfile
-
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: matplotlib is heavy; variants is a light stage
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -871,7 +893,7 @@ def _plot_auroc(au: pd.DataFrame, models: list[str], cts: list[str], colors, out
     pathlib.Path or None
         The figure written, or None for an empty table.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: matplotlib is heavy; variants is a light stage
 
     if not len(au):
         return None
@@ -923,7 +945,7 @@ def _plot_sign_consistency(sc: pd.DataFrame, models: list[str], cts: list[str], 
     pathlib.Path or None
         The figure written, or None for an empty table.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: matplotlib is heavy; variants is a light stage
 
     if not len(sc):
         return None
@@ -963,7 +985,7 @@ def _plot_enrichment(en: pd.DataFrame, models: list[str], colors, out: Path) -> 
     pathlib.Path or None
         The figure written, or None for an empty table.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: matplotlib is heavy; variants is a light stage
 
     if not len(en):
         return None
@@ -1003,7 +1025,7 @@ def _plot_maf(mf: pd.DataFrame, models: list[str], colors, out: Path) -> Path | 
     pathlib.Path or None
         The figure written, or None for an empty table.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: matplotlib is heavy; variants is a light stage
 
     if not len(mf):
         return None
@@ -1044,7 +1066,7 @@ def _plot_conservation(cvals: pd.DataFrame | None, models: list[str], cts: list[
     pathlib.Path or None
         The figure written, or None without conservation values.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: matplotlib is heavy; variants is a light stage
 
     if cvals is None or not len(cvals):
         return None
@@ -1086,7 +1108,7 @@ def _plot_heatmap(hm: pd.DataFrame, out: Path) -> Path | None:
     pathlib.Path or None
         The figure written, or None for an empty table.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: matplotlib is heavy; variants is a light stage
 
     if not len(hm):
         return None
@@ -1128,12 +1150,11 @@ def plots(results: Mapping[str, pd.DataFrame], outdir: str | os.PathLike) -> lis
         a non-empty ``maf`` table), ``conservation.png`` (box plots of the top variants against
         the rest; only with conservation values) and ``heatmap.png``, each written atomically.
     """
+    # deferred: matplotlib is heavy; variants is a light stage
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from seq2func.io.atomic import write_files
+    import matplotlib.pyplot as plt  # deferred: as above
 
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)

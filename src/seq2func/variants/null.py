@@ -21,6 +21,9 @@ import numpy as np
 import pandas as pd
 
 from seq2func.prepare.genome import CODE_LUT
+from seq2func.prepare.genome import N as CODE_N
+from seq2func.variants.scores import _track_rows, compute_scores, untransform_predictions
+from seq2func.variants.sequences import variant_windows
 
 NULL_KINDS = ("random", "shuffle")
 BASES = np.array(list("ACGT"))
@@ -30,6 +33,19 @@ def random_snvs(fasta, chrom: str, n: int, seed: int = 0, *, max_tries: int = 20
     """``n`` random SNVs on ``chrom`` of ``fasta`` (a :class:`seq2func.prepare.genome.Fasta` or anything
     with ``lengths`` and ``fetch_text``): positions uniform over the contig, kept where the
     reference base is A/C/G/T, the alternative a uniform other base.
+
+    Parameters
+    ----------
+    fasta : seq2func.prepare.genome.Fasta
+        The reference genome, or anything with ``lengths`` (contig -> bp) and ``fetch_text(chrom, start, end)``.
+    chrom : str
+        Contig to draw from (FASTA spelling).
+    n : int
+        Number of SNVs wanted.
+    seed : int, optional
+        Seed of the random draws (same seed, same SNVs).
+    max_tries : int, optional
+        Rounds of position draws before giving up on a contig that is mostly N.
 
     Returns
     -------
@@ -92,7 +108,18 @@ def empirical_p(values: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values (NaN kept), as ``statsmodels.multipletests(method='fdr_bh')``."""
+    """Benjamini-Hochberg q-values (NaN kept), as ``statsmodels.multipletests(method='fdr_bh')``.
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        p-values, any shape; NaN entries are left out of the correction.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 q-values, same shape as ``p``, NaN where ``p`` is NaN.
+    """
     p = np.asarray(p, dtype=np.float64)
     q = np.full(p.shape, np.nan)
     ok = np.flatnonzero(np.isfinite(p))
@@ -108,7 +135,22 @@ def bh(p: np.ndarray) -> np.ndarray:
 def add_calibration(scores: pd.DataFrame, null: pd.DataFrame, score_cols: list[str]) -> pd.DataFrame:
     """``scores`` (one row per variant ``key`` x ``track_id``) with ``pvalue_<s>``,
     ``percentile_<s>`` and ``qvalue_<s>`` columns for each score ``s``, against the ``null`` rows of
-    the same track (same layout as ``scores``)."""
+    the same track (same layout as ``scores``).
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Real scores: ``key``, ``track_id`` and one column per score (not modified).
+    null : pandas.DataFrame
+        Null scores in the same layout.
+    score_cols : list of str
+        Scores to calibrate; a score missing from either table gets NaN columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``scores`` with ``pvalue_<s>``, ``percentile_<s>`` (%) and ``qvalue_<s>`` (BH per track) columns.
+    """
     out = scores.copy()
     for s in score_cols:
         out[f"pvalue_{s}"] = np.nan
@@ -128,7 +170,25 @@ def add_calibration(scores: pd.DataFrame, null: pd.DataFrame, score_cols: list[s
 def calibration(null: pd.DataFrame, score_cols: list[str], seed: int = 0, alpha: float = 0.05) -> dict:
     """How honest the p-values are: the null split at random in two halves, one half's p-values
     against the other half; returns ``{score: fraction of p < alpha}`` over all tracks (about
-    ``alpha`` when calibrated) and the numbers it came from."""
+    ``alpha`` when calibrated) and the numbers it came from.
+
+    Parameters
+    ----------
+    null : pandas.DataFrame
+        Null scores: ``key`` (one per null draw), ``track_id`` and one column per score.
+    score_cols : list of str
+        Scores to check (those missing from ``null`` are skipped).
+    seed : int, optional
+        Seed of the random split of the null draws.
+    alpha : float, optional
+        p-value threshold.
+
+    Returns
+    -------
+    dict
+        ``alpha``, ``n_null_variants`` and ``fraction_below_alpha`` (score -> fraction of p < alpha,
+        ``None`` where no p-value could be computed).
+    """
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0xCA1])
     keys = null["key"].unique()
     half = set(rng.permutation(keys)[: keys.size // 2].tolist())
@@ -156,17 +216,35 @@ def shuffled_null_scores(predictor, variants: pd.DataFrame, fasta, tracks, n: in
     cut or N-padded to the input length), scored like a real variant (no stitching: the shuffled
     flanks have no genomic coordinates).
 
+    Parameters
+    ----------
+    predictor : seq2func.predict.Predictor
+        The model's predictor (``seq_len``, ``kind``, called as ``predictor(codes, rc=...)``).
+    variants : pandas.DataFrame
+        The real variants to draw from: ``chrom``, ``pos`` (1-based), ``ref``, ``alt``, ``key``.
+    fasta : Fasta or str or os.PathLike
+        The reference genome (a :class:`~seq2func.prepare.genome.Fasta` or its path).
+    tracks : sequence of mapping or pandas.DataFrame or None
+        The checkpoint's track rows (``track_id``, ``transform``); ``None``: ids ``"0"``, ``"1"``, ...
+    n : int
+        Number of null draws (variants drawn with replacement); ``<= 0`` gives an empty table.
+    scores : list of str
+        Score names (:func:`seq2func.variants.scores.default_scores`).
+    seed : int, optional
+        Seed of the draws and of the shuffles.
+    rc : bool, optional
+        Also score the reverse complement and average.
+    untransform : bool, optional
+        Invert each track's transform before scoring (profile models).
+
     Returns
     -------
     pandas.DataFrame
         One row per null draw (``key`` = ``null:<i>:<variant key>``) x ``track_id``, one column per score.
     """
+    # deferred: torch (and tangermeme, which imports it) is heavy; the random null and the merge never need it
     import torch
-    from tangermeme.ersatz import dinucleotide_shuffle
-
-    from seq2func.prepare.genome import N as CODE_N
-    from seq2func.variants.scores import _track_rows, compute_scores, untransform_predictions
-    from seq2func.variants.sequences import variant_windows
+    from tangermeme.ersatz import dinucleotide_shuffle  # deferred: tangermeme imports torch
 
     if n <= 0 or variants.empty:
         return pd.DataFrame(columns=["key", "track_id", *scores])

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pysam
+from pysam.libcbgzf import BGZFile
 
 from seq2func.io.atomic import write_json
 from seq2func.io.text import CStderr
@@ -549,9 +551,6 @@ def _write_indexed_vcf(out_vcf_gz: str | os.PathLike, header: list[str], lines: 
     gz_tmp = _temp(out, ".tmp.vcf.gz")
     pending = [(gz_tmp, out), (_temp(index_final, ".tmp.idx"), index_final)]
     try:
-        import pysam
-        from pysam.libcbgzf import BGZFile
-
         with BGZFile(str(gz_tmp), "wb") as fh:
             fh.write(("\n".join(header) + "\n").encode())
             buf: list[str] = []

@@ -31,6 +31,14 @@ import pandas as pd
 
 from seq2func.errors import InputError
 from seq2func.io.atomic import atomic_dir, write_json
+from seq2func.io.fasta import contig_lengths
+from seq2func.prepare.genome import Fasta
+from seq2func.variants import baselines
+from seq2func.variants import benchmark as vb
+from seq2func.variants.null import NULL_KINDS, add_calibration, calibration, random_snvs, shuffled_null_scores
+from seq2func.variants.output import write_summary, write_table, write_vcf
+from seq2func.variants.records import _genome, check_ref, normalise, read_variants
+from seq2func.variants.scores import default_scores, score_variants
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +47,6 @@ REF_MISMATCH_POLICIES = ("error", "skip", "flip")
 
 
 def _variant_set(vcf, fasta, ref_mismatch: str):
-    from seq2func.variants.records import check_ref, read_variants
-
     if ref_mismatch not in REF_MISMATCH_POLICIES:
         raise InputError("--ref-mismatch", ref_mismatch, f"must be one of {', '.join(REF_MISMATCH_POLICIES)}")
     vs = read_variants(vcf, fasta)
@@ -48,9 +54,10 @@ def _variant_set(vcf, fasta, ref_mismatch: str):
 
 
 def _load(checkpoint, device: str, require_gpu: bool, batch_size: int):
+    # deferred: seq2func.predict and seq2func.train import torch; merge and benchmark never load a model
     from seq2func.predict import Predictor, rc_permutation
-    from seq2func.train.checkpoint import model_from_checkpoint
-    from seq2func.train.device import resolve_device
+    from seq2func.train.checkpoint import model_from_checkpoint  # deferred: imports torch
+    from seq2func.train.device import resolve_device  # deferred: imports torch
 
     dev = resolve_device(device, require_gpu)
     model, ck = model_from_checkpoint(checkpoint, device=dev)
@@ -85,11 +92,54 @@ def score_chunk(
 
     ``null``: null draws for the whole run; this chunk draws its share, ``ceil(null x its unique
     variants / all unique variants)``. Returns ``chunk.json``.
-    """
-    from seq2func.prepare.genome import Fasta
-    from seq2func.variants.null import NULL_KINDS, random_snvs, shuffled_null_scores
-    from seq2func.variants.scores import default_scores, score_variants
 
+    Parameters
+    ----------
+    checkpoint : str or os.PathLike
+        The model checkpoint.
+    vcf : str or os.PathLike
+        The variants: a VCF/BCF or a ``chrom pos ref alt [id]`` TSV (all chromosomes).
+    fasta : str or os.PathLike
+        The reference genome FASTA.
+    chrom : str
+        The chromosome this chunk scores (FASTA spelling).
+    out : str or os.PathLike
+        The chunk directory to write (replaced atomically).
+    label : str, optional
+        The model's name in the outputs.
+    scores : sequence of str, optional
+        Score names; ``None``: every score of the model's output kind.
+    shifts : sequence of int, optional
+        Window shifts (bp) scored separately and averaged.
+    rc : bool, optional
+        Also score the reverse complement and average.
+    ref_mismatch : str, optional
+        What to do with a REF allele that differs from the FASTA: ``error``, ``skip`` or ``flip``.
+    null : int, optional
+        Null draws for the whole run (0: no null).
+    null_kind : str, optional
+        ``random`` (random genome SNVs) or ``shuffle`` (dinucleotide-shuffled variant windows).
+    seed : int, optional
+        Seed of the null draws.
+    share_reference : bool, optional
+        One reference prediction per cluster of nearby variants.
+    device : str, optional
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:<i>``.
+    require_gpu : bool, optional
+        Fail instead of falling back to the CPU when no GPU is available.
+    batch_size : int, optional
+        Windows per forward pass.
+
+    Returns
+    -------
+    dict
+        The contents of ``chunk.json`` (parameters, counts, forward passes, seconds).
+
+    Raises
+    ------
+    InputError
+        An unknown ``null_kind`` or ``ref_mismatch``, unreadable variants, or REF mismatches under ``error``.
+    """
     t0 = time.perf_counter()
     if null_kind not in NULL_KINDS:
         raise InputError("--null-kind", null_kind, f"must be one of {', '.join(NULL_KINDS)}")
@@ -147,10 +197,34 @@ def _read_chunk(d: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
 
 def merge_chunks(chunks: Sequence[str | os.PathLike], vcf: str | os.PathLike, fasta: str | os.PathLike,
                  out: str | os.PathLike, *, ref_mismatch: str = "error", seed: int = 0) -> dict:
-    """Pool one model's chunks into ``out`` (see the module doc); returns ``summary.json``."""
-    from seq2func.variants.null import add_calibration, calibration
-    from seq2func.variants.output import write_summary, write_table, write_vcf
+    """Pool one model's chunks into ``out`` (see the module doc); returns ``summary.json``.
 
+    Parameters
+    ----------
+    chunks : sequence of str or os.PathLike
+        The model's chunk directories (:func:`score_chunk`), one per chromosome.
+    vcf : str or os.PathLike
+        The variants the chunks scored (VCF/BCF or TSV).
+    fasta : str or os.PathLike
+        The reference genome FASTA.
+    out : str or os.PathLike
+        The output directory (replaced atomically).
+    ref_mismatch : str, optional
+        The chunks' REF mismatch policy: ``error``, ``skip`` or ``flip``.
+    seed : int, optional
+        Seed of the null's calibration split.
+
+    Returns
+    -------
+    dict
+        The contents of ``summary.json``.
+
+    Raises
+    ------
+    InputError
+        No chunks, chunks that disagree (label, checkpoint, scores, parameters), a chromosome scored twice, or
+        variants on a chromosome no chunk scored.
+    """
     t0 = time.perf_counter()
     loaded = [_read_chunk(Path(c)) for c in chunks]
     if not loaded:
@@ -231,19 +305,46 @@ def run_benchmark(
     its tracks (flagged ``agnostic``: e.g. the pretrained model on a target cell type). Fine-tuned
     models are the labels holding a ``/`` (``<cell_type>/<strategy>``). Writes the tables and
     figures of :func:`seq2func.variants.benchmark.plots` and ``benchmark.json`` into ``out``.
-    """
-    from seq2func.io.fasta import contig_lengths
-    from seq2func.variants import baselines
-    from seq2func.variants import benchmark as vb
 
+    Parameters
+    ----------
+    runs : dict of str to str or os.PathLike
+        Model label -> its :func:`merge_chunks` output directory.
+    labels : str or os.PathLike
+        The labelled variants table (:func:`seq2func.variants.benchmark.read_labels`).
+    fasta : str or os.PathLike
+        The reference genome FASTA.
+    out : str or os.PathLike
+        The output directory (replaced atomically).
+    vcf : str or os.PathLike, optional
+        A VCF/BCF of allele frequencies (INFO ``AF``, else counted from GT) for the stratified metrics.
+    conservation : str or os.PathLike, optional
+        A conservation bigWig (e.g. GERP) for the stratified metrics.
+    score : str, optional
+        The score compared; ``None``: ``SAD``, ``dlogit`` for classifiers.
+    assays : sequence of str, optional
+        Only tracks of these assays count toward a cell type's score.
+    n_boot : int, optional
+        Bootstrap resamples for the confidence intervals.
+    seed : int, optional
+        Seed of the random baseline and the bootstrap.
+
+    Returns
+    -------
+    dict
+        The contents of ``benchmark.json`` (models, AUROCs, files written).
+
+    Raises
+    ------
+    InputError
+        No runs, a run that is not a SCORE_VARIANTS output, or a run without the ``score`` column.
+    """
     t0 = time.perf_counter()
     if not runs:
         raise InputError("--run", None, "no scored models to benchmark")
     lengths = contig_lengths(fasta)
     lab = vb.read_labels(labels, lengths)
     # the labels' alleles normalised as the scored variants' were (trimmed, left-aligned: bcftools norm)
-    from seq2func.variants.records import _genome, normalise
-
     g = _genome(str(fasta))
     try:
         lab["key"] = [f"{c}:{p}:{r}:{a}" for c, (p, r, a) in

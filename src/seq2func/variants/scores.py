@@ -75,7 +75,23 @@ _BY_KIND = {"profile": PROFILE_SCORES, "classification": CLASSIFICATION_SCORES, 
 
 
 def default_scores(kind: str) -> tuple[str, ...]:
-    """Every score a model of output kind ``kind`` (``profile``, ``classification``, ``scalar``) gives."""
+    """Every score a model of output kind ``kind`` (``profile``, ``classification``, ``scalar``) gives.
+
+    Parameters
+    ----------
+    kind : str
+        The model's output kind: ``profile``, ``classification`` or ``scalar``.
+
+    Returns
+    -------
+    tuple of str
+        The score names, in their canonical order.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is not a known output kind.
+    """
     if kind not in _BY_KIND:
         raise ValueError(f"unknown model output kind {kind!r}")
     return _BY_KIND[kind]
@@ -99,7 +115,25 @@ def _check_scores(scores: Sequence[str] | str | None, kind: str) -> tuple[str, .
 # --------------------------------------------------------------------------- building blocks
 def untransform_predictions(y: np.ndarray, transforms: Sequence[str | None]) -> np.ndarray:
     """Predictions ``(..., tracks)`` back on each track's untransformed scale (float64):
-    :meth:`~seq2func.transforms.Transform.invert` of ``transforms[i]`` on column ``i``."""
+    :meth:`~seq2func.transforms.Transform.invert` of ``transforms[i]`` on column ``i``.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Predictions ``(..., tracks)`` on the tracks' transformed scale (not modified).
+    transforms : sequence of str or None
+        One transform spec per track (:func:`seq2func.transforms.parse_transform`); ``None``: no transform.
+
+    Returns
+    -------
+    numpy.ndarray
+        A float64 copy of ``y``, each column inverted through its track's transform.
+
+    Raises
+    ------
+    ValueError
+        If the number of transforms differs from the number of tracks.
+    """
     out = np.array(y, dtype=np.float64)  # a copy
     if len(transforms) != out.shape[-1]:
         raise ValueError(f"{len(transforms)} transforms for {out.shape[-1]} tracks")
@@ -116,7 +150,21 @@ def untransform_predictions(y: np.ndarray, transforms: Sequence[str | None]) -> 
 def compute_scores(ref: np.ndarray, alt: np.ndarray, kind: str, names: Sequence[str]) -> dict[str, np.ndarray]:
     """Scores of reference and (stitched) alternative predictions ``(N, bins, tracks)``.
 
-    Returns ``{name: (N, tracks) float64}`` (definitions: module docstring).
+    Parameters
+    ----------
+    ref : numpy.ndarray
+        Reference predictions ``(N, bins, tracks)`` (``bins`` is 1 for classification and scalar models).
+    alt : numpy.ndarray
+        Alternative predictions, same shape and genome positions per bin as ``ref``.
+    kind : str
+        The model's output kind: ``profile``, ``classification`` or ``scalar``.
+    names : sequence of str
+        Scores to compute, names among :func:`default_scores` of ``kind``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``{name: (N, tracks) float64}`` (definitions: module docstring).
     """
     ref = np.asarray(ref, dtype=np.float64)
     alt = np.asarray(alt, dtype=np.float64)
@@ -151,6 +199,21 @@ def predict_windows(predictor: Any, windows: VariantWindows, *, rc: bool = False
     alignments stitched for indels of a profile model, else the left-aligned window's).
 
     All windows (distinct references, left-aligned, right-aligned) go to the predictor in one call.
+
+    Parameters
+    ----------
+    predictor : seq2func.predict.Predictor
+        Called as ``predictor(codes, rc=rc)`` on ``(n_windows, L)`` base codes; its ``bin_geometry``
+        gives the crop and bin size used to stitch indels.
+    windows : VariantWindows
+        The variants' reference, left-aligned and right-aligned windows (:func:`variant_windows`).
+    rc : bool, optional
+        Predict the reverse complement (mapped back to forward coordinates by the predictor).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(ref, alt)``, each ``(n, bins, tracks)`` float32, one row per variant of ``windows``.
     """
     R, n, M = windows.ref.shape[0], len(windows), windows.right.shape[0]
     codes = np.concatenate([windows.ref, windows.left, windows.right]) if M else \

@@ -72,13 +72,43 @@ def _ramp(lengths: np.ndarray) -> np.ndarray:
 
 
 def centred_starts(pos: np.ndarray | Sequence[int] | int, seq_len: int, shift: int = 0) -> np.ndarray:
-    """Window starts (0-based) putting each 1-based ``pos`` at window index ``seq_len // 2 + shift``."""
+    """Window starts (0-based) putting each 1-based ``pos`` at window index ``seq_len // 2 + shift``.
+
+    Parameters
+    ----------
+    pos : int or array-like of int
+        1-based variant position(s).
+    seq_len : int
+        Input window length ``L`` (bp).
+    shift : int, optional
+        Offset (bp) of the variant from the window's centre index ``L // 2``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 window start(s), same shape as ``pos``; may be negative near a contig's start.
+    """
     return np.asarray(pos, dtype=np.int64) - 1 - (int(seq_len) // 2 + int(shift))
 
 
 def fetch_padded(fasta: Fasta, chrom: str, start: int, end: int) -> np.ndarray:
     """Codes of ``chrom[start:end)``; positions outside the contig (``start < 0``, ``end`` past its
-    length) are N."""
+    length) are N.
+
+    Parameters
+    ----------
+    fasta : seq2func.prepare.genome.Fasta
+        The open reference genome.
+    chrom : str
+        Contig name (FASTA spelling).
+    start, end : int
+        0-based half-open interval; may extend past either end of the contig.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 base codes ``(max(end - start, 0),)``, N (code 4) outside the contig.
+    """
     start, end = int(start), int(end)
     out = np.full(max(end - start, 0), N, dtype=np.uint8)
     length = fasta.length(chrom)
@@ -303,7 +333,36 @@ def variant_windows(fasta: Fasta | str | os.PathLike, chrom: Sequence[str], pos:
 def variant_sequences(fasta: Fasta | str | os.PathLike, chrom: str, pos: int, ref: str, alt: str, seq_len: int,
                       shift: int = 0, start: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``(reference, left_aligned, right_aligned)`` codes ``(L,)`` of one variant; the right-aligned
-    window is ``None`` where it does not exist (see the module docstring)."""
+    window is ``None`` where it does not exist (see the module docstring).
+
+    Parameters
+    ----------
+    fasta : Fasta or str or os.PathLike
+        The reference genome (a :class:`~seq2func.prepare.genome.Fasta` or its path).
+    chrom : str
+        Contig (FASTA spelling).
+    pos : int
+        1-based position of the REF allele's first base.
+    ref, alt : str
+        Anchored VCF alleles.
+    seq_len : int
+        Input window length ``L`` (bp).
+    shift : int, optional
+        Puts the REF allele at window index ``L // 2 + shift`` (ignored when ``start`` is given).
+    start : int, optional
+        Explicit 0-based window start.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(reference, left_aligned, right_aligned)`` uint8 codes ``(L,)``; ``right_aligned`` is ``None``
+        for SNVs, substitutions and REF alleles running to the window's end.
+
+    Raises
+    ------
+    InputError
+        As :func:`variant_windows` (unknown contig, bad allele, REF not matching the FASTA...).
+    """
     w = variant_windows(fasta, [chrom], [pos], [ref], [alt], seq_len, shift=shift,
                         starts=None if start is None else [start])
     r = int(w.right_row[0])
@@ -314,7 +373,26 @@ def stitch_split(offset: np.ndarray | int, ref_len: np.ndarray | int, crop_bp: i
                  n_bins: int) -> np.ndarray:
     """Index of the first output bin taken from the right-aligned prediction: the first bin that
     starts at or after the REF allele's end (window index ``offset + ref_len``), clipped to
-    ``[0, n_bins]``."""
+    ``[0, n_bins]``.
+
+    Parameters
+    ----------
+    offset : int or numpy.ndarray
+        Window index of the REF allele's first base (scalar or ``(N,)``).
+    ref_len : int or numpy.ndarray
+        Length of the REF allele (scalar or ``(N,)``).
+    crop_bp : int
+        Bases cropped from the window's start before the first output bin.
+    bin_size : int
+        Bases per output bin.
+    n_bins : int
+        Output bins per window.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 bin index (0-d or ``(N,)``) in ``[0, n_bins]``.
+    """
     end = np.asarray(offset, dtype=np.int64) + np.asarray(ref_len, dtype=np.int64) - int(crop_bp)
     k = -(-end // int(bin_size))  # ceil
     return np.clip(k, 0, int(n_bins))
