@@ -45,10 +45,41 @@ class Seq2func {
         return (json.decisions ?: [:]) as Map
     }
 
-    /** A file parameter, or the NO_FILE placeholder when unset. */
-    static Object optionalFile(Object value, Path noFile) {
-        return value ? nextflow.Nextflow.file(value.toString(), checkIfExists: false) : noFile
+    /**
+     * An optional file parameter: the file, or `[]` when unset (a `path` input given `[]` stages
+     * nothing; wrap it as `[it]` before `combine`, which would otherwise splice the empty list away).
+     */
+    static Object optionalFile(Object value) {
+        return value ? nextflow.Nextflow.file(value.toString(), checkIfExists: false) : []
     }
+
+    /** An optional file with its index files (`exts`, when they exist beside it), or `[]` when unset. */
+    static Object withIndex(Object value, List exts) {
+        if (!value) return []
+        def f = nextflow.Nextflow.file(value.toString(), checkIfExists: false)
+        return [f] + exts.collect { nextflow.Nextflow.file("${value}${it}", checkIfExists: false) }.findAll { it.exists() }
+    }
+
+    /**
+     * `flag 'path'` for an optional staged input (a file, a file with its index, or `[]`), '' when
+     * absent: the first file is the one the option names.
+     */
+    static String opt(String flag, Object staged) {
+        def files = (staged instanceof Collection ? staged as List : [staged]).findAll { it != null && it.toString() }
+        return files ? "${flag} ${q(files[0])}" : ''
+    }
+
+    /** Whether an optional staged input holds a file. */
+    static boolean given(Object staged) {
+        return staged instanceof Collection ? !staged.isEmpty() : staged != null && staged.toString() != ''
+    }
+
+    /**
+     * The workflow's inputs by name (samplesheet, tracks, fasta, ...): VALIDATE stages them in this
+     * order, every later stage picks its field by name.
+     */
+    static final List INPUT_FIELDS = ['samplesheet', 'tracks', 'fasta', 'gtf', 'tss_bed', 'blacklist', 'vcf',
+        'cohort_vcf', 'expression', 'variant_labels', 'conservation']
 
     /** Parameters as JSON for the Python schema check (internal keys dropped; only `keys` when given). */
     static String paramsJson(Map params, List keys = null) {

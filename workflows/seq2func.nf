@@ -13,6 +13,7 @@ include { REPORT            } from '../modules/local/report'
 
 workflow SEQ2FUNC {
     main:
+    // placeholder for a samplesheet row whose file is missing (VALIDATE reports it; keeps row i at position i)
     def noFile = file("${projectDir}/assets/NO_FILE", checkIfExists: true)
     ch_versions = Channel.empty()
     ch_mqc = Channel.empty()   // every stage's report content (MultiQC custom content folders)
@@ -29,10 +30,11 @@ workflow SEQ2FUNC {
     if (params.personal_predictdb && !file(params.personal_predictdb.toString()).exists()) {
         error "ERROR: --personal_predictdb: file not found: ${params.personal_predictdb}"
     }
-    def predictdb = params.personal_predictdb ? file(params.personal_predictdb.toString()) : noFile
+    def predictdb = params.personal_predictdb ? file(params.personal_predictdb.toString()) : []
 
-    // 2. inputs: the simulated world (test profile) or the user's files
-    ch_truth = Channel.value(noFile)
+    // 2. inputs: the simulated world (test profile) or the user's files, as one map of named fields
+    //    (Seq2func.INPUT_FIELDS); an absent optional input is [] (a `path` input given [] stages nothing)
+    ch_truth = Channel.value([])
     if (params.simulate) {
         SIMULATE(ch_ok, params.sim_scale, params.sim_seed)
         ch_versions = ch_versions.mix(SIMULATE.out.versions)
@@ -48,8 +50,9 @@ workflow SEQ2FUNC {
             .combine(SIMULATE.out.asv_labels)
             .combine(SIMULATE.out.conservation)
             .map { ss, fa, gtf, tss, bl, cohort, expr, variants, labels, cons ->
-                [ ss, Seq2func.trackFiles(ss, noFile), fa, gtf, tss, bl, variants, cohort, expr,
-                  params.skip_variants ? noFile : labels, params.skip_variants ? noFile : cons ]
+                [ samplesheet: ss, tracks: Seq2func.trackFiles(ss, noFile), fasta: fa, gtf: gtf, tss_bed: tss,
+                  blacklist: bl, vcf: variants, cohort_vcf: cohort, expression: expr,
+                  variant_labels: params.skip_variants ? [] : labels, conservation: params.skip_variants ? [] : cons ]
             }
             .first()   // a value channel, like the user-input branch: every later fan-out reuses it
     } else {
@@ -63,22 +66,19 @@ workflow SEQ2FUNC {
             }
         }
         def ss = file(params.input)
-        def opt = { v -> Seq2func.optionalFile(v, noFile) }
-        def withIndex = { v, exts ->
-            if (!v) return noFile
-            def idx = exts.collect { file("${v}${it}") }.findAll { it.exists() }
-            return [file(v.toString())] + idx
-        }
+        def opt = { v -> Seq2func.optionalFile(v) }
         ch_inputs = ch_ok.map {
-            [ ss, ss.exists() ? Seq2func.trackFiles(ss, noFile) : [], withIndex(params.fasta, ['.fai', '.gzi']), opt(params.gtf),
-              opt(params.tss_bed), opt(params.blacklist), withIndex(params.vcf, ['.tbi', '.csi']), withIndex(params.cohort_vcf, ['.tbi', '.csi']),
-              opt(params.expression), opt(params.variant_labels), opt(params.conservation) ]
+            [ samplesheet: ss, tracks: ss.exists() ? Seq2func.trackFiles(ss, noFile) : [],
+              fasta: Seq2func.withIndex(params.fasta, ['.fai', '.gzi']), gtf: opt(params.gtf), tss_bed: opt(params.tss_bed),
+              blacklist: opt(params.blacklist), vcf: Seq2func.withIndex(params.vcf, ['.tbi', '.csi']),
+              cohort_vcf: Seq2func.withIndex(params.cohort_vcf, ['.tbi', '.csi']), expression: opt(params.expression),
+              variant_labels: opt(params.variant_labels), conservation: opt(params.conservation) ]
         }
     }
 
     VALIDATE(
         ch_ok,
-        ch_inputs,
+        ch_inputs.map { inputs -> Seq2func.INPUT_FIELDS.collect { inputs[it] } },
         Seq2func.paramsJson(params, Seq2func.VALIDATE_KEYS),
         [file("${projectDir}/nextflow_schema.json"), file("${projectDir}/assets/schema_input.json")]
     )
@@ -88,7 +88,7 @@ workflow SEQ2FUNC {
     // what VALIDATE decided (validation.json `decisions`): later stages follow it, never re-derive it
     ch_decisions = VALIDATE.out.report.map { Seq2func.decisions(it) }
     // the run's genes (TSS from the annotation, else the expression BED's start; expression IDs)
-    ch_genes = VALIDATE.out.genes.ifEmpty(noFile)
+    ch_genes = VALIDATE.out.genes.ifEmpty([])
 
     // 3. PREPARE: windows, binned targets, chromosome split -> results/prepare/<profile|peak>/
     ch_dataset = Channel.empty()
@@ -96,10 +96,10 @@ workflow SEQ2FUNC {
         PREPARE(
             VALIDATE.out.samplesheet,
             ch_decisions,
-            ch_inputs.map { it[1] },
+            ch_inputs.map { it.tracks },
             // fasta and blacklist only once VALIDATE has passed
-            VALIDATE.out.samplesheet.combine(ch_inputs.map { [it[2]] }).map { ss, fa -> fa },
-            VALIDATE.out.samplesheet.combine(ch_inputs.map { [it[5]] }).map { ss, bl -> bl }
+            VALIDATE.out.samplesheet.combine(ch_inputs.map { [it.fasta] }).map { ss, fa -> fa },
+            VALIDATE.out.samplesheet.combine(ch_inputs.map { [it.blacklist] }).map { ss, bl -> bl }
         )
         ch_versions = ch_versions.mix(PREPARE.out.versions)
         ch_mqc = ch_mqc.mix(PREPARE.out.mqc)
@@ -112,24 +112,23 @@ workflow SEQ2FUNC {
             ch_decisions.map { it.cell_types?.target ?: [] },
             PREPARE.out.mode,
             ch_tss,
-            ch_inputs.map { it[8] },
-            noFile,
+            ch_inputs.map { it.expression },
             ch_truth
         )
         ch_versions = ch_versions.mix(TRAIN.out.versions)
         ch_mqc = ch_mqc.mix(TRAIN.out.mqc)
 
         // 5. SCORE_VARIANTS: every checkpoint scores --vcf (one task per model x chromosome), then the benchmark
-        ch_has_vcf = ch_inputs.map { !(it[6] instanceof List ? it[6][0] : it[6]).toString().endsWith('NO_FILE') }
+        ch_has_vcf = ch_inputs.map { Seq2func.given(it.vcf) }
         if (!params.skip_variants) {
             ch_var_ckpts = TRAIN.out.checkpoints.combine(ch_has_vcf).filter { label, ckpt, ok -> ok }.map { label, ckpt, ok -> [label, ckpt] }
             SCORE_VARIANTS_WF(
                 ch_var_ckpts,
                 ch_decisions.map { it.variant_contigs ?: [] },
-                ch_inputs.map { it[6] },
-                ch_inputs.map { it[2] },
-                ch_inputs.map { it[9] },
-                ch_inputs.map { it[10] }
+                ch_inputs.map { it.vcf },
+                ch_inputs.map { it.fasta },
+                ch_inputs.map { it.variant_labels },
+                ch_inputs.map { it.conservation }
             )
             ch_versions = ch_versions.mix(SCORE_VARIANTS_WF.out.versions)
             ch_mqc = ch_mqc.mix(SCORE_VARIANTS_WF.out.mqc)
@@ -140,8 +139,8 @@ workflow SEQ2FUNC {
             INTERPRET_WF(
                 TRAIN.out.checkpoints,
                 ch_dataset,
-                params.interpret_regions ? Channel.value(file(params.interpret_regions, checkIfExists: true)) : Channel.value(noFile),
-                ch_inputs.map { it[2] },
+                Channel.value(params.interpret_regions ? file(params.interpret_regions, checkIfExists: true) : []),
+                ch_inputs.map { it.fasta },
                 ch_truth
             )
             ch_versions = ch_versions.mix(INTERPRET_WF.out.versions)
@@ -149,7 +148,7 @@ workflow SEQ2FUNC {
         }
 
         // 7. PERSONAL: cross-individual benchmark, when a phased cohort and expression are given
-        ch_has_cohort = ch_inputs.map { !it[7].toString().endsWith('NO_FILE') && !it[8].toString().endsWith('NO_FILE') }
+        ch_has_cohort = ch_inputs.map { Seq2func.given(it.cohort_vcf) && Seq2func.given(it.expression) }
         if (!params.skip_personal) {
             // the fine-tuned model of --personal_cell_type (--personal_strategy), else the pretrained one
             ch_candidates = TRAIN.out.pretrained.map { [1, it] }
@@ -162,10 +161,10 @@ workflow SEQ2FUNC {
             PERSONAL(
                 ch_personal_ckpt,
                 PREPARE.out.chroms,
-                ch_inputs.map { it[7] },
-                ch_inputs.map { it[2] },
+                ch_inputs.map { it.cohort_vcf },
+                ch_inputs.map { it.fasta },
                 ch_tss,
-                ch_inputs.map { it[8] },
+                ch_inputs.map { it.expression },
                 Channel.value(predictdb)
             )
             ch_versions = ch_versions.mix(PERSONAL.out.versions)

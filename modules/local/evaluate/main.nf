@@ -7,7 +7,7 @@ process EVALUATE {
     path dataset, stageAs: 'dataset'
     path tss, stageAs: 'annotation/*'
     path expression, stageAs: 'expression/*'
-    path truth, stageAs: 'truth/*'   // simulated truth.json (ceilings, truth expression) or NO_FILE
+    path truth, stageAs: 'truth/*'   // simulated truth.json (ceilings, truth expression) or [] (none)
 
     output:
     tuple val(label), path("evaluate/${label}/metrics.json"), emit: metrics
@@ -15,9 +15,9 @@ process EVALUATE {
     path 'versions.yml',                                       emit: versions
 
     script:
-    def tssArg  = tss.toString().endsWith('NO_FILE') ? '' : "--tss-bed ${Seq2func.q(tss)}"
-    def exprArg = expression.toString().endsWith('NO_FILE') ? '' : "--expression ${Seq2func.q(expression)}"
-    def truthArg = truth.toString().endsWith('NO_FILE') ? '' : "--truth ${Seq2func.q(truth)}"
+    def tssArg  = Seq2func.opt('--tss-bed', tss)
+    def exprArg = Seq2func.opt('--expression', expression)
+    def truthArg = Seq2func.opt('--truth', truth)
     """
     export OMP_NUM_THREADS=${task.cpus}
     evaluate.py \\

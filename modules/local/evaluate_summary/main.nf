@@ -4,7 +4,7 @@ process EVALUATE_SUMMARY {
     input:
     val  labels
     path metrics, stageAs: 'runs/??/metrics.json'
-    path truth   // simulated truth.json (noise ceilings) or NO_FILE
+    path truth   // simulated truth.json (noise ceilings), or [] (none)
 
     output:
     path 'summary/*',    emit: files
@@ -12,7 +12,7 @@ process EVALUATE_SUMMARY {
     path 'versions.yml', emit: versions
 
     script:
-    def t = truth.toString().endsWith('NO_FILE') ? '' : "--truth ${Seq2func.q(truth)}"
+    def t = Seq2func.opt('--truth', truth)
     """
     evaluate_summary.py runs/*/metrics.json --labels ${Seq2func.q(labels.join(','))} --outdir summary
     report.py evaluate runs/*/metrics.json --labels ${Seq2func.q(labels.join(','))} ${t} --out mqc

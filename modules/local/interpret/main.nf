@@ -14,7 +14,7 @@ process INTERPRET {
 
     script:
     def fa = (fasta instanceof List ? fasta : [fasta])[0]
-    def bed = regions.toString().endsWith('NO_FILE') ? '' : "--regions ${Seq2func.q(regions)} --fasta ${Seq2func.q(fa)}"
+    def bed = Seq2func.given(regions) ? "${Seq2func.opt('--regions', regions)} --fasta ${Seq2func.q(fa)}" : ''
     """
     export OMP_NUM_THREADS=${task.cpus}
     export NUMBA_NUM_THREADS=${task.cpus}

@@ -14,7 +14,7 @@ process INTERPRET_SUMMARY {
     script:
     def dirs = (runs instanceof List ? runs : [runs])
     def runArgs = [labels, dirs].transpose().collect { l, d -> "--run ${Seq2func.q("${l}=${d}")}" }.join(' ')
-    def t = truth.toString().endsWith('NO_FILE') ? '' : "--truth ${Seq2func.q(truth)}"
+    def t = Seq2func.opt('--truth', truth)
     """
     interpret.py summary ${runArgs} ${t} --out interpret_summary
     report.py interpret ${runArgs} --summary interpret_summary --out mqc_interpret

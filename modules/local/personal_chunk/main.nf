@@ -12,7 +12,7 @@ process PERSONAL_CHUNK {
     script:
     def v  = (vcf instanceof List ? vcf : [vcf])[0]
     def fa = (fasta instanceof List ? fasta : [fasta])[0]
-    def pdb = predictdb.toString().endsWith('NO_FILE') ? '' : "--predictdb ${Seq2func.q(predictdb)}"
+    def pdb = Seq2func.opt('--predictdb', predictdb)
     """
     export OMP_NUM_THREADS=${task.cpus}
     personal.py run \\

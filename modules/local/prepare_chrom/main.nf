@@ -15,7 +15,7 @@ process PREPARE_CHROM {
 
     script:
     def fa = (fasta instanceof List ? fasta : [fasta])[0]
-    def bl = !blacklist.toString().endsWith('NO_FILE') ? "--blacklist ${Seq2func.q(blacklist)}" : ''
+    def bl = Seq2func.opt('--blacklist', blacklist)
     """
     cat > samplesheet.valid.csv <<'__SEQ2FUNC_CSV_END__'
 ${samplesheet_csv.endsWith('\n') ? samplesheet_csv : samplesheet_csv + '\n'}__SEQ2FUNC_CSV_END__

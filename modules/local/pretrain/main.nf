@@ -15,7 +15,7 @@ process PRETRAIN {
     path 'versions.yml',          emit: versions
 
     script:
-    def model = model_json.toString().endsWith('NO_FILE') ? model_name : model_json
+    def model = Seq2func.given(model_json) ? model_json : model_name
     // task-stable resume state, '' = off; not a task input, so --resume_dir keeps the task cached
     def resumeDir = Seq2func.runResumeBase()
     """

@@ -25,10 +25,7 @@ process VALIDATE {
     path 'versions.yml',          emit: versions
 
     script:
-    def opt = { name, f ->
-        def files = (f instanceof List ? f : [f]).findAll { !it.toString().endsWith('NO_FILE') }
-        files ? "--${name} ${Seq2func.q(files[0])}" : ''
-    }
+    def opt = { name, f -> Seq2func.opt("--${name}", f) }
     """
     cat > params.json <<'__SEQ2FUNC_JSON_END__'
 ${params_json}

@@ -19,7 +19,7 @@ process VARIANT_BENCHMARK {
     def fa = (fasta instanceof List ? fasta : [fasta])[0]
     def dirs = (runs instanceof List ? runs : [runs])
     def runArgs = [labels_of_runs, dirs].transpose().collect { l, d -> "--run ${Seq2func.q("${l}=${d}")}" }.join(' ')
-    def cons = conservation.toString().endsWith('NO_FILE') ? '' : "--conservation ${Seq2func.q(conservation)}"
+    def cons = Seq2func.opt('--conservation', conservation)
     """
     score_variants.py benchmark ${runArgs} --labels ${Seq2func.q(variant_labels)} \\
         --fasta ${Seq2func.q(fa)} --vcf ${Seq2func.q(v)} ${cons} --out variants/benchmark ${task.ext.args}

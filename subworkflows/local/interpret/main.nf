@@ -11,9 +11,9 @@ workflow INTERPRET_WF {
     take:
     ch_checkpoints   // [label, model.pt]
     ch_dataset       // PREPARE's dataset
-    ch_regions       // BED of regions, or NO_FILE
+    ch_regions       // BED of regions, or [] (the default regions)
     ch_fasta         // fasta (+ index)
-    ch_truth         // truth.json (simulated world), or NO_FILE
+    ch_truth         // truth.json (simulated world), or []
 
     main:
     ch_versions = Channel.empty()

@@ -16,18 +16,18 @@ workflow PERSONAL {
     ch_fasta         // fasta (+ index)
     ch_tss           // TSS BED or GTF
     ch_expression    // genes x individuals
-    ch_predictdb     // PredictDB .db (value channel), or NO_FILE
+    ch_predictdb     // PredictDB .db (value channel), or [] (none)
 
     main:
     ch_versions = Channel.empty()
     ch_inputs = ch_checkpoint
         .combine(ch_vcf.map { [it] })
         .combine(ch_fasta.map { [it] })
-        .combine(ch_tss)
-        .combine(ch_expression)
+        .combine(ch_tss.map { [it] })   // wrapped: combine would splice an empty list away
+        .combine(ch_expression.map { [it] })
         .first()
 
-    PERSONAL_CHUNK(ch_chroms.combine(ch_inputs).combine(ch_predictdb))
+    PERSONAL_CHUNK(ch_chroms.combine(ch_inputs).combine(ch_predictdb.map { [it] }))
     ch_versions = ch_versions.mix(PERSONAL_CHUNK.out.versions.first())
 
     PERSONAL_MERGE(PERSONAL_CHUNK.out.chunk.collect())

@@ -12,7 +12,7 @@ workflow PREPARE {
     ch_decisions     // VALIDATE's decisions (track mode, contigs holding data, split mode)
     ch_tracks        // the track files, in samplesheet order
     ch_fasta         // fasta (+ .fai/.gzi)
-    ch_blacklist     // BED or NO_FILE
+    ch_blacklist     // BED, or [] (none)
 
     main:
     // whole chromosomes or contig blocks, as VALIDATE resolved --split_by (values: -resume keys on them)
@@ -29,7 +29,7 @@ workflow PREPARE {
         .combine(ch_samplesheet.map { it.text })
         .combine(PREPARE_SPLIT.out.split)
         .combine(ch_fasta.map { [it] })
-        .combine(ch_blacklist)
+        .combine(ch_blacklist.map { [it] })   // wrapped: combine would splice an empty list away
         .map { chrom, mode, ss, split, fa, bl -> [chrom, mode, ss, split, fa, bl] }
 
     PREPARE_CHROM(ch_jobs, ch_tracks)

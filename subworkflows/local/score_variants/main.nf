@@ -15,8 +15,8 @@ workflow SCORE_VARIANTS_WF {
     ch_chroms        // FASTA contigs holding variants (VALIDATE's decision), as a list
     ch_vcf           // [variants, index]
     ch_fasta         // fasta (+ index)
-    ch_labels        // labels TSV, or NO_FILE
-    ch_conservation  // bigWig, or NO_FILE
+    ch_labels        // labels TSV, or [] (no benchmark)
+    ch_conservation  // bigWig, or []
 
     main:
     ch_versions = Channel.empty()
@@ -31,7 +31,7 @@ workflow SCORE_VARIANTS_WF {
     ch_versions = ch_versions.mix(SCORE_VARIANTS_MERGE.out.versions.first())
 
     ch_all = SCORE_VARIANTS_MERGE.out.merged.toSortedList { a, b -> a[0] <=> b[0] }
-    ch_bench = ch_all.map { [it] }.combine(ch_labels).filter { runs, lab -> !lab.toString().endsWith("NO_FILE") }
+    ch_bench = ch_all.map { [it] }.combine(ch_labels.map { [it] }).filter { runs, lab -> Seq2func.given(lab) }
     VARIANT_BENCHMARK(
         ch_bench.map { runs, lab -> runs.collect { it[0] } },
         ch_bench.map { runs, lab -> runs.collect { it[1] } },

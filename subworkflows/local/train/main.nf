@@ -13,10 +13,9 @@ workflow TRAIN {
     ch_dataset       // PREPARE's dataset directory
     ch_target_cell_types   // VALIDATE's decision: the cell types with role 'target'
     ch_mode          // 'profile' | 'peak'
-    ch_tss           // TSS BED / GTF, or NO_FILE
-    ch_expression    // expression TSV, or NO_FILE
-    no_file
-    ch_truth         // simulated truth.json (ceilings and truth expression for EVALUATE and the report), or NO_FILE
+    ch_tss           // TSS BED / GTF, or [] (none)
+    ch_expression    // expression TSV, or []
+    ch_truth         // simulated truth.json (ceilings and truth expression for EVALUATE and the report), or []
 
     main:
     ch_versions = Channel.empty()
@@ -35,7 +34,7 @@ workflow TRAIN {
     } else {
         def userModel = params.model && (params.model.toString().contains('/') || params.model.toString().endsWith('.json'))
         ch_model_name = ch_mode.map { mode -> params.model ?: (mode == 'peak' ? 'resnet_peak' : 'basenji_131k') }
-        PRETRAIN(ch_dataset, ch_model_name, userModel ? file(params.model, checkIfExists: true) : no_file)
+        PRETRAIN(ch_dataset, ch_model_name, userModel ? file(params.model, checkIfExists: true) : [])
         ch_pretrained = PRETRAIN.out.checkpoint
         ch_mqc = ch_mqc.mix(PRETRAIN.out.mqc)
         ch_versions = ch_versions.mix(PRETRAIN.out.versions)
