@@ -7,8 +7,12 @@ never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import logging
 import sys
+import typing
 from pathlib import Path
 from typing import Callable
 
@@ -66,6 +70,67 @@ def run(app: Callable[..., object]) -> None:
 
 def _is_typer(app: object) -> bool:
     return isinstance(app, typer.Typer)
+
+
+def options_from(**classes: type) -> Callable:
+    """Decorator: the fields of parameter dataclasses become options of a Typer command.
+
+    Each field declared with :func:`seq2func.options.option` (and ``cli`` true) becomes a
+    ``--name`` option with the field's default, type and help; the command receives them collected
+    into one instance per dataclass, in the keyword argument named in ``classes``. The command's own
+    parameters keep their places; a field whose name the command also declares is an error.
+
+    Parameters
+    ----------
+    **classes : type
+        ``argument_name=Dataclass``, e.g. ``params=TrainParams``.
+
+    Returns
+    -------
+    callable
+        The decorator; apply it below ``@app.command()``.
+
+    Examples
+    --------
+    >>> @app.command()
+    ... @options_from(params=TrainParams)
+    ... def pretrain(dataset: Path = typer.Option(...), params: TrainParams = None): ...
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        sig = inspect.signature(fn)
+        own = [p for name, p in sig.parameters.items() if name not in classes]
+        taken = {p.name for p in own}
+        extra, owners, annotations = [], {}, {}
+        for into, cls in classes.items():
+            hints = typing.get_type_hints(cls)
+            for f in dataclasses.fields(cls):
+                if not f.metadata.get("cli"):
+                    continue
+                if f.name in taken:
+                    raise TypeError(f"{fn.__name__}: option {f.name!r} declared twice ({cls.__name__} and the command)")
+                flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+                default = typer.Option(f.default, flag, help=f.metadata.get("help") or None)
+                extra.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                               annotation=hints[f.name]))
+                owners[f.name], annotations[f.name] = into, hints[f.name]
+                taken.add(f.name)
+
+        @functools.wraps(fn)
+        def command(*args, **kwargs):
+            values: dict[str, dict] = {into: {} for into in classes}
+            for name, into in owners.items():
+                if name in kwargs:
+                    values[into][name] = kwargs.pop(name)
+            for into, cls in classes.items():
+                kwargs[into] = cls(**values[into])
+            return fn(*args, **kwargs)
+
+        command.__signature__ = sig.replace(parameters=own + extra)
+        command.__annotations__ = {**{k: v for k, v in fn.__annotations__.items() if k not in classes}, **annotations}
+        return command
+
+    return decorate
 
 
 def label_dirs(items: list[str], option: str = "--run") -> dict:

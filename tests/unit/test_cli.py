@@ -83,3 +83,74 @@ def test_one_command_line_mounts_every_process_script():
     res = subprocess.run([exe, "train", "pretrain", "--dataset", "/nonexistent", "--outdir", "x"], capture_output=True,
                          text=True, stdin=subprocess.DEVNULL)
     assert res.returncode == 2 and "ERROR" in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
+
+
+def _click_params(app, command):
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return {p.name: p for p in group.commands[command].params}
+
+
+def test_parameter_dataclasses_generate_the_training_and_personal_options():
+    """Each CLI field of TrainParams / RunParams / FinetuneParams is an option of its commands, with the
+    field's default and help (written once, on the dataclass); the command gets them as one instance."""
+    from dataclasses import fields
+
+    from seq2func.commands import personal, train
+    from seq2func.personal.params import FinetuneParams, RunParams
+    from seq2func.train.params import TrainParams
+
+    for app, command, cls in [(train.app, "pretrain", TrainParams), (train.app, "finetune", TrainParams),
+                              (personal.app, "run", RunParams), (personal.app, "finetune", FinetuneParams)]:
+        opts = _click_params(app, command)
+        for f in fields(cls):
+            if not f.metadata.get("cli"):
+                assert f.name not in opts, (command, f.name)
+                continue
+            assert f.name in opts, (command, f.name)
+            assert opts[f.name].default == f.default, (command, f.name)
+            assert opts[f.name].help == f.metadata["help"], (command, f.name)
+
+
+def test_options_from_collects_the_options_into_the_dataclass(tmp_path):
+    from dataclasses import dataclass
+
+    import typer
+    from typer.testing import CliRunner
+
+    from seq2func.cli import options_from
+    from seq2func.options import option
+
+    @dataclass
+    class P:
+        n: int = option(3, "a number")
+        name: str | None = option(None, "a name")
+        flag: bool = option(True, "a flag", flag="--flag/--no-flag")
+        hidden: float = option(0.5, cli=False)
+
+    seen = {}
+    app = typer.Typer(add_completion=False)
+
+    @app.command()
+    @options_from(params=P)
+    def main(out: str = typer.Option("x", "--out"), params: P = None):
+        seen.update(out=out, params=params)
+
+    app.command("other")(lambda: None)  # two commands: `main` is a subcommand
+    runner = CliRunner()
+    res = runner.invoke(app, ["main", "--n", "7", "--no-flag", "--out", "y"])
+    assert res.exit_code == 0, res.output
+    assert seen == {"out": "y", "params": P(n=7, name=None, flag=False, hidden=0.5)}
+    res = runner.invoke(app, ["main", "--hidden", "1"])
+    assert res.exit_code == 2 and "No such option" in res.output
+
+    with __import__("pytest").raises(TypeError, match="declared twice"):
+        options_from(params=P)(lambda n=1, params=None: None)
+
+
+def test_the_command_line_loads_no_torch():
+    """`seq2func --help` and every bin/ script's import stay light: torch loads inside a command."""
+    code = "import sys; import seq2func.commands as c; c.build(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"

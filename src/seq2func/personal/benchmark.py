@@ -53,7 +53,7 @@ from seq2func.errors import InputError
 from seq2func.io.atomic import atomic_dir
 from seq2func.io.atomic import write_json as _write_json
 from seq2func.personal.baselines.predictdb import GENE_COLUMNS as PREDICTDB_COLUMNS
-from seq2func.personal.baselines.predictdb import check_predictdb, predictdb_for_genes
+from seq2func.personal.baselines.predictdb import predictdb_for_genes
 from seq2func.personal.baselines.predixcan import elastic_net_cv
 from seq2func.personal.cohort import fasta_contigs, load_cohort, sort_genes
 from seq2func.personal.drivers import (
@@ -69,7 +69,8 @@ from seq2func.personal.drivers import (
     tss_distance,
 )
 from seq2func.personal.figures import personal_figures
-from seq2func.personal.haplotypes import REF_N_POLICIES, UNPHASED_POLICIES, HaplotypeBuilder, Haplotypes
+from seq2func.personal.haplotypes import HaplotypeBuilder, Haplotypes
+from seq2func.personal.params import RunParams
 from seq2func.personal.stats import MODES, NullSummary, gene_rng, gene_table, null_abs_r, pearson_r
 from seq2func.simulate import load_world
 
@@ -86,60 +87,6 @@ GENE_STATS_COLUMNS = [
     "frac_drivers_supported", "selection_stop", *PREDICTDB_COLUMNS,
 ]
 PREDICTDB_INT_COLUMNS = [c for c in PREDICTDB_COLUMNS if c.startswith("predictdb_n_")]
-
-
-@dataclass
-class RunParams:
-    """Parameters of :func:`run_chunk` (CLI options of ``bin/personal.py run``)."""
-
-    window: int = 40001
-    combine: str = "mean"
-    null_draws: int = 50
-    seed: int = 0  # the pipeline's --train_seed
-    unphased: str = "error"
-    ref_n: str = "error"  # VCF records whose REF meets FASTA N (other bases matching): error | skip
-    missing_samples: str = "error"
-    predixcan: bool = True
-    predixcan_min_maf: float = 0.01
-    predixcan_outer_k: int = 5
-    predixcan_inner_k: int = 10
-    predixcan_n_alphas: int = 100
-    ism: str = "personal"  # none | reference | personal (personal includes reference)
-    ism_min_abs_r: float = 0.0
-    max_backgrounds: int = 10
-    driver_ism: str = "reference"  # reference | personal
-    r2_stop: float = 0.9
-    min_gain: float = 1e-3
-    max_drivers: int | None = None
-    predictdb: str | None = None  # PredictDB .db whose models predict the chunk's genes (also)
-    predictdb_drop_ambiguous: bool = False
-
-    def check(self) -> None:
-        # deferred: personal.predict imports torch at top level; RunParams and merge_chunks stay torch-free
-        from seq2func.personal.predict import COMBINE_MODES
-
-        if self.window < 1:
-            raise InputError("--window", str(self.window), "must be >= 1")
-        if self.combine not in COMBINE_MODES:
-            raise InputError("--combine", self.combine, f"must be one of {', '.join(COMBINE_MODES)}")
-        if self.null_draws < 2:
-            raise InputError("--null-draws", str(self.null_draws), "must be >= 2")
-        if self.unphased not in UNPHASED_POLICIES:
-            raise InputError("--unphased", self.unphased, f"must be one of {', '.join(UNPHASED_POLICIES)}")
-        if self.ref_n not in REF_N_POLICIES:
-            raise InputError("--ref-n", self.ref_n, f"must be one of {', '.join(REF_N_POLICIES)}")
-        if self.missing_samples not in ("error", "drop"):
-            raise InputError("--missing-samples", self.missing_samples, "must be error or drop")
-        if self.ism not in ("none", "reference", "personal"):
-            raise InputError("--ism", self.ism, "must be none, reference or personal")
-        if self.driver_ism not in ("reference", "personal"):
-            raise InputError("--driver-ism", self.driver_ism, "must be reference or personal")
-        if self.driver_ism == "personal" and self.ism != "personal":
-            raise InputError("--driver-ism", self.driver_ism, "needs --ism personal")
-        if not 0 < self.r2_stop <= 1:
-            raise InputError("--r2-stop", str(self.r2_stop), "must be in (0, 1]")
-        if self.predictdb:
-            check_predictdb(self.predictdb)
 
 
 # --------------------------------------------------------------------------------------------

@@ -69,54 +69,15 @@ import torch
 from seq2func.errors import InputError
 from seq2func.io.atomic import atomic_dir, write_json
 from seq2func.personal.cohort import fasta_contigs, load_cohort
-from seq2func.personal.haplotypes import REF_N_POLICIES, HaplotypeBuilder, center_on
-from seq2func.personal.predict import COMBINE_MODES, combine_haplotypes, gene_window, load_predictor
+from seq2func.personal.haplotypes import HaplotypeBuilder, center_on
+from seq2func.personal.params import FinetuneParams
+from seq2func.personal.predict import combine_haplotypes, gene_window, load_predictor
 from seq2func.personal.stats import personal_benchmark
 from seq2func.train.checkpoint import save_checkpoint
 
 log = logging.getLogger(__name__)
 
 EVAL_SETS = ("heldout_individuals", "heldout_genes", "heldout_genes_all_individuals", "training")
-
-
-@dataclass
-class FinetuneParams:
-    window: int = 40001
-    combine: str = "mean"
-    tss_bins: int = 1
-    seed: int = 0  # the pipeline's --train_seed
-    holdout_individuals: float = 0.3
-    holdout_genes: float = 0.2
-    epochs: int = 10
-    steps_per_epoch: int | None = None
-    individuals_per_step: int = 16
-    lr: float = 1e-4
-    weight_decay: float = 0.0
-    mse_weight: float = 1.0
-    pairwise_weight: float = 1.0
-    grad_clip: float = 1.0
-    scale_lr: float = 1e-2
-    null_draws: int = 50
-    unphased: str = "error"
-    ref_n: str = "error"  # VCF records whose REF meets FASTA N (other bases matching): error | skip
-    missing_samples: str = "error"
-    batch_size: int = 16
-
-    def check(self) -> None:
-        if self.ref_n not in REF_N_POLICIES:
-            raise InputError("--ref-n", self.ref_n, f"must be one of {', '.join(REF_N_POLICIES)}")
-        if self.combine not in COMBINE_MODES:
-            raise InputError("--combine", self.combine, f"must be one of {', '.join(COMBINE_MODES)}")
-        for name in ("holdout_individuals", "holdout_genes"):
-            v = getattr(self, name)
-            if not 0 <= v < 1:
-                raise InputError(f"--{name.replace('_', '-')}", str(v), "must be in [0, 1)")
-        if self.individuals_per_step < 2:
-            raise InputError("--individuals-per-step", str(self.individuals_per_step), "must be >= 2")
-        if self.epochs < 0:
-            raise InputError("--epochs", str(self.epochs), "must be >= 0")
-        if self.mse_weight < 0 or self.pairwise_weight < 0 or self.mse_weight + self.pairwise_weight <= 0:
-            raise InputError("--mse-weight", str(self.mse_weight), "loss weights must be >= 0 and not both 0")
 
 
 @dataclass

@@ -67,6 +67,7 @@ from seq2func.io.expression import read_expression
 from seq2func.io.fasta import contig_lengths as _contig_lengths
 from seq2func.io.text import open_text
 from seq2func.personal.haplotypes import center_on
+from seq2func.personal.params import COMBINE_MODES
 from seq2func.predict import Predictor
 from seq2func.prepare.genome import encode
 from seq2func.train.checkpoint import model_from_checkpoint
@@ -74,7 +75,6 @@ from seq2func.train.device import resolve_device
 
 log = logging.getLogger(__name__)
 
-COMBINE_MODES = ("mean", "log_before", "log_after")
 
 __all__ = [
     "COMBINE_MODES",

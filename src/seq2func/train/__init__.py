@@ -15,43 +15,28 @@ Multi-GPU: launch ``bin/train.py`` with ``torchrun --nproc_per_node N``.
 
 from __future__ import annotations
 
-from seq2func.train.checkpoint import (
-    CHECKPOINT_FORMAT,
-    load_checkpoint,
-    model_from_checkpoint,
-    save_checkpoint,
-)
-from seq2func.train.device import resolve_device
-from seq2func.train.engine import (
-    FitResult,
-    Interrupted,
-    Trainer,
-    adapt_target,
-    clip_gradients,
-    finetune,
-    fit,
-    pretrain,
-    subsample_train,
-)
-from seq2func.train.params import TrainParams
-from seq2func.train.schedule import make_scheduler, warmup_cosine
+import importlib
 
-__all__ = [
-    "CHECKPOINT_FORMAT",
-    "FitResult",
-    "Interrupted",
-    "TrainParams",
-    "Trainer",
-    "adapt_target",
-    "clip_gradients",
-    "finetune",
-    "fit",
-    "load_checkpoint",
-    "make_scheduler",
-    "model_from_checkpoint",
-    "pretrain",
-    "resolve_device",
-    "save_checkpoint",
-    "subsample_train",
-    "warmup_cosine",
-]
+# name -> submodule; loaded on first use, so ``seq2func.train.params`` (TrainParams, read by the CLI
+# for its options) stays light: the engine, checkpoints and devices import torch
+_EXPORTS = {
+    "CHECKPOINT_FORMAT": "checkpoint", "load_checkpoint": "checkpoint", "model_from_checkpoint": "checkpoint",
+    "save_checkpoint": "checkpoint", "resolve_device": "device",
+    "FitResult": "engine", "Interrupted": "engine", "Trainer": "engine", "adapt_target": "engine",
+    "clip_gradients": "engine", "finetune": "engine", "fit": "engine", "pretrain": "engine",
+    "subsample_train": "engine", "TrainParams": "params", "make_scheduler": "schedule", "warmup_cosine": "schedule",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from seq2func.errors import InputError
+from seq2func.options import option
 
 METRICS = ("auto", "valid_r", "valid_loss", "valid_auroc")
 
@@ -30,35 +31,36 @@ class TrainParams:
     than ``min_delta`` stop training (0 disables early stopping).
     """
 
-    epochs: int = 20
-    max_steps: int | None = None
-    batch_size: int = 8
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    optimizer: str = "auto"  # auto | adamw | adam
-    betas: tuple[float, float] = (0.9, 0.999)
-    warmup_steps: int = 100
-    min_lr_ratio: float = 0.0
-    clip_grad: float | None = 1.0
-    rc: float = 0.5
-    shift: int = 3
-    loss: str | None = None
-    metric: str = "auto"
-    patience: int = 5
-    min_delta: float = 0.0
-    seed: int = 0
-    deterministic: bool = True
-    bf16: bool = True
-    device: str = "auto"
-    require_gpu: bool = False
-    num_workers: int = 0
-    valid_batch_size: int | None = None
-    checkpoint_every_steps: int = 0
-    log_every: int = 50
-    progress: str = "auto"  # auto (bar when stderr is a terminal) | bar | log | none
+    epochs: int = option(20, "passes over the training windows")
+    max_steps: int | None = option(None, "cap on optimizer steps (also sets the schedule length)")
+    batch_size: int = option(8, "windows per batch (per process under torchrun)")
+    lr: float = option(1e-3, "peak learning rate (AdamW)")
+    weight_decay: float = option(0.01, "AdamW weight decay (weights only, not biases/norms)")
+    optimizer: str = option("auto", "auto (the model config's, else adamw) | adamw | adam")
+    betas: tuple[float, float] = option((0.9, 0.999), cli=False)
+    warmup_steps: int = option(100, "linear warm-up steps, then cosine decay")
+    min_lr_ratio: float = option(0.0, "final learning rate as a fraction of --lr")
+    clip_grad: float | None = option(1.0, "clip the gradient norm (0: no clipping)")
+    rc: float = option(0.5, "reverse-complement augmentation probability")
+    shift: int = option(3, "largest shift augmentation in bp")
+    loss: str | None = option(None, "poisson | multinomial_poisson | mse | bce (default: the model's)")
+    metric: str = option("auto", "early stopping: auto | valid_r | valid_loss | valid_auroc")
+    patience: int = option(5, "epochs without improvement before stopping (0: never)")
+    min_delta: float = option(0.0, cli=False)
+    seed: int = option(0, "seed of everything (init, order, augmentation, subsampling)")
+    deterministic: bool = option(True, "torch deterministic algorithms", flag="--deterministic/--no-deterministic")
+    bf16: bool = option(True, "bf16 autocast on the GPU", flag="--bf16/--no-bf16")
+    device: str = option("auto", "auto | cpu | cuda | cuda:<k>")
+    require_gpu: bool = option(False, "stop with an error when no CUDA GPU is visible (-profile gpu)")
+    num_workers: int = option(0, "DataLoader worker processes")
+    valid_batch_size: int | None = option(None, cli=False)
+    checkpoint_every_steps: int = option(0, "also write last.pt every N steps inside an epoch")
+    log_every: int = option(50, "steps between progress log lines")
+    progress: str = option("auto", "auto (bar on a terminal, log lines otherwise) | bar | log | none")
 
     def __post_init__(self) -> None:
         self.rc = 0.5 if self.rc is True else float(self.rc or 0.0)
+        self.clip_grad = self.clip_grad or None  # 0 = no clipping, as on the command line
         self.betas = (float(self.betas[0]), float(self.betas[1]))
 
     def check(self) -> "TrainParams":
@@ -104,7 +106,7 @@ class TrainParams:
 def params_from_dict(d: dict) -> TrainParams:
     """Rebuild :class:`TrainParams` from a dict such as a checkpoint's ``train_params``.
 
-    Keys that are not fields of :class:`TrainParams` (e.g. ``loss`` or ``tracks`` added at run time)
+    Keys that are not fields of :class:`TrainParams` (e.g. ``tracks`` added at run time)
     are ignored; ``betas`` is turned back into a tuple.
 
     Parameters
