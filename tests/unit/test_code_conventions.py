@@ -93,3 +93,23 @@ def test_public_functions_have_numpy_parameters_sections():
             if "Parameters\n" not in doc or "----------" not in doc:
                 missing.append(f"{rel}:{fn.lineno}: {owner}{fn.name}")
     assert not missing, "public functions without a numpy 'Parameters' section:\n" + "\n".join(missing)
+
+
+def _code_lines(fn: ast.FunctionDef) -> int:
+    """Lines of a function from its ``def`` to its end, less its docstring."""
+    n = fn.end_lineno - fn.lineno + 1
+    body = fn.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        n -= body[0].end_lineno - body[0].lineno + 1
+    return n
+
+
+def test_functions_have_one_job_and_fit_on_a_screen_or_three():
+    """No function in the package is over 150 lines (docstring excluded)."""
+    long = []
+    for path in _sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _code_lines(node) > 150:
+                long.append(f"{path.relative_to(SRC)}:{node.lineno}: {node.name} ({_code_lines(node)} lines)")
+    assert not long, "functions over 150 lines:\n" + "\n".join(long)
