@@ -18,7 +18,7 @@ process PERSONAL_CHUNK {
     personal.py run \\
         --checkpoint ${Seq2func.q(checkpoint)} \\
         --vcf ${Seq2func.q(v)} --fasta ${Seq2func.q(fa)} \\
-        --tss ${Seq2func.q(tss)} --expression ${Seq2func.q(expression)} \\
+        ${Seq2func.opt('--tss', tss)} --expression ${Seq2func.q(expression)} \\
         --chrom ${Seq2func.q(chrom)} \\
         --out ${Seq2func.q("chunk_${chrom}")} \\
         ${task.ext.args} ${pdb}

@@ -17,7 +17,7 @@ process PERSONAL_FINETUNE {
     personal.py finetune \\
         --checkpoint ${Seq2func.q(checkpoint)} \\
         --vcf ${Seq2func.q(v)} --fasta ${Seq2func.q(fa)} \\
-        --tss ${Seq2func.q(tss)} --expression ${Seq2func.q(expression)} \\
+        ${Seq2func.opt('--tss', tss)} --expression ${Seq2func.q(expression)} \\
         --out personal_finetune \\
         ${task.ext.args}
     report.py personal-finetune --finetune personal_finetune/finetune.json --out personal_finetune/mqc
