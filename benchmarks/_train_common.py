@@ -132,6 +132,8 @@ def add_pretrain_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--warmup-steps", type=int, default=100)
     ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--assay-weights", default="CAGE=3",
+                    help="loss weight per assay, pretraining and fine-tuning (train.py --assay-weights; '' = equal)")
 
 
 def add_finetune_options(ap: argparse.ArgumentParser) -> None:
@@ -337,14 +339,15 @@ class Setup:
         """Pretraining parameters from the pretraining options."""
         a = self.args
         return TrainParams(epochs=a.epochs, lr=a.lr, batch_size=a.batch_size, warmup_steps=a.warmup_steps,
-                           weight_decay=a.weight_decay, patience=0, seed=a.train_seed, progress="log", log_every=100)
+                           weight_decay=a.weight_decay, patience=0, seed=a.train_seed, progress="log", log_every=100,
+                           assay_weights=a.assay_weights or None)
 
     def finetune_params(self) -> TrainParams:
         """Fine-tuning parameters from the fine-tuning options (and ``--weight-decay``)."""
         a = self.args
         return TrainParams(epochs=a.ft_epochs, lr=a.ft_lr, batch_size=a.ft_batch_size,
                            warmup_steps=a.ft_warmup_steps, weight_decay=a.weight_decay, patience=0,
-                           seed=a.train_seed, progress="log", log_every=100)
+                           seed=a.train_seed, progress="log", log_every=100, assay_weights=a.assay_weights or None)
 
     def params(self) -> dict:
         """The ``params`` record: world, dataset, model, and the parameters of the steps this script has."""

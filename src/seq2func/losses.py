@@ -16,6 +16,9 @@ connected to ``pred`` so ``backward()`` works).
 - :func:`mse`: ``mean((pred - target)^2)``.
 - :func:`bce`: binary cross-entropy on logits (sigmoid inside, numerically stable).
 
+:func:`track_weighted` turns any of them into a weighted mean of per-track losses (e.g. a larger
+weight on a sparse assay such as CAGE, whose Poisson loss is small next to ATAC's).
+
 :func:`get_loss` maps a name (``poisson``, ``multinomial_poisson``, ``mse``, ``bce``) to a
 ``loss(pred, target, mask=None)`` callable, binding extra keyword arguments.
 """
@@ -193,3 +196,41 @@ def get_loss(name: str, **kwargs) -> LossFn:
     except KeyError:
         raise ValueError(f"unknown loss {name!r} (choose from {', '.join(LOSSES)})") from None
     return functools.partial(fn, **kwargs) if kwargs else fn
+
+
+def track_weighted(loss_fn: LossFn, weights) -> LossFn:
+    """A loss that is the weighted mean of ``loss_fn`` over tracks (the last axis).
+
+    Each track's loss is ``loss_fn`` on that track alone (its own valid entries); the result is
+    ``sum_k w_k L_k / sum_k w_k``. With equal weights and no masked entries this equals ``loss_fn``
+    for the element-wise losses (``poisson``, ``mse``, ``bce``) and for ``multinomial_poisson``.
+
+    Parameters
+    ----------
+    loss_fn : callable
+        ``loss(pred, target, mask=None)`` from :func:`get_loss`.
+    weights : sequence of float or torch.Tensor
+        One weight (>= 0, not all 0) per track, in the order of the last axis.
+
+    Returns
+    -------
+    callable
+        ``loss(pred, target, mask=None)`` -> scalar.
+    """
+    w = torch.as_tensor(weights, dtype=torch.float32).flatten()
+    if w.numel() == 0 or bool((w < 0).any()) or not float(w.sum()) > 0:
+        raise ValueError("track weights must be >= 0 and not all 0")
+
+    def weighted(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        n = pred.shape[-1]
+        if n != w.numel():
+            raise ValueError(f"{w.numel()} track weights for {n} tracks")
+        per_track = []
+        for k in range(n):
+            m = None if mask is None else (mask[..., k:k + 1] if mask.shape[-1] == n else mask)
+            per_track.append(loss_fn(pred[..., k:k + 1], target[..., k:k + 1], m))
+        wd = w.to(pred.device)
+        return (torch.stack(per_track) * wd).sum() / wd.sum()
+
+    weighted.__name__ = f"{getattr(loss_fn, '__name__', getattr(getattr(loss_fn, 'func', None), '__name__', 'loss'))}"
+    return weighted

@@ -109,3 +109,24 @@ def test_losses_under_bf16_and_get_loss():
         get_loss("huber")
     with pytest.raises(ValueError):
         poisson(torch.ones(3), torch.ones(4))
+
+
+def test_track_weighted_is_the_weighted_mean_of_per_track_losses():
+    from seq2func.losses import get_loss, track_weighted
+
+    g = torch.Generator().manual_seed(0)
+    pred = torch.rand(3, 8, 4, generator=g) + 0.1
+    target = torch.poisson(torch.rand(3, 8, 4, generator=g) * 2)
+    target[0, :2, 1] = float("nan")  # masked bins stay per-track
+    for name in ("poisson", "mse", "multinomial_poisson"):
+        f = get_loss(name)
+        per = [float(f(pred[..., k:k + 1], target[..., k:k + 1])) for k in range(4)]
+        w = [1.0, 2.0, 0.5, 0.5]
+        assert float(track_weighted(f, w)(pred, target)) == pytest.approx(sum(a * b for a, b in zip(w, per)) / 4, rel=1e-6)
+        # equal weights, nothing masked: the plain loss
+        clean = torch.nan_to_num(target)
+        assert float(track_weighted(f, [1, 1, 1, 1])(pred, clean)) == pytest.approx(float(f(pred, clean)), rel=1e-6)
+    with pytest.raises(ValueError):
+        track_weighted(get_loss("mse"), [0, 0])
+    with pytest.raises(ValueError, match="3 track weights for 4 tracks"):
+        track_weighted(get_loss("mse"), [1, 1, 1])(pred, target)

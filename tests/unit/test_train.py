@@ -546,3 +546,30 @@ def test_progress_bar_on_a_terminal_log_lines_otherwise(capsys, caplog, monkeypa
             lines.update(2.0, 1e-3)
     assert [r.getMessage().split(" loss")[0] for r in caplog.records] == ["epoch 2/2 step 2/4", "epoch 2/2 step 4/4"]
     assert eng.Progress(4, "x", enabled=False).kind == "none"  # ranks > 0
+
+
+# --------------------------------------------------------------------------- per-assay loss weights
+def test_assay_weights_weight_each_tracks_loss(ds_path, tmp_path, monkeypatch):
+    """--assay-weights DNase=3 trains on 0.5 * L(ATAC) + 1.5 * L(DNase) (weights scaled to mean 1)."""
+    from seq2func.losses import poisson
+
+    seen = []
+    real = engine.track_weighted
+
+    def spy(loss_fn, weights):
+        seen.append(list(weights))
+        return real(loss_fn, weights)
+
+    monkeypatch.setattr(engine, "track_weighted", spy)
+    res = pretrain(ds_path, small_config(), tmp_path / "w", **{**FAST, "epochs": 1, "assay_weights": "DNase=3"})
+    assert seen == [[0.5, 1.5]] and res.steps == 3
+    assert load_checkpoint(tmp_path / "w" / "model.pt")["train_params"]["assay_weights"] == "DNase=3"
+    pred, target = torch.rand(2, 12, 2) + 0.1, torch.poisson(torch.rand(2, 12, 2) * 3)
+    expected = 0.5 * poisson(pred[..., :1], target[..., :1]) + 1.5 * poisson(pred[..., 1:], target[..., 1:])
+    assert float(real(poisson, seen[0])(pred, target)) == pytest.approx(float(expected) / 2, rel=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["CAGE", "CAGE=0", "CAGE=x", "=2", "CAGE=1,CAGE=2"])
+def test_bad_assay_weights_are_one_line_errors(ds_path, tmp_path, bad):
+    with pytest.raises(InputError, match="--assay-weights"):
+        pretrain(ds_path, small_config(), tmp_path / "o", **{**FAST, "assay_weights": bad})

@@ -57,7 +57,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
 from seq2func.errors import InputError
-from seq2func.losses import get_loss
+from seq2func.losses import get_loss, track_weighted
 from seq2func.models import build_model, load_config, replace_head
 from seq2func.predict import Predictor
 from seq2func.prepare import PreparedDataset, open_dataset
@@ -78,7 +78,7 @@ from seq2func.train.checkpoint import (
 )
 from seq2func.train.device import autocast, resolve_device, seed_everything, set_deterministic
 from seq2func.train.hooks import TrainHook, hooks_from_env
-from seq2func.train.params import RESUME_FREE, TrainParams
+from seq2func.train.params import RESUME_FREE, TrainParams, parse_assay_weights
 from seq2func.train.schedule import make_scheduler
 from seq2func.train.strategies import apply_strategy
 
@@ -593,10 +593,25 @@ class Trainer:
             if not loss_name:
                 raise InputError("--loss", None, "no loss given and the model has no default_loss")
             loss_fn = _loss_fn(loss_name)
+        if self.params.assay_weights:
+            loss_fn = track_weighted(loss_fn, self._track_weights())
         self.loss_fn, self.loss_name = loss_fn, loss_name
         self.metric = self.params.metric
         if self.metric == "auto":
             self.metric = "valid_auroc" if self.output_kind == "classification" else "valid_r"
+
+    def _track_weights(self) -> list[float]:
+        """Per trained track, the loss weight of its assay (``--assay-weights``; others 1), mean 1."""
+        wanted = parse_assay_weights(self.params.assay_weights)
+        assays = [str(a) for a in self.ds.tracks["assay"].iloc[self.tracks]]
+        missing = sorted(set(wanted) - set(assays))
+        if missing:
+            log.warning("--assay-weights: no trained track has assay %s (assays: %s)", ", ".join(missing),
+                        ", ".join(sorted(set(assays))))
+        w = np.array([wanted.get(a, 1.0) for a in assays], dtype=float)
+        w = w / w.mean()
+        log.info("loss weight per assay: %s", {a: round(float(x), 4) for a, x in zip(assays, w)})
+        return w.tolist()
 
     def _setup_splits(self) -> None:
         ds, fold = self.ds, self.fold

@@ -44,6 +44,8 @@ class TrainParams:
     rc: float = option(0.5, "reverse-complement augmentation probability")
     shift: int = option(3, "largest shift augmentation in bp")
     loss: str | None = option(None, "poisson | multinomial_poisson | mse | bce (default: the model's)")
+    assay_weights: str | None = option(None, "loss weight per assay, e.g. CAGE=3 (unnamed assays: 1); the weights "
+                                       "are scaled to mean 1 over the trained tracks")
     metric: str = option("auto", "early stopping: auto | valid_r | valid_loss | valid_auroc")
     patience: int = option(5, "epochs without improvement before stopping (0: never)")
     min_delta: float = option(0.0, cli=False)
@@ -95,6 +97,11 @@ class TrainParams:
             bad("optimizer", "must be auto, adamw or adam")
         if self.progress not in ("auto", "bar", "log", "none"):
             bad("progress", "must be auto, bar, log or none")
+        if self.assay_weights:
+            try:
+                parse_assay_weights(self.assay_weights)
+            except ValueError as err:
+                bad("assay_weights", str(err))
         return self
 
     def as_dict(self) -> dict:
@@ -124,3 +131,39 @@ def params_from_dict(d: dict) -> TrainParams:
     if "betas" in kw:
         kw["betas"] = tuple(kw["betas"])
     return TrainParams(**kw)
+
+
+def parse_assay_weights(text: str | None) -> dict[str, float]:
+    """``"CAGE=3,ATAC=1"`` -> ``{"CAGE": 3.0, "ATAC": 1.0}`` (``None`` or ``""`` -> ``{}``).
+
+    Parameters
+    ----------
+    text : str or None
+        Comma-separated ``ASSAY=WEIGHT`` pairs; assay names as in the samplesheet's ``assay`` column.
+
+    Returns
+    -------
+    dict
+        Assay -> weight (> 0).
+
+    Raises
+    ------
+    ValueError
+        On a pair without ``=``, an empty assay, a repeated assay or a weight that is not a positive number.
+    """
+    out: dict[str, float] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        assay, sep, value = item.partition("=")
+        assay = assay.strip()
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = float("nan")
+        if not sep or not assay or not weight > 0 or weight == float("inf"):
+            raise ValueError(f"expected ASSAY=WEIGHT pairs with weights > 0, got {item.strip()!r}")
+        if assay in out:
+            raise ValueError(f"assay {assay!r} given twice")
+        out[assay] = weight
+    return out
