@@ -232,5 +232,4 @@ def track_weighted(loss_fn: LossFn, weights) -> LossFn:
         wd = w.to(pred.device)
         return (torch.stack(per_track) * wd).sum() / wd.sum()
 
-    weighted.__name__ = f"{getattr(loss_fn, '__name__', getattr(getattr(loss_fn, 'func', None), '__name__', 'loss'))}"
     return weighted
