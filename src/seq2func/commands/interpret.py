@@ -1,9 +1,11 @@
 """INTERPRET: what a trained model learnt: attributions, MoDISco motifs and first-layer filters matched
 to JASPAR, exact fast in-silico mutagenesis, and cell-type specificity across models.
 
-  interpret.py model --checkpoint model.pt --dataset prepare/profile --out interpret/<label>
+  interpret.py model --checkpoint model.pt --dataset prepare/profile --out interpret/<label> [--ism-bp 100]
   interpret.py summary --run label=interpret/<label> ... [--truth truth.json] --out interpret/summary
-  interpret.py ism --checkpoint model.pt --fasta genome.fa --region chr1:1000-1100 --out ism.tsv
+
+In-silico mutagenesis runs inside ``model`` (``--ism-bp``: the central bp of each cell type's
+first region; 0 turns it off).
 
 Bad input: one `ERROR:` line, exit 2, nothing written.
 """
