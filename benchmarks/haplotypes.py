@@ -19,7 +19,7 @@ and by CPU time (user + system of our worker process vs of all bcftools/samtools
 Deduplication (``forward_passes_saved``) is measured on the small simulated world
 (``simulate_world(scale="small", seed=1)``, or ``--world DIR``): for every gene of ``tss.bed`` the
 haplotypes of all individuals over the pipeline's default 40,001-bp window, then the distinct model
-inputs the personal pipeline sends through the model the small-world training uses (``basenji_tiny``,
+inputs the personal pipeline sends through ``basenji_tiny`` (its own config, 3 dilated blocks;
 16,384 bp; random weights -- the input key depends only on the architecture's receptive field and
 the input length): ``predict_gene`` of ``seq2func.personal.predict`` with the forward pass replaced
 by a counter, keyed by ``GenePredictor.key`` (the receptive-field-relevant span around the TSS bins).
@@ -252,7 +252,7 @@ def run_gvl(gvl_python: str, vcf: Path, fasta: Path, windows, work: Path) -> tup
 # ------------------------------------------------------------------------------------------
 # deduplication on the small simulated world
 # ------------------------------------------------------------------------------------------
-SMALL_WORLD_MODEL = "basenji_tiny"  # benchmarks/train.py's --model default, trained on the small world
+SMALL_WORLD_MODEL = "basenji_tiny"  # the recorded haplotypes.json (train.py trains basenji_small now; see docstring)
 SMALL_WORLD_SEQ_LEN = 16384  # benchmarks/train.py's --seq-length default
 SMALL_WORLD_TRACKS = 24  # compendium tracks of the small world (the model's n_tracks; no effect on keys)
 

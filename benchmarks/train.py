@@ -11,7 +11,7 @@ checkpoint are made once and shared by the steps (fine-tuning starts from the ch
    128-bp bins, ``crop_bp`` 1,024; the default stride equals the target span, so the target regions
    tile the chromosome exactly);
 2. ``train_accuracy.py``: the **noise ceiling** of exactly the evaluated bins (``_ceiling``),
-   **pretrain** ``basenji_tiny`` on the compendium tracks and **evaluate** it on the test
+   **pretrain** ``basenji_small`` on the compendium tracks and **evaluate** it on the test
    chromosome: ``test_r_over_ceiling`` (per assay: ``test_r_over_ceiling_by_assay``),
    ``validation_stops_improving_epoch``, ``pretrain``, ``ceiling_check``;
 3. ``train_finetune.py``: **fine-tune** every target cell type at ``--target-fraction`` (0.1) of its

@@ -9,7 +9,7 @@ On the simulated world (``--scale small``: chr1 train, chr2 valid, chr3 test; se
    the best possible predictor ``E[f(K) | L]`` against the stored targets of the scored test bins
    (and of the validation bins, for the learning curve); ``ceiling_check`` records that the stored
    targets equal the simulator's observed coverage binned and transformed, bit for bit;
-2. **pretrain** ``basenji_tiny`` (``--model``, ``--model-overrides``) on the compendium tracks
+2. **pretrain** ``basenji_small`` (``--model``, ``--model-overrides``) on the compendium tracks
    (``seq2func.train.pretrain``) and **evaluate** it on the test chromosome
    (``seq2func.evaluate.evaluate``): per track test R, ceiling, R / ceiling.
 

@@ -7,7 +7,7 @@ with the FLOP count it rests on checked on every machine.
   (``--gpu-batch-sizes``); FLOPs per step counted with ``torch.utils.flop_counter.FlopCounterMode``;
   MFU = achieved FLOP/s / ``--peak-tflops`` (default 989, H100 SXM dense bf16); the best batch
   size's ``mfu`` at the top. Without CUDA: ``{"measured": false, "reason": ...}``;
-* ``flop_counter_check`` (always, CPU-sized): ``--model`` (``basenji_tiny``, its own config), 2
+* ``flop_counter_check`` (always, CPU-sized): ``--model`` (``basenji_tiny`` alone, the trained ``basenji_small`` in ``train.py``), 2
   CPU steps of batch 2; FlopCounterMode's forward FLOPs vs an analytic sum over the Conv1d/Linear
   layers (``flop_counter_matches_analytic``), so the FLOPs behind MFU are trusted where no GPU is.
 
@@ -53,7 +53,7 @@ def parse_args(argv=None):
     """
     ap = tc.parser(__doc__)
     tc.add_base_options(ap, NAME)
-    tc.add_model_options(ap, overrides=False)
+    tc.add_model_options(ap, overrides=False, default="basenji_tiny")
     tc.add_gpu_options(ap)
     return tc.finish_options(ap.parse_args(argv), NAME)
 

@@ -86,7 +86,7 @@ def expected_shape(model, b: int, length: int) -> tuple:
 # configs and the interface
 # ----------------------------------------------------------------------------------------------
 def test_bundled_configs():
-    assert {"basenji_131k", "basenji_tiny", "resnet_peak", "simple_cnn"} <= set(list_configs())
+    assert {"basenji_131k", "basenji_small", "basenji_tiny", "resnet_peak", "simple_cnn"} <= set(list_configs())
     assert load_config("basenji_131k")["seq_len"] == 131072
     assert load_config("basenji_131k")["bin_size"] == 128
     with pytest.raises(FileNotFoundError):
