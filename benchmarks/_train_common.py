@@ -290,7 +290,7 @@ def world_params(args: argparse.Namespace, reused: bool, truth: dict) -> dict:
         The world's parsed ``truth.json``.
     """
     return {"scale": args.scale, "seed": args.seed, "reused": reused, "split": SPLIT,
-            "chrom_lengths": truth["config"]["chrom_lengths"], "train_chrom_mb": getattr(args, "train_chrom_mb", None)}
+            "chrom_lengths": truth["config"]["chrom_lengths"], "train_chrom_mb": args.train_chrom_mb}
 
 
 @dataclass
@@ -326,7 +326,7 @@ class Setup:
             The run's stage timer.
         """
         with timer("simulate"):
-            world, reused = simulate(workdir, args.scale, args.seed, getattr(args, "train_chrom_mb", None))
+            world, reused = simulate(workdir, args.scale, args.seed, args.train_chrom_mb)
         truth = json.loads((world / "truth.json").read_text())
         with timer("prepare"):
             prepare(world, workdir / "dataset", args.seq_length, args.stride, args.crop_bp, args.bin_size)

@@ -51,20 +51,34 @@ from seq2func.train import pretrain
 NAME = "train_accuracy"
 
 
+def parser(name: str = NAME, doc: str = __doc__):
+    """The parser of this script's options: the base, dataset, model and pretraining groups of
+    ``_train_common`` (``train_scaling.py`` adds its own to it).
+
+    Parameters
+    ----------
+    name
+        The result name (default output ``benchmarks/results/<name>.json``).
+    doc
+        The docstring whose first paragraph describes the script.
+    """
+    ap = tc.parser(doc)
+    tc.add_base_options(ap, name)
+    tc.add_dataset_options(ap)
+    tc.add_model_options(ap)
+    tc.add_pretrain_options(ap)
+    return ap
+
+
 def parse_args(argv=None):
-    """This script's options: the base, dataset, model and pretraining groups of ``_train_common``.
+    """This script's options (see :func:`parser`).
 
     Parameters
     ----------
     argv
         Arguments (default: ``sys.argv[1:]``).
     """
-    ap = tc.parser(__doc__)
-    tc.add_base_options(ap, NAME)
-    tc.add_dataset_options(ap)
-    tc.add_model_options(ap)
-    tc.add_pretrain_options(ap)
-    return tc.finish_options(ap.parse_args(argv), NAME)
+    return tc.finish_options(parser().parse_args(argv), NAME)
 
 
 def learning_curve(metrics_json: Path, valid_ceiling: dict | None) -> list[dict]:

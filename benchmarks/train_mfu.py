@@ -243,7 +243,7 @@ def main(argv=None) -> int:
 
     def body(result: dict, workdir: Path, timer: Timer) -> None:
         with timer("simulate"):
-            world, reused = tc.simulate(workdir, args.scale, args.seed)
+            world, reused = tc.simulate(workdir, args.scale, args.seed, args.train_chrom_mb)
         comp = tc.compendium_tracks(world)
         truth = json.loads((world / "truth.json").read_text())
         result["params"] = {"world": tc.world_params(args, reused, truth), "compendium_tracks": comp}

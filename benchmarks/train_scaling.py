@@ -48,11 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     argv
         Arguments (default: ``sys.argv[1:]``).
     """
-    ap = tc.parser(__doc__)
-    tc.add_base_options(ap, NAME)
-    tc.add_dataset_options(ap)
-    tc.add_model_options(ap)
-    tc.add_pretrain_options(ap)
+    ap = train_accuracy.parser(NAME, __doc__)
     ap.add_argument("--train-mb", default="3,6,24",
                     help="comma-separated lengths of the training chromosome (Mb), one pretraining each")
     args = tc.finish_options(ap.parse_args(argv), NAME)
@@ -86,9 +82,12 @@ def point_summary(setup: tc.Setup, mb: float, r: dict) -> dict:
         ``train_accuracy.measure``'s result for it.
     """
     gl = r["pretrain"]["gene_level_by_cell_type"]
-    genes = setup.truth["config"]["genes_per_mb"] * mb
-    return {"train_chrom_mb": mb, "train_genes": int(round(genes)), "train_windows": int(setup.ds.split("train").size),
-            "epochs": setup.args.epochs, "windows_seen": int(setup.ds.split("train").size) * setup.args.epochs,
+    genes = setup.truth["genes"]
+    chrom = genes["columns"].index("chrom")
+    n_genes = sum(row[chrom] == tc.SPLIT["train"] for row in genes["rows"])
+    windows = int(setup.ds.split("train").size)
+    return {"train_chrom_mb": mb, "train_genes": n_genes, "train_windows": windows,
+            "epochs": setup.args.epochs, "windows_seen": windows * setup.args.epochs,
             "steps": r["pretrain"]["steps"],
             "test_r_over_ceiling": r["test_r_over_ceiling"],
             "test_r_over_ceiling_by_assay": r["test_r_over_ceiling_by_assay"],
