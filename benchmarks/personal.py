@@ -78,6 +78,10 @@ def main() -> None:
     ap.add_argument("--chroms", default="", help="comma-separated chromosomes for the models and fine-tuning (default: all)")
     ap.add_argument("--truth-chroms", default="", help="comma-separated chromosomes for the truth model (default: --chroms)")
     ap.add_argument("--skip", default="", help="comma-separated: random,truth,finetune")
+    ap.add_argument("--truth-from", type=Path, default=None,
+                    help="take models.truth from this earlier personal.json instead of running the truth model: only for "
+                         "the same world (its truth.json sha256 is recorded), chromosomes and code (the truth model "
+                         "and its statistics are deterministic)")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "personal.json")
     args = ap.parse_args()
 
@@ -148,7 +152,16 @@ def main() -> None:
                                 "sha256": hashlib.sha256(args.checkpoint.read_bytes()).hexdigest()}
         pred, info = load_predictor(args.checkpoint, cell_type=args.cell_type, device=args.device)
         bench("checkpoint", pred, info, base)
-    if "truth" not in skip:
+    if args.truth_from is not None:
+        import hashlib
+
+        earlier = json.loads(args.truth_from.read_text())
+        if earlier["models"]["truth"]["chromosomes"] != truth_chroms:
+            raise SystemExit(f"{args.truth_from}: truth model ran on {earlier['models']['truth']['chromosomes']}, not {truth_chroms}")
+        result["models"]["truth"] = earlier["models"]["truth"]
+        result["truth_from"] = {"path": str(args.truth_from), "world_truth_json_sha256":
+                                hashlib.sha256((world / "truth.json").read_bytes()).hexdigest()}
+    elif "truth" not in skip:
         pred, info = load_predictor(model=truth_model(world), device="cpu", batch_size=64)
         p = RunParams(**{**base.__dict__, "window": 41001, "ism": args.truth_ism})
         bench("truth", pred, info, p, on=truth_chroms)
