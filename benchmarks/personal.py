@@ -14,11 +14,15 @@ deduplication). Then personal fine-tuning of the random basenji (or ``--checkpoi
 ``--finetune-epochs``. The recorded run (see benchmarks/README.md)::
 
     python benchmarks/personal.py --world DIR/world --scale small \\
-        --checkpoint DIR/finetune/neuron/gradual_unfreeze/model.pt --skip random \\
+        --checkpoint FT/finetune/neuron/scratch/model.pt --skip random \\
         --chroms chr3 --truth-chroms chr3 --truth-ism none --finetune-epochs 6 \\
-        --finetune-variants mse_only,pairwise_only,individuals_32 --threads 2
+        --truth-from EARLIER/personal.json --threads 2
 
-with ``DIR`` the work directory of ``benchmarks/train.py --workdir DIR`` (small world, seed 1). Records the summaries, the dedup counts (haplotypes vs distinct model
+with ``DIR`` the work directory of ``benchmarks/train.py --keep --workdir DIR`` (small world, seed 1)
+and ``FT`` that of ``benchmarks/train_finetune.py --workdir FT --checkpoint DIR/pretrain/model.pt
+--target-fraction 1 --cell-types neuron --strategies scratch --ft-epochs 30 --keep`` (a neuron model
+trained from scratch on all its data); ``--finetune-variants mse_only,pairwise_only,individuals_32``
+adds the variants. Records the summaries, the dedup counts (haplotypes vs distinct model
 inputs) and the wall times in ``benchmarks/results/personal.json`` (``--out``). Headline keys:
 ``wrong_sign_share_heldout_individuals`` (share of the significant genes with negative R after
 personal fine-tuning, held-out individuals, training genes), ``mean_r_over_truth_heldout_individuals``
