@@ -96,7 +96,7 @@ def main() -> None:
     from seq2func.personal.finetune import FinetuneParams, personal_finetune
     from seq2func.personal.predict import load_predictor
     from seq2func.simulate import simulate_world
-    from seq2func.train.checkpoint import save_checkpoint
+    from seq2func.train.checkpoint import file_sha256, save_checkpoint
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -150,21 +150,15 @@ def main() -> None:
         pred, info = load_predictor(rand_ckpt, cell_type=args.cell_type, device=args.device)
         bench("random_basenji_tiny", pred, info, base)
     if args.checkpoint:
-        import hashlib
-
-        result["checkpoint"] = {"path": str(args.checkpoint),
-                                "sha256": hashlib.sha256(args.checkpoint.read_bytes()).hexdigest()}
+        result["checkpoint"] = {"path": str(args.checkpoint), "sha256": file_sha256(args.checkpoint)}
         pred, info = load_predictor(args.checkpoint, cell_type=args.cell_type, device=args.device)
         bench("checkpoint", pred, info, base)
     if args.truth_from is not None:
-        import hashlib
-
         earlier = json.loads(args.truth_from.read_text())
         if earlier["models"]["truth"]["chromosomes"] != truth_chroms:
             raise SystemExit(f"{args.truth_from}: truth model ran on {earlier['models']['truth']['chromosomes']}, not {truth_chroms}")
         result["models"]["truth"] = earlier["models"]["truth"]
-        result["truth_from"] = {"path": str(args.truth_from), "world_truth_json_sha256":
-                                hashlib.sha256((world / "truth.json").read_bytes()).hexdigest()}
+        result["truth_from"] = {"path": str(args.truth_from), "world_truth_json_sha256": file_sha256(world / "truth.json")}
     elif "truth" not in skip:
         pred, info = load_predictor(model=truth_model(world), device="cpu", batch_size=64)
         p = RunParams(**{**base.__dict__, "window": 41001, "ism": args.truth_ism})

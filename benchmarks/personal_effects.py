@@ -31,7 +31,6 @@ Writes ``benchmarks/results/personal_effects.json`` (``--out``).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -70,9 +69,9 @@ def causal_snv_pairs(world: Path, chroms: list[str]) -> tuple[list[dict], int]:
                 sites[rec.id] = (rec.chrom, rec.pos, rec.ref)
     pairs, n_indel = [], 0
     for vid, gid, alt, eff in truth["variant_gene_effects"]["rows"]:
-        g = genes[gid]
         if vid not in wanted:
             continue
+        g = genes[gid]
         chrom, pos, ref = sites[vid]
         if len(ref) != 1 or len(alt) != 1:
             n_indel += 1
@@ -161,6 +160,7 @@ def main(argv=None) -> int:
 
     from seq2func.personal.benchmark import truth_model
     from seq2func.personal.predict import load_predictor
+    from seq2func.train.checkpoint import file_sha256
 
     torch.set_num_threads(args.threads)
     t_all = time.time()
@@ -173,9 +173,14 @@ def main(argv=None) -> int:
               "tss_bins": args.tss_bins, "min_effect": args.min_effect, "n_pairs": len(pairs), "n_indel_pairs_skipped": n_indel,
               "threads": args.threads, "torch": torch.__version__, "load_average_at_start": load_avg(), "models": {}}
 
+    inputs: dict[int, list[str]] = {}  # by model input length: the same windows for every model of that length
+
     def measure(label: str, pred, extra: dict) -> dict:
         t0 = time.time()
-        v = pred.predict(pair_inputs(pairs, args.world / "genome.fa", int(pred.seq_len)))
+        L = int(pred.seq_len)
+        if L not in inputs:
+            inputs[L] = pair_inputs(pairs, args.world / "genome.fa", L)
+        v = pred.predict(inputs[L])
         delta = np.log2(np.maximum(v[1::2], 0) + 1) - np.log2(np.maximum(v[0::2], 0) + 1)
         res = {**extra, **agreement(delta, effect, args.min_effect), "seconds": round(time.time() - t0, 2)}
         print(label, json.dumps(res), flush=True)
@@ -185,7 +190,7 @@ def main(argv=None) -> int:
     result["models"]["truth"] = measure("truth", pred, {"rc": False})
     for item in filter(None, args.checkpoints.split(",")):
         label, path = item.split("=", 1)
-        sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        sha = file_sha256(path)
         for rc in (False, True):
             pred, info = load_predictor(path, cell_type=cell_type, device="cpu", rc=rc, tss_bins=args.tss_bins, rf_dedup=False)
             name = f"{label}{'_rc' if rc else ''}"
