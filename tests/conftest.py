@@ -44,7 +44,9 @@ def nextflow_exe() -> str:
     return exe
 
 
-def run_nextflow(args: list[str], cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+def run_nextflow(args: list[str], cwd: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
+    # 1,800 s: the test-profile run takes ~570 s alone on 2 cores and twice that beside another
+    # CPU-bound job; a hung run is still stopped well inside CI's 90 minutes.
     env = dict(os.environ)
     env.setdefault("NXF_ANSI_LOG", "false")
     env["PATH"] = f"{REPO / '.venv' / 'bin'}:{env.get('PATH', '')}"

@@ -258,6 +258,40 @@ def test_personal_finetune_small(world, tmp_path):
     assert j["evaluation"]["heldout_individuals"]["reference_only"]["mean_r"] == pytest.approx(np.mean(rs), abs=1e-3)
 
 
+def test_personal_finetune_rc_averages_both_strands(world, tmp_path):
+    """``rc``: every value is the mean of the forward and reverse-complement passes; the reference-only
+    R on held-out individuals equals the benchmark's with ``personal run --rc``, and differs from the
+    forward-only R (a random model is not strand-symmetric)."""
+    from seq2func.personal.finetune import FinetuneParams, personal_finetune
+
+    ckpt = _save_basenji(tmp_path / "model.pt", world, stem_channels=8, tower_channels=[8, 8], final_channels=8)
+    genes = _genes(world, 2)
+    r_ref = {}
+    for rc in (False, True):
+        params = FinetuneParams(window=20001, epochs=0, null_draws=20, seed=1, rc=rc)
+        personal_finetune(ckpt, vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed",
+                          expression=world / "expression.tsv", out=tmp_path / f"ft{rc}", genes=genes,
+                          cell_type="neuron", device="cpu", params=params, save_model=False)
+        j = json.loads((tmp_path / f"ft{rc}" / "finetune.json").read_text())
+        assert j["model"]["rc"] is rc and j["params"]["rc"] is rc
+        g = pd.read_csv(tmp_path / f"ft{rc}" / "genes.tsv", sep="\t")
+        r_ref[rc] = g[(g["set"] == "heldout_individuals") & (g["model"] == "reference_only")].set_index("gene_id")["r"]
+    sp = j["split"]
+    pred, _ = load_predictor(ckpt, cell_type="neuron", device="cpu", rc=True)
+    run_chunk(pred, vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed",
+              expression=world / "expression.tsv", out=tmp_path / "chunk", genes=sp["train_genes"],
+              params=RunParams(window=20001, predixcan=False, ism="none"))
+    pr = pd.read_csv(tmp_path / "chunk" / "predictions.tsv", sep="\t").set_index("gene_id")
+    ex = pd.read_csv(world / "expression.tsv", sep="\t").set_index("gene_id")
+    held = sp["heldout_individuals"]
+    rs = [np.corrcoef(pr.loc[gid, held].to_numpy(float), ex.loc[gid, held].to_numpy(float))[0, 1]
+          for gid in sp["train_genes"]]
+    # (tolerance as in test_personal_finetune_small: float32 batching of near-constant predictions)
+    assert r_ref[True].loc[sp["train_genes"]].to_numpy(float) == pytest.approx(rs, abs=5e-3)
+    d = np.abs(r_ref[True].to_numpy(float) - r_ref[False].loc[r_ref[True].index].to_numpy(float))
+    assert np.max(d) > 0.05
+
+
 def test_truth_model_recovers_planted_genetics(world, tmp_path):
     """Oracle: the simulator's own expression model must give positive R near sqrt(h2), significant
     genes, and main drivers that are the planted causal variants, supported by the eQTL sign."""

@@ -11,7 +11,9 @@ Splits (seeded by ``seed``): individuals are permuted and ``holdout_individuals`
 Per gene, the haplotypes of every individual are built and centred on the TSS exactly as in the
 benchmark (:mod:`seq2func.personal.predict`): the same :class:`GenePredictor` reduction (TSS bins
 of the chosen track, or a scalar output) gives one value per haplotype, and the haplotypes are
-combined per individual (``combine``, default ``mean``). Haplotypes whose model-relevant part is
+combined per individual (``combine``, default ``mean``). With ``rc`` every value is the mean of
+the forward and the reverse-complement pass (as ``personal run --rc``), in training (gradients flow
+through both) and in evaluation, reference-only model included. Haplotypes whose model-relevant part is
 identical (receptive-field dedup) are run once per step; gradients flow to every use.
 
 One training step = one training gene and ``individuals_per_step`` of its training individuals
@@ -792,7 +794,7 @@ def personal_finetune(
     t_start = time.time()
     torch.manual_seed(p.seed)
     predictor, info = load_predictor(checkpoint, model=model, track=track, cell_type=cell_type, tracks=tracks,
-                                     device=device, tss_bins=p.tss_bins, batch_size=p.batch_size)
+                                     device=device, tss_bins=p.tss_bins, batch_size=p.batch_size, rc=p.rc)
     ckpt = getattr(predictor, "ckpt", None) or {}
     cohort = _finetune_cohort(p, vcf=vcf, fasta=fasta, tss=tss, expression=expression, genes=genes, chroms=chroms)
     split = _split(len(cohort.samples), len(cohort.sel), p)

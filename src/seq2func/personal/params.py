@@ -105,6 +105,8 @@ class FinetuneParams:
     ref_n: str = option("error", _REF_N)
     missing_samples: str = option("error", "expression individuals absent from the VCF: error | drop")
     batch_size: int = option(16, "model inputs per forward pass")
+    rc: bool = option(False, "average every prediction with the reverse complement's, in training and evaluation "
+                      "(twice the forward passes; the pipeline's --personal_rc)", flag="--rc/--no-rc")
 
     def check(self) -> None:
         """Stop with one clear line on an invalid option.
