@@ -213,6 +213,21 @@ def test_sample_mismatch_is_one_line_error(world, tmp_path, capsys, monkeypatch)
                   expression=world / "expression.tsv", out=tmp_path / "x", genes=["NOPE"], gene_source="chunk.txt")
 
 
+def _benchmark_heldout_r(world, ckpt, split: dict, out, rc: bool) -> list[float]:
+    """The oracle of the fine-tuning tests: per training gene of ``split``, R over its held-out
+    individuals of the benchmark's predictions (``run_chunk``, window 20,001 bp) against the world's
+    expression, computed by numpy."""
+    pred, _ = load_predictor(ckpt, cell_type="neuron", device="cpu", rc=rc)
+    run_chunk(pred, vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed",
+              expression=world / "expression.tsv", out=out, genes=split["train_genes"],
+              params=RunParams(window=20001, predixcan=False, ism="none"))
+    pr = pd.read_csv(out / "predictions.tsv", sep="\t").set_index("gene_id")
+    ex = pd.read_csv(world / "expression.tsv", sep="\t").set_index("gene_id")
+    held = split["heldout_individuals"]
+    return [np.corrcoef(pr.loc[gid, held].to_numpy(float), ex.loc[gid, held].to_numpy(float))[0, 1]
+            for gid in split["train_genes"]]
+
+
 def test_personal_finetune_small(world, tmp_path):
     from seq2func.personal.finetune import FinetuneParams, personal_finetune
     from seq2func.train.checkpoint import model_from_checkpoint
@@ -241,14 +256,7 @@ def test_personal_finetune_small(world, tmp_path):
     g = pd.read_csv(out / "genes.tsv", sep="\t")
     assert set(g["set"]) == {"heldout_individuals", "heldout_genes", "heldout_genes_all_individuals", "training"}
     # reference-only R on held-out individuals is the benchmark's R of the starting model on them
-    pred, info = load_predictor(ckpt, cell_type="neuron", device="cpu")
-    run_chunk(pred, vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed",
-              expression=world / "expression.tsv", out=tmp_path / "chunk", genes=sp["train_genes"],
-              params=RunParams(window=20001, predixcan=False, ism="none"))
-    pr = pd.read_csv(tmp_path / "chunk" / "predictions.tsv", sep="\t").set_index("gene_id")
-    ex = pd.read_csv(world / "expression.tsv", sep="\t").set_index("gene_id")
-    held = sp["heldout_individuals"]
-    rs = [np.corrcoef(pr.loc[gid, held].to_numpy(float), ex.loc[gid, held].to_numpy(float))[0, 1] for gid in sp["train_genes"]]
+    rs = _benchmark_heldout_r(world, ckpt, sp, tmp_path / "chunk", rc=False)
     # The random model's predictions barely vary across individuals (std ~1e-5 of a mean ~2.4, some
     # 30 float32 steps), and the two paths batch the haplotypes differently, so the last float32 bit
     # differs and R moves by up to ~1e-3; other individuals or genes would move it by ~0.1.
@@ -277,15 +285,7 @@ def test_personal_finetune_rc_averages_both_strands(world, tmp_path):
         g = pd.read_csv(tmp_path / f"ft{rc}" / "genes.tsv", sep="\t")
         r_ref[rc] = g[(g["set"] == "heldout_individuals") & (g["model"] == "reference_only")].set_index("gene_id")["r"]
     sp = j["split"]
-    pred, _ = load_predictor(ckpt, cell_type="neuron", device="cpu", rc=True)
-    run_chunk(pred, vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed",
-              expression=world / "expression.tsv", out=tmp_path / "chunk", genes=sp["train_genes"],
-              params=RunParams(window=20001, predixcan=False, ism="none"))
-    pr = pd.read_csv(tmp_path / "chunk" / "predictions.tsv", sep="\t").set_index("gene_id")
-    ex = pd.read_csv(world / "expression.tsv", sep="\t").set_index("gene_id")
-    held = sp["heldout_individuals"]
-    rs = [np.corrcoef(pr.loc[gid, held].to_numpy(float), ex.loc[gid, held].to_numpy(float))[0, 1]
-          for gid in sp["train_genes"]]
+    rs = _benchmark_heldout_r(world, ckpt, sp, tmp_path / "chunk", rc=True)
     # (tolerance as in test_personal_finetune_small: float32 batching of near-constant predictions)
     assert r_ref[True].loc[sp["train_genes"]].to_numpy(float) == pytest.approx(rs, abs=5e-3)
     d = np.abs(r_ref[True].to_numpy(float) - r_ref[False].loc[r_ref[True].index].to_numpy(float))
