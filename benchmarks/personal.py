@@ -16,14 +16,16 @@ deduplication). Then personal fine-tuning of the random basenji (or ``--checkpoi
     python benchmarks/personal.py --world DIR/world --scale small \\
         --checkpoint FT/finetune/neuron/scratch/model.pt --skip random \\
         --chroms chr3 --truth-chroms chr3 --truth-ism none --finetune-epochs 6 \\
-        --truth-from EARLIER/personal.json --threads 2
+        --truth-from EARLIER/personal.json --rc --threads 2
 
 with ``DIR`` the work directory of ``benchmarks/train.py --keep --workdir DIR`` (small world, seed 1)
 and ``FT`` that of ``benchmarks/train_finetune.py --workdir FT --checkpoint DIR/pretrain/model.pt
 --target-fraction 1 --cell-types neuron --strategies scratch --ft-epochs 30 --keep`` (a neuron model
 trained from scratch on all its data); ``--finetune-variants mse_only,pairwise_only,individuals_32``
-adds the variants. Records the summaries, the dedup counts (haplotypes vs distinct model
-inputs) and the wall times in ``benchmarks/results/personal.json`` (``--out``). Headline keys:
+adds the variants; ``--rc`` averages every prediction of the checkpoint with its reverse-complement
+pass (the pipeline's ``--personal_rc``; the personal runs of the random and the truth model stay
+forward only). Records the summaries, the dedup counts (haplotypes vs distinct model inputs)
+and the wall times in ``benchmarks/results/personal.json`` (``--out``). Headline keys:
 ``wrong_sign_share_heldout_individuals`` (share of the significant genes with negative R after
 personal fine-tuning, held-out individuals, training genes), ``mean_r_over_truth_heldout_individuals``
 (their mean per-gene R over the truth model's on the same chromosomes), the same two for
@@ -66,6 +68,9 @@ def main() -> None:
     ap.add_argument("--checkpoint", type=Path)
     ap.add_argument("--cell-type", default="neuron")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--rc", action="store_true",
+                    help="average every prediction of --checkpoint with its reverse-complement pass, in its personal "
+                         "run and in personal fine-tuning (training and evaluation): the pipeline's --personal_rc")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     ap.add_argument("--predixcan-inner-k", type=int, default=10)
     ap.add_argument("--predixcan-n-alphas", type=int, default=100)
@@ -96,7 +101,7 @@ def main() -> None:
     from seq2func.personal.finetune import FinetuneParams, personal_finetune
     from seq2func.personal.predict import load_predictor
     from seq2func.simulate import simulate_world
-    from seq2func.train.checkpoint import file_sha256, save_checkpoint
+    from seq2func.train.checkpoint import file_sha256, save_checkpoint, weights_sha256
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -120,7 +125,7 @@ def main() -> None:
                  expression=world / "expression.tsv")
     result = {"world": {"scale": args.scale, "seed": args.seed, "path": str(world)}, "chromosomes": chroms,
               "platform": platform.platform(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "models": {}}
+              "rc": args.rc, "models": {}}
 
     def bench(name, predictor, info, params, on=None):
         t0 = time.time()
@@ -150,8 +155,9 @@ def main() -> None:
         pred, info = load_predictor(rand_ckpt, cell_type=args.cell_type, device=args.device)
         bench("random_basenji_tiny", pred, info, base)
     if args.checkpoint:
-        result["checkpoint"] = {"path": str(args.checkpoint), "sha256": file_sha256(args.checkpoint)}
-        pred, info = load_predictor(args.checkpoint, cell_type=args.cell_type, device=args.device)
+        result["checkpoint"] = {"path": str(args.checkpoint), "sha256": file_sha256(args.checkpoint),
+                                "weights_sha256": weights_sha256(args.checkpoint)}
+        pred, info = load_predictor(args.checkpoint, cell_type=args.cell_type, device=args.device, rc=args.rc)
         bench("checkpoint", pred, info, base)
     if args.truth_from is not None:
         earlier = json.loads(args.truth_from.read_text())
@@ -165,7 +171,8 @@ def main() -> None:
         bench("truth", pred, info, p, on=truth_chroms)
     if "finetune" not in skip:
         first = dict(seed=args.stats_seed, epochs=args.finetune_epochs, lr=args.finetune_lr, mse_weight=args.finetune_mse_weight,
-                     pairwise_weight=args.finetune_pairwise_weight, individuals_per_step=args.finetune_individuals_per_step)
+                     pairwise_weight=args.finetune_pairwise_weight, individuals_per_step=args.finetune_individuals_per_step,
+                     rc=args.rc)
 
         def finetune_run(name: str, overrides: dict) -> dict:
             t0 = time.time()

@@ -160,7 +160,7 @@ def main(argv=None) -> int:
 
     from seq2func.personal.benchmark import truth_model
     from seq2func.personal.predict import load_predictor
-    from seq2func.train.checkpoint import file_sha256
+    from seq2func.train.checkpoint import file_sha256, weights_sha256
 
     torch.set_num_threads(args.threads)
     t_all = time.time()
@@ -190,11 +190,11 @@ def main(argv=None) -> int:
     result["models"]["truth"] = measure("truth", pred, {"rc": False})
     for item in filter(None, args.checkpoints.split(",")):
         label, path = item.split("=", 1)
-        sha = file_sha256(path)
+        sha, wsha = file_sha256(path), weights_sha256(path)
         for rc in (False, True):
             pred, info = load_predictor(path, cell_type=cell_type, device="cpu", rc=rc, tss_bins=args.tss_bins, rf_dedup=False)
             name = f"{label}{'_rc' if rc else ''}"
-            result["models"][name] = measure(name, pred, {"checkpoint": path, "sha256": sha, "rc": rc,
+            result["models"][name] = measure(name, pred, {"checkpoint": path, "sha256": sha, "weights_sha256": wsha, "rc": rc,
                                                           "model": info.get("model"), "tracks": info.get("tracks")})
     result["wall_s"] = round(time.time() - t_all, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)

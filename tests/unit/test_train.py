@@ -338,6 +338,26 @@ def test_checkpoint_round_trip_weights_only(ds_path, pretrained):
     assert not [p for p in pretrained.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
+def test_checkpoint_file_is_reproducible_and_weights_hash_ignores_paths(pretrained, tmp_path):
+    """Saving the same checkpoint twice gives the same bytes (no time stamp or random id in the file);
+    a copy that differs only in the recorded dataset path has another file hash but the same
+    ``weights_sha256``; one changed weight changes it."""
+    from seq2func.train.checkpoint import file_sha256, save_checkpoint, weights_sha256
+
+    src = pretrained / "model.pt"
+    ck = torch.load(src, weights_only=True)
+    one, two = save_checkpoint(tmp_path / "one.pt", **ck), save_checkpoint(tmp_path / "two.pt", **ck)
+    assert hashlib.sha256(one.read_bytes()).hexdigest() == hashlib.sha256(two.read_bytes()).hexdigest()
+    moved = save_checkpoint(tmp_path / "moved.pt", **{**ck, "dataset": {**ck["dataset"], "path": "/elsewhere/dataset"}})
+    assert file_sha256(moved) != file_sha256(src)
+    assert weights_sha256(moved) == weights_sha256(src) == weights_sha256(ck)
+    name = next(k for k, v in ck["state_dict"].items() if v.is_floating_point() and v.numel())
+    changed = {**ck["state_dict"], name: ck["state_dict"][name].clone()}
+    changed[name].view(-1)[0] += 1e-3
+    assert not torch.equal(changed[name], ck["state_dict"][name])  # the oracle: the weights differ
+    assert weights_sha256({**ck, "state_dict": changed}) != weights_sha256(ck)
+
+
 def _save_tmp(d: Path, obj) -> Path:
     p = d.parent / "rng_probe.pt"
     torch.save(obj, p)

@@ -145,6 +145,33 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def weights_sha256(checkpoint: str | os.PathLike | dict) -> str:
+    """sha256 of a checkpoint's weights alone: what tells two trainings apart.
+
+    A checkpoint file also records where its dataset and parent lay (``dataset.path``,
+    ``parent.path``) and the package versions, so the same weights trained in another work
+    directory give another :func:`file_sha256`. This hash covers only ``state_dict``: every
+    tensor in sorted key order as its name, dtype, shape and little-endian bytes.
+
+    Parameters
+    ----------
+    checkpoint : str, os.PathLike or dict
+        A checkpoint file (loaded with ``weights_only=True``) or a loaded checkpoint dict.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
+    ckpt = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
+    h = hashlib.sha256()
+    for name in sorted(ckpt["state_dict"]):
+        t = ckpt["state_dict"][name].detach().cpu().contiguous()
+        h.update(f"{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
 def dataset_info(ds) -> dict:
     """The ``dataset`` entry of a checkpoint for a :class:`seq2func.prepare.PreparedDataset`.
 
