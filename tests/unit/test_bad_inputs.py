@@ -694,6 +694,13 @@ def _(w, d, pub):
             "--window", "4001", "--genes-chunk", gene_list(d, GENE, "GENE0002"), "--epochs", "1"]
 
 
+@case("personal-finetune-unknown-mode", "--mode", "bogus", "must be one of reference, textbook, empirical")
+def _(w, d, pub):
+    return ["personal.py", "finetune", "--checkpoint", w.personal_ckpt, "--vcf", w.vcf, "--fasta", w.fasta,
+            "--tss", w.tss, "--expression", w.expression, "--out", pub / "ft", "--device", "cpu", "--cell-type", "neuron",
+            "--window", "4001", "--genes-chunk", gene_list(d, GENE, "GENE0002"), "--epochs", "1", "--mode", "bogus"]
+
+
 # ---- parameters ------------------------------------------------------------------------------
 @case("params-seq-length-not-divisible", "--seq_length", "16500 is not divisible by --bin_size 128")
 def _(w, d, pub):

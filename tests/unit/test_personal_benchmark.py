@@ -292,6 +292,33 @@ def test_personal_finetune_rc_averages_both_strands(world, tmp_path):
     assert np.max(d) > 0.05
 
 
+def test_personal_finetune_evaluation_uses_the_chosen_test_and_fdr(world, tmp_path):
+    """``mode``/``fdr`` (the pipeline's --personal_mode/--personal_fdr) reach the evaluation: empirical
+    p-values lie on the (1 + k) / (1 + draws) grid, and ``significant`` is Benjamini-Hochberg at ``fdr``
+    on them (statsmodels as the oracle); the published t-based p-values do not lie on that grid."""
+    from statsmodels.stats.multitest import multipletests
+
+    from seq2func.personal.finetune import FinetuneParams, personal_finetune
+
+    ckpt = _save_basenji(tmp_path / "model.pt", world, stem_channels=8, tower_channels=[8, 8], final_channels=8)
+    genes = _genes(world, 2)
+    tabs = {}
+    for mode, fdr in (("reference", 0.05), ("empirical", 0.3)):
+        params = FinetuneParams(window=20001, epochs=0, null_draws=20, seed=1, mode=mode, fdr=fdr)
+        personal_finetune(ckpt, vcf=world / "cohort.vcf.gz", fasta=world / "genome.fa", tss=world / "tss.bed",
+                          expression=world / "expression.tsv", out=tmp_path / mode, genes=genes,
+                          cell_type="neuron", device="cpu", params=params, save_model=False)
+        j = json.loads((tmp_path / mode / "finetune.json").read_text())
+        assert j["params"]["mode"] == mode and j["params"]["fdr"] == fdr
+        tabs[mode] = pd.read_csv(tmp_path / mode / "genes.tsv", sep="\t")
+    grid = np.arange(1, 22) / 21
+    on_grid = lambda p: np.min(np.abs(np.asarray(p, float)[:, None] - grid[None, :]), axis=1) < 1e-12  # noqa: E731
+    assert on_grid(tabs["empirical"]["p"]).all() and not on_grid(tabs["reference"]["p"]).all()
+    for (_, _), t in tabs["empirical"].groupby(["set", "model"]):
+        assert t["significant"].astype(bool).tolist() == multipletests(t["p"].to_numpy(float), alpha=0.3,
+                                                                       method="fdr_bh")[0].tolist()
+
+
 def test_truth_model_recovers_planted_genetics(world, tmp_path):
     """Oracle: the simulator's own expression model must give positive R near sqrt(h2), significant
     genes, and main drivers that are the planted causal variants, supported by the eQTL sign."""

@@ -519,6 +519,7 @@ def test_bad_expression_value(world, tmp_path):
     [
         ({"bin_size": "abc"}, "ERROR: --bin_size: must be an integer >= 1, got 'abc'"),
         ({"max_n_frac": 1.5}, "ERROR: --max_n_frac: must be a number between 0 and 1, got 1.5"),
+        ({"personal_fdr": 1}, "ERROR: --personal_fdr: must be a number > 0 and < 1, got 1"),
         ({"sim_scale": "huge"}, "ERROR: --sim_scale: must be one of tiny, small, large, got 'huge'"),
         ({"input": "samples.tsv"}, "ERROR: --input: must be a samplesheet path ending in .csv"),
         ({"strict": "yes"}, "ERROR: --strict: must be true or false, got 'yes'"),
@@ -530,7 +531,7 @@ def test_bad_expression_value(world, tmp_path):
         ({"test_chroms": "chr9"}, "ERROR: --test_chroms: 'chr9' is not a contig of"),
         ({"seq_length": 4096}, "ERROR: --seq_length: 4096 is longer than every contig"),
     ],
-    ids=["type", "maximum", "enum", "pattern", "boolean", "divisible", "crop-divisible", "crop-size", "fractions", "folds", "test-chrom", "too-long"],
+    ids=["type", "maximum", "exclusive-maximum", "enum", "pattern", "boolean", "divisible", "crop-divisible", "crop-size", "fractions", "folds", "test-chrom", "too-long"],
 )
 def test_bad_params(world, tmp_path, over, needle, request):
     assert_bad(run_cli(world, tmp_path, params=write_params(tmp_path, world, **over), sub=_sub(request)), tmp_path, needle)

@@ -44,8 +44,8 @@ meaningless. Genes whose training individuals all get the same model input (no v
 model's reach) carry no signal and are not trained on.
 
 Evaluation (reference-only vs personal-fine-tuned), per gene Pearson R across individuals and the
-benchmark's null test (:func:`seq2func.personal.stats.personal_benchmark`, ``reference`` mode, BH within
-each set) on:
+benchmark's null test (:func:`seq2func.personal.stats.personal_benchmark`; ``mode``, default the
+published ``reference``, and BH at ``fdr`` within each set, as ``personal merge --mode --fdr``) on:
 
 * ``heldout_individuals``: training genes, held-out individuals (the main comparison);
 * ``heldout_genes``: held-out genes, held-out individuals;
@@ -177,8 +177,9 @@ def predict_all(predictor, data: Sequence[GeneData], combine: str) -> np.ndarray
     return np.vstack(rows) if rows else np.zeros((0, 0))
 
 
-def set_metrics(gene_ids, pred: np.ndarray, obs: np.ndarray, dosages, *, n_draws: int, seed: int) -> tuple[dict, pd.DataFrame]:
-    """Benchmark metrics of one evaluation set (:func:`seq2func.personal.stats.personal_benchmark`, reference mode).
+def set_metrics(gene_ids, pred: np.ndarray, obs: np.ndarray, dosages, *, n_draws: int, seed: int, mode: str = "reference",
+                fdr: float = 0.05) -> tuple[dict, pd.DataFrame]:
+    """Benchmark metrics of one evaluation set (:func:`seq2func.personal.stats.personal_benchmark`).
 
     Parameters
     ----------
@@ -194,6 +195,10 @@ def set_metrics(gene_ids, pred: np.ndarray, obs: np.ndarray, dosages, *, n_draws
         Null draws per gene.
     seed : int
         Seed of the per-gene nulls.
+    mode : {"reference", "textbook", "empirical"}, optional
+        Null test (default ``"reference"``, the published one).
+    fdr : float, optional
+        Benjamini-Hochberg false discovery rate (default 0.05).
 
     Returns
     -------
@@ -205,7 +210,7 @@ def set_metrics(gene_ids, pred: np.ndarray, obs: np.ndarray, dosages, *, n_draws
     if len(gene_ids) == 0 or pred.shape[1] < 3:
         return {"n_genes": len(gene_ids), "mean_r": None, "median_r": None, "frac_negative_r": None,
                 "n_significant": 0, "n_significant_negative": 0, "frac_significant_negative": None}, pd.DataFrame()
-    tab = personal_benchmark(list(gene_ids), pred, obs, dosages, n_draws=n_draws, seed=seed, mode="reference")
+    tab = personal_benchmark(list(gene_ids), pred, obs, dosages, n_draws=n_draws, seed=seed, mode=mode, fdr=fdr)
     r = tab["r"].to_numpy(float)
     fin = np.isfinite(r)
     sig = tab["significant"].to_numpy(bool)
@@ -586,7 +591,8 @@ def _evaluate(data: Sequence[GeneData], obs: np.ndarray, pred0: np.ndarray, pred
         dos = [data[i].dosage[inds] for i in gs.tolist()]
         res = {}
         for label, pr in (("reference_only", pred0), ("personal_finetuned", pred1)):
-            met, tab = set_metrics(gids, pr[np.ix_(gs, inds)], obs[np.ix_(gs, inds)], dos, n_draws=p.null_draws, seed=p.seed)
+            met, tab = set_metrics(gids, pr[np.ix_(gs, inds)], obs[np.ix_(gs, inds)], dos, n_draws=p.null_draws, seed=p.seed,
+                                    mode=p.mode, fdr=p.fdr)
             res[label] = met
             if len(tab):
                 gene_tabs.append(tab[["gene_id", "r", "p", "q", "significant"]].assign(set=name, model=label))

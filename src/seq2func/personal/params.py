@@ -12,6 +12,7 @@ from seq2func.errors import InputError
 from seq2func.options import option
 from seq2func.personal.baselines.predictdb import check_predictdb
 from seq2func.personal.haplotypes import REF_N_POLICIES, UNPHASED_POLICIES
+from seq2func.personal.stats import MODES
 
 #: how the two haplotypes' predictions become one per individual
 COMBINE_MODES = ("mean", "log_before", "log_after")
@@ -101,6 +102,9 @@ class FinetuneParams:
     grad_clip: float = option(1.0, cli=False)
     scale_lr: float = option(1e-2, "learning rate of the pairwise loss's shared prediction scale")
     null_draws: int = option(50, "random-weight null draws per gene")
+    mode: str = option("reference", "null test of the evaluation's genes.tsv: reference | textbook | empirical "
+                       "(the pipeline's --personal_mode)")
+    fdr: float = option(0.05, "Benjamini-Hochberg FDR of the evaluation (the pipeline's --personal_fdr)")
     unphased: str = option("error", "unphased heterozygous GT: error | reference | random")
     ref_n: str = option("error", _REF_N)
     missing_samples: str = option("error", "expression individuals absent from the VCF: error | drop")
@@ -124,6 +128,10 @@ class FinetuneParams:
             v = getattr(self, name)
             if not 0 <= v < 1:
                 raise InputError(f"--{name.replace('_', '-')}", str(v), "must be in [0, 1)")
+        if self.mode not in MODES:
+            raise InputError("--mode", self.mode, f"must be one of {', '.join(MODES)}")
+        if not 0 < self.fdr < 1:
+            raise InputError("--fdr", str(self.fdr), "must be in (0, 1)")
         if self.individuals_per_step < 2:
             raise InputError("--individuals-per-step", str(self.individuals_per_step), "must be >= 2")
         if self.epochs < 0:

@@ -139,7 +139,8 @@ def describe(prop: Mapping[str, Any]) -> str:
     Parameters
     ----------
     prop : Mapping[str, Any]
-        A JSON-schema property (``type``, ``enum``, ``minimum``, ``maximum``, ``pattern``).
+        A JSON-schema property (``type``, ``enum``, ``minimum``, ``maximum``, ``exclusiveMinimum``,
+        ``exclusiveMaximum``, ``pattern``).
 
     Returns
     -------
@@ -158,11 +159,9 @@ def describe(prop: Mapping[str, Any]) -> str:
         lo, hi = prop.get("minimum"), prop.get("maximum")
         if lo is not None and hi is not None:
             return f"{noun} between {lo:g} and {hi:g}"
-        if lo is not None:
-            return f"{noun} >= {lo:g}"
-        if hi is not None:
-            return f"{noun} <= {hi:g}"
-        return noun
+        bounds = [f"{op} {prop[key]:g}" for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"),
+                                                       ("maximum", "<="), ("exclusiveMaximum", "<")) if key in prop]
+        return " and ".join([f"{noun} {bounds[0]}"] + bounds[1:]) if bounds else noun
     if "pattern" in prop:
         return f"a string matching /{prop['pattern']}/"
     return "a string"
