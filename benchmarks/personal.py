@@ -29,12 +29,11 @@ and the wall times in ``benchmarks/results/personal.json`` (``--out``). Headline
 ``wrong_sign_share_heldout_individuals`` (share of the significant genes with negative R after
 personal fine-tuning, held-out individuals, training genes), ``mean_r_over_truth_heldout_individuals``
 (their mean per-gene R over the truth model's on the same genes and individuals: ``truth_matched``,
-see :func:`truth_matched`; needs the truth model's ``predictions.tsv``, from this run or
-``--truth-dir``; ``..._unmatched``: over the truth model's mean on its own genes and all
+see :func:`truth_matched`; ``..._unmatched``: over the truth model's mean on its own genes and all
 individuals, what earlier runs reported), the same two for held-out genes, and
 ``finetune_variants`` (each ``--finetune-variants`` run: one change to the first run, from the
-same start: ``VARIANTS``). ``--rescore EARLIER.json --finetune-dir D --truth-dir T`` adds
-``truth_matched`` and the headline keys to an earlier result without re-running anything.
+same start: ``VARIANTS``). ``--rescore EARLIER.json --finetune-dir D`` adds ``truth_matched`` and
+the headline keys to an earlier result (``D``: its first fine-tuning's directory) without running a model.
 """
 
 from __future__ import annotations
@@ -62,31 +61,61 @@ KEYS = ("n_genes", "n_significant", "n_significant_negative", "frac_significant_
         "frac_negative_r", "predixcan_mean_r", "population_r", "by_mode", "drivers", "counts")
 
 
-def truth_matched(finetune_dir: Path, truth_dir: Path, expression: Path) -> dict:
+def noise_free_expression(world: Path, chroms: list[str]):
+    """The simulator's noise-free log2 expression (genes x individuals) on ``chroms``: the truth model's prediction.
+
+    Parameters
+    ----------
+    world
+        A simulated world directory.
+    chroms
+        Chromosomes of the genes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``gene_id``, one column per individual (``truth.json`` ``cohort.samples``).
+    """
+    import pandas as pd
+
+    from seq2func.simulate import load_world
+
+    w = load_world(world)
+    samples = json.loads((world / "truth.json").read_text())["cohort"]["samples"]
+    frames = []
+    for c in chroms:
+        gids, y = w.personal_expression(c)
+        frames.append(pd.DataFrame(y, index=pd.Index(gids, name="gene_id"), columns=samples))
+    return pd.concat(frames)
+
+
+def truth_matched(finetune_dir: Path, world: Path, chroms: list[str]) -> dict:
     """Fine-tuned and reference-only mean R against the truth model's on the same genes and individuals.
 
     ``models.truth.mean_r`` averages over the genes where the truth model's R is defined: a gene
     without genetic variation in the cohort gets one constant truth prediction and no R, whereas a
-    trained model varies on every gene (and is expected to reach R ~ 0 there). Dividing a mean over
-    all genes by it compares different gene sets. Here, for each evaluation set of personal
-    fine-tuning (its genes and individuals, ``finetune.json`` ``split``), the truth model's R is
-    computed on the same individuals from its ``predictions.tsv`` and both means run over the genes
-    where the truth model's and both models' R are finite.
+    trained model varies on every gene (and can only reach R ~ 0 there). Dividing a mean over all
+    genes by it compares different gene sets (and all individuals with held-out ones). Here, for
+    each evaluation set of personal fine-tuning (its genes and individuals, ``finetune.json``
+    ``split``), the truth model's R is that of the simulator's noise-free expression
+    (:func:`noise_free_expression`, what the truth model predicts) with the observed one on the same
+    individuals, and all means run over the genes where it and both models' R are finite.
 
     Parameters
     ----------
     finetune_dir
         A ``personal finetune`` output directory (``finetune.json``, ``genes.tsv``).
-    truth_dir
-        The truth model's merged PERSONAL directory (``predictions.tsv``) on the same genes.
-    expression
-        The observed expression (``gene_id`` x individuals TSV) the benchmark used.
+    world
+        The simulated world (``truth.json``, ``expression.tsv``).
+    chroms
+        The chromosomes of the fine-tuning's genes.
 
     Returns
     -------
     dict
-        Set name -> ``n_genes``, ``n_matched``, ``truth_mean_r``, ``reference_only_mean_r``,
-        ``personal_finetuned_mean_r`` and their ratios to the truth model's (``*_over_truth``).
+        Set name -> ``n_genes``, ``n_individuals``, ``n_matched``, ``truth_mean_r``,
+        ``reference_only_mean_r``, ``personal_finetuned_mean_r`` and their ratios to the truth
+        model's (``*_over_truth``).
     """
     import numpy as np
     import pandas as pd
@@ -94,8 +123,8 @@ def truth_matched(finetune_dir: Path, truth_dir: Path, expression: Path) -> dict
     ft = json.loads((finetune_dir / "finetune.json").read_text())
     sp = ft["split"]
     genes = pd.read_csv(finetune_dir / "genes.tsv", sep="\t", dtype={"gene_id": str})
-    truth = pd.read_csv(truth_dir / "predictions.tsv", sep="\t", dtype={"gene_id": str}).set_index("gene_id")
-    expr = pd.read_csv(expression, sep="\t", dtype={"gene_id": str}).set_index("gene_id")
+    truth = noise_free_expression(world, chroms)
+    expr = pd.read_csv(world / "expression.tsv", sep="\t", dtype={"gene_id": str}).set_index("gene_id")
     everyone = sp["train_individuals"] + sp["heldout_individuals"]
     sets = {"heldout_individuals": (sp["train_genes"], sp["heldout_individuals"]),
             "heldout_genes": (sp["heldout_genes"], sp["heldout_individuals"]),
@@ -106,10 +135,10 @@ def truth_matched(finetune_dir: Path, truth_dir: Path, expression: Path) -> dict
         t = {}
         for g in gids:
             a, b = truth.loc[g, inds].to_numpy(float), expr.loc[g, inds].to_numpy(float)
-            t[g] = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
+            t[g] = float(np.corrcoef(a, b)[0, 1]) if np.ptp(a) > 0 and np.ptp(b) > 0 else float("nan")
         r = {m: genes[(genes["set"] == name) & (genes["model"] == m)].set_index("gene_id")["r"].reindex(gids)
              for m in ("reference_only", "personal_finetuned")}
-        tr = pd.Series(t).reindex(gids)
+        tr = pd.Series(t, dtype=float).reindex(gids)
         ok = tr.notna() & r["reference_only"].notna() & r["personal_finetuned"].notna()
         res = {"n_genes": len(gids), "n_individuals": len(inds), "n_matched": int(ok.sum()),
                "truth_mean_r": float(tr[ok].mean())}
@@ -174,23 +203,19 @@ def main() -> None:
                     help="take models.truth from this earlier personal.json instead of running the truth model: only for "
                          "the same world (its truth.json sha256 is recorded), chromosomes and code (the truth model "
                          "and its statistics are deterministic)")
-    ap.add_argument("--truth-dir", type=Path, default=None,
-                    help="the truth model's merged PERSONAL directory of an earlier run on the same world and "
-                         "chromosomes (summary.json, predictions.tsv): used as models.truth, and for truth_matched")
     ap.add_argument("--rescore", type=Path, default=None,
-                    help="add truth_matched to this earlier personal.json (with --finetune-dir and --truth-dir; "
-                         "nothing is re-run) and write it to --out")
+                    help="add truth_matched and the headline keys to this earlier personal.json (with --finetune-dir; "
+                         "no model runs) and write it to --out")
     ap.add_argument("--finetune-dir", type=Path, default=None, help="with --rescore: its first fine-tuning's output directory")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "personal.json")
     args = ap.parse_args()
     if args.rescore is not None:
-        if args.finetune_dir is None or args.truth_dir is None:
-            raise SystemExit("--rescore needs --finetune-dir and --truth-dir")
+        if args.finetune_dir is None:
+            raise SystemExit("--rescore needs --finetune-dir")
         result = json.loads(args.rescore.read_text())
         world = Path(result["world"]["path"])
-        result["truth_matched"] = truth_matched(args.finetune_dir, args.truth_dir, world / "expression.tsv")
-        result["truth_matched_from"] = {"rescored": str(args.rescore), "finetune_dir": str(args.finetune_dir),
-                                        "truth_dir": str(args.truth_dir)}
+        result["truth_matched"] = truth_matched(args.finetune_dir, world, result["chromosomes"])
+        result["truth_matched_from"] = {"rescored": str(args.rescore), "finetune_dir": str(args.finetune_dir)}
         set_headline(result)
         args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
         print(json.dumps(result["truth_matched"], indent=1))
@@ -262,13 +287,7 @@ def main() -> None:
                                 "weights_sha256": weights_sha256(args.checkpoint)}
         pred, info = load_predictor(args.checkpoint, cell_type=args.cell_type, device=args.device, rc=args.rc)
         bench("checkpoint", pred, info, base)
-    if args.truth_dir is not None:
-        t = json.loads((args.truth_dir / "summary.json").read_text())
-        res = {k: t.get(k) for k in KEYS}
-        res.update(chromosomes=truth_chroms, outdir=str(args.truth_dir), model={"model": "truth"})
-        result["models"]["truth"] = res
-        result["truth_dir"] = {"path": str(args.truth_dir), "world_truth_json_sha256": file_sha256(world / "truth.json")}
-    elif args.truth_from is not None:
+    if args.truth_from is not None:
         earlier = json.loads(args.truth_from.read_text())
         if earlier["models"]["truth"]["chromosomes"] != truth_chroms:
             raise SystemExit(f"{args.truth_from}: truth model ran on {earlier['models']['truth']['chromosomes']}, not {truth_chroms}")
@@ -310,9 +329,7 @@ def main() -> None:
                     "mean_r": e["mean_r"], "mean_r_over_truth": e["mean_r"] / truth_r if truth_r else None,
                     "reference_only_wrong_sign_share": run["evaluation"][split]["reference_only"]["frac_significant_negative"],
                     "reference_only_mean_r": run["evaluation"][split]["reference_only"]["mean_r"]}
-        truth_dir = Path((result["models"].get("truth") or {}).get("outdir") or "/nonexistent")
-        if (truth_dir / "predictions.tsv").exists():
-            result["truth_matched"] = truth_matched(Path(result["finetune"]["outdir"]), truth_dir, files["expression"])
+        result["truth_matched"] = truth_matched(Path(result["finetune"]["outdir"]), world, chroms)
         set_headline(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What limits personal fine-tuning's headline numbers on a simulated world: checks against the simulator's truth.
+"""What limits personal fine-tuning's headline numbers on a simulated world: its figures split by the truth.
 
 The simulator records each gene's genetic variance in the personal cell type (``truth.json``
 ``genes.rows[*].h2_personal``); a gene with none has expression that is noise around a constant,
@@ -9,27 +9,23 @@ outputs of one ``personal.py`` run and splits its figures by that truth:
 * ``significant_by_genetic_variance``: per evaluation set of personal fine-tuning
   (``--finetune-dir``: ``finetune.json``, ``genes.tsv``) and model (reference-only, fine-tuned),
   the significant genes and those with R < 0 among genes with genetic variance
-  (``h2_personal > --min-h2``) and among genes without;
-* ``mean_r_by_genetic_variance``: mean per-gene R of both models and of the truth model (its
-  ``predictions.tsv`` in ``--truth-dir``, R on the same individuals) over the genes with genetic
-  variance, and the ratios to the truth model's;
+  (``h2_personal > --min-h2``) and among genes without (each negative gene listed with its h2);
 * ``base_model`` (with ``--personal``, the base checkpoint's merged PERSONAL directory:
-  ``predictions.tsv``, ``snvs.tsv.gz``): per gene with genetic variance, ``accuracy`` = R(model
-  prediction, truth model's noise-free prediction) across all individuals; from the base model's
-  per-SNV effects on the reference background (``ism_reference``) and the truth model's (the same
-  ALT in the same reference window), ``effect_r`` and ``sign_agreement`` over the SNVs with a true
-  effect, and ``spurious_variance_share``: the share of the variance of the model's additive
-  prediction (``sum ism * dosage``) that comes from SNVs without a true effect; for genes without
-  genetic variance, the spread (SD across individuals, relative to the genes with variance) that
-  the model predicts anyway.
+  ``predictions.tsv``, ``snvs.tsv.gz``): per gene, ``accuracy`` = R(model prediction, the
+  simulator's noise-free expression) across all individuals; from the model's per-SNV effects on
+  the reference background (``ism_reference``) and the truth model's (the same ALT in the same
+  reference window), ``effect_r`` and ``sign_agreement`` over the SNVs with a true effect, and
+  ``spurious_variance_share``: the share of the variance of the model's additive prediction
+  (``sum ism * dosage``) that comes from SNVs without a true effect; and the spread the model
+  predicts across individuals (SD over mean) for genes with and without genetic variance.
 
 The recorded run (see benchmarks/README.md)::
 
     python benchmarks/personal_limits.py --world DIR/world --finetune-dir WORK/finetune_first \\
-        --truth-dir TRUTH/personal --personal WORK/checkpoint/personal
+        --personal WORK/checkpoint/personal
 
-with ``WORK`` the work directory ``personal.py`` prints and ``TRUTH`` a truth-model run on the same
-chromosomes. Writes ``benchmarks/results/personal_limits.json`` (``--out``).
+with ``WORK`` the work directory ``personal.py`` prints. Writes
+``benchmarks/results/personal_limits.json`` (``--out``).
 """
 
 from __future__ import annotations
@@ -42,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import RESULTS, clean  # also puts src/ on sys.path
+from personal import noise_free_expression
 
 SETS = ("heldout_individuals", "heldout_genes", "heldout_genes_all_individuals", "training")
 MODELS = ("reference_only", "personal_finetuned")
@@ -118,7 +115,7 @@ def truth_snv_effects(tm, fasta: Path, gene: dict, s: pd.DataFrame) -> np.ndarra
     return v[1:] - v[0]
 
 
-def base_model(world: Path, personal: Path, truth_pred: pd.DataFrame, h2: dict, min_h2: float, threads: int) -> dict:
+def base_model(world: Path, personal: Path, noise_free: pd.DataFrame, h2: dict, min_h2: float, threads: int) -> dict:
     """The base checkpoint's predictions and per-SNV effects against the truth model's (see the module docstring)."""
     import torch  # deferred: only this part runs a model
 
@@ -140,15 +137,15 @@ def base_model(world: Path, personal: Path, truth_pred: pd.DataFrame, h2: dict, 
     tm, _ = load_predictor(model=truth_model(world), device="cpu", batch_size=64, rf_dedup=False)
     rows, t0 = [], time.time()
     for gid, s in snvs.groupby("gene_id"):
-        if gid not in pred.index or gid not in truth_pred.index:
+        if gid not in pred.index or gid not in noise_free.index:
             continue
         p = pred.loc[gid, samples].to_numpy(float)
-        tp = truth_pred.loc[gid, samples].to_numpy(float)
+        tp = noise_free.loc[gid, samples].to_numpy(float)
         keys = list(zip(s["variant_id"], s["alt"]))
         d = np.array([dose[k] for k in keys], float)  # SNVs x individuals
         ism = s["ism_reference"].to_numpy(float)
         delta = truth_snv_effects(tm, world / "genome.fa", gmeta[gid], s)
-        has = np.abs(delta) > 1e-9 * max(float(np.abs(tp).max()), 1.0)
+        has = np.abs(delta) > 1e-9
         ge, gz = ism[has] @ d[has], ism[~has] @ d[~has]
         ve, vz = float(np.var(ge)), float(np.var(gz))
         rows.append({"gene_id": gid, "h2": h2[gid], "genetic_variance": h2[gid] > min_h2, "n_snvs": int(len(s)),
@@ -175,7 +172,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--world", type=Path, required=True)
     ap.add_argument("--finetune-dir", type=Path, required=True, help="personal fine-tuning output (finetune.json, genes.tsv)")
-    ap.add_argument("--truth-dir", type=Path, required=True, help="the truth model's merged PERSONAL directory (predictions.tsv)")
     ap.add_argument("--personal", type=Path, default=None, help="the base checkpoint's merged PERSONAL directory")
     ap.add_argument("--min-h2", type=float, default=1e-6, help="h2_personal above this: the gene has genetic variance")
     ap.add_argument("--threads", type=int, default=1)
@@ -188,13 +184,10 @@ def main() -> None:
     h2 = {r[0]: float(r[cols.index("h2_personal")]) for r in truth["genes"]["rows"]}
     ft = json.loads((args.finetune_dir / "finetune.json").read_text())
     genes = pd.read_csv(args.finetune_dir / "genes.tsv", sep="\t", dtype={"gene_id": str})
-    truth_pred = pd.read_csv(args.truth_dir / "predictions.tsv", sep="\t", dtype={"gene_id": str}).set_index("gene_id")
-    expr = pd.read_csv(args.world / "expression.tsv", sep="\t", dtype={"gene_id": str}).set_index("gene_id")
-
-    sig_by, r_by = {}, {}
-    for name, (gids, inds) in set_members(ft["split"]).items():
+    sig_by = {}
+    for name, (gids, _) in set_members(ft["split"]).items():
         has = {g: h2[g] > args.min_h2 for g in gids}
-        sig_by[name], r_by[name] = {}, {}
+        sig_by[name] = {}
         for m in MODELS:
             t = genes[(genes["set"] == name) & (genes["model"] == m)]
             sig = t[t["significant"].astype(str).str.lower() == "true"]
@@ -203,29 +196,17 @@ def main() -> None:
                 "with_genetic_variance": {"n_significant": int(w.sum()), "n_negative": int((w & (sig["r"] < 0)).sum())},
                 "without_genetic_variance": {"n_significant": int((~w).sum()), "n_negative": int((~w & (sig["r"] < 0)).sum())},
                 "negative_genes": [{"gene_id": g, "r": float(r), "h2": h2[g]} for g, r in zip(sig["gene_id"], sig["r"]) if r < 0]}
-        vg = [g for g in gids if has[g]]
-        tr = pd.Series({g: corr(truth_pred.loc[g, inds], expr.loc[g, inds]) for g in vg}, dtype=float)
-        res = {"n_genes": len(gids), "n_with_genetic_variance": len(vg), "n_individuals": len(inds),
-               "truth_mean_r": float(tr.mean())}
-        for m in MODELS:
-            r = genes[(genes["set"] == name) & (genes["model"] == m)].set_index("gene_id")["r"].reindex(vg)
-            res[f"{m}_mean_r"] = float(r.mean())
-            res[f"{m}_mean_r_over_truth"] = res[f"{m}_mean_r"] / res["truth_mean_r"]
-            res[f"{m}_mean_r_genes_without_genetic_variance"] = float(
-                genes[(genes["set"] == name) & (genes["model"] == m) & ~genes["gene_id"].map(has).fillna(False).astype(bool)
-                      ]["r"].mean())
-        r_by[name] = res
 
     result = {"benchmark": "personal_limits", "world": str(args.world), "finetune_dir": str(args.finetune_dir),
-              "truth_dir": str(args.truth_dir), "min_h2": args.min_h2, "finetune_params": ft["params"],
-              "significant_by_genetic_variance": sig_by, "mean_r_by_genetic_variance": r_by}
+              "min_h2": args.min_h2, "finetune_params": ft["params"], "significant_by_genetic_variance": sig_by}
     if args.personal is not None:
-        result["base_model"] = base_model(args.world, args.personal, truth_pred, h2, args.min_h2, args.threads) | {
-            "personal": str(args.personal)}
+        chroms = sorted(set(pd.read_csv(args.personal / "genes.tsv", sep="\t")["chrom"].astype(str)))
+        b = base_model(args.world, args.personal, noise_free_expression(args.world, chroms), h2, args.min_h2, args.threads)
+        result["base_model"] = b | {"personal": str(args.personal)}
     result["wall_s"] = round(time.time() - t0, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(clean(result), indent=2) + "\n")
-    show = json.loads(json.dumps(clean({k: result[k] for k in ("significant_by_genetic_variance", "mean_r_by_genetic_variance")})))
+    show = json.loads(json.dumps(clean({"significant_by_genetic_variance": result["significant_by_genetic_variance"]})))
     for v in show["significant_by_genetic_variance"].values():
         for m in v.values():
             m.pop("negative_genes")
