@@ -213,6 +213,9 @@ def main() -> None:
         if args.finetune_dir is None:
             raise SystemExit("--rescore needs --finetune-dir")
         result = json.loads(args.rescore.read_text())
+        ft = json.loads((args.finetune_dir / "finetune.json").read_text())
+        if ft["evaluation"] != result["finetune"]["evaluation"]:
+            raise SystemExit(f"{args.finetune_dir}: its finetune.json evaluation is not {args.rescore}'s first fine-tuning")
         world = Path(result["world"]["path"])
         result["truth_matched"] = truth_matched(args.finetune_dir, world, result["chromosomes"])
         result["truth_matched_from"] = {"rescored": str(args.rescore), "finetune_dir": str(args.finetune_dir)}
