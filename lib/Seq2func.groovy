@@ -94,6 +94,17 @@ class Seq2func {
         'variant_labels', 'conservation', 'ref_mismatch', 'model']
 
     /**
+     * VALIDATE's parameters: VALIDATE_KEYS plus `personal_finetune` as it takes effect (on and PERSONAL
+     * not skipped), so VALIDATE can stop a fine-tuning the cohort is too small for before any compute;
+     * toggling --skip_personal re-runs VALIDATE only when fine-tuning was asked for.
+     */
+    static String validateParamsJson(Map params) {
+        def clean = params.findAll { k, v -> !(k.toString().contains('-')) && k in VALIDATE_KEYS }
+        clean.personal_finetune = params.personal_finetune?.toString() == 'true' && params.skip_personal?.toString() != 'true'
+        return JsonOutput.prettyPrint(JsonOutput.toJson(clean))
+    }
+
+    /**
      * Where PRETRAIN/FINETUNE keep their task-stable resume state (train.py --resume-dir; see
      * docs/usage.md): --resume_dir, else `<workDir>/.seq2func-resume` (on HPC the work directory is on a
      * filesystem every node sees). Relative paths are taken from the launch directory. Object-store

@@ -79,7 +79,7 @@ workflow SEQ2FUNC {
     VALIDATE(
         ch_ok,
         ch_inputs.map { inputs -> Seq2func.INPUT_FIELDS.collect { inputs[it] } },
-        Seq2func.paramsJson(params, Seq2func.VALIDATE_KEYS),
+        Seq2func.validateParamsJson(params),
         [file("${projectDir}/nextflow_schema.json"), file("${projectDir}/assets/schema_input.json")]
     )
     ch_versions = ch_versions.mix(VALIDATE.out.versions)

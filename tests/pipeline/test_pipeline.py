@@ -369,13 +369,15 @@ def test_resume_reruns_only_tasks_whose_inputs_changed(test_profile_run):
     assert {p for p, s in status.items() if s != {"CACHED"}} == personal | {"VALIDATE_PARAMS", "REPORT"}, status
 
     # 3. a training parameter (one fine-tuning, no PERSONAL or INTERPRET, for time): PRETRAIN and what
-    #    follows run again (the variant scoring of the new checkpoints too), the data preparation stays cached
+    #    follows run again (the variant scoring of the new checkpoints too), the data preparation stays cached;
+    #    VALIDATE runs again (the profile's personal fine-tuning is off with --skip_personal: VALIDATE checks
+    #    the cohort can hold individuals out only when fine-tuning is on), PREPARE does not
     lr = tmp / "results_lr"
     res = _run(tmp, *_profile(tmp), "--outdir", str(lr), "--lr", "0.002", "--skip_personal", "--skip_interpret",
                "--finetune_strategies", "full", "--finetune_cell_types", "neuron", "-resume")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     status = _statuses(lr)
-    rerun = {"VALIDATE_PARAMS", "PRETRAIN", "FINETUNE", "EVALUATE", "EVALUATE_SUMMARY", "SCORE_VARIANTS",
+    rerun = {"VALIDATE_PARAMS", "VALIDATE", "PRETRAIN", "FINETUNE", "EVALUATE", "EVALUATE_SUMMARY", "SCORE_VARIANTS",
              "SCORE_VARIANTS_MERGE", "VARIANT_BENCHMARK", "REPORT"}
     assert all(status[p] == {"COMPLETED"} for p in rerun - {"VALIDATE_PARAMS"}), status
     assert {p for p, s in status.items() if s != {"CACHED"}} == rerun, status

@@ -743,3 +743,17 @@ def test_model_must_suit_the_tracks(world, tmp_path, model, sheet, needle):
     params = write_params(tmp_path, world, model=model, input=str(world[sheet]))
     assert_bad(run_cli(world, tmp_path, params=params, sheet=world[sheet], drop=("covariates", "expression", "cohort_vcf")),
                tmp_path, needle)
+
+
+def test_personal_finetune_needs_individuals_to_hold_out(world, tmp_path):
+    """--personal_finetune on a cohort too small to hold individuals out stops at VALIDATE (one line
+    naming the expression file), not after training in PERSONAL_FINETUNE; --skip_personal or no
+    fine-tuning passes (the shipped real data: 5 genotyped individuals)."""
+    expr = tmp_path / "expression.tsv"
+    expr.write_text("gene_id\tS1\tS2\tS3\nG1\t1\t2\t3\n")
+    assert_bad(run_cli(world, tmp_path, params=write_params(tmp_path, world, personal_finetune=True), expression=expr,
+                       drop=("covariates",)), tmp_path,
+               "expression.tsv: samples: 3 individuals have genotypes in", "needs at least 6 to hold some out")
+    for over in ({"personal_finetune": True, "skip_personal": True}, {"personal_finetune": False}, {}):
+        proc = run_cli(world, tmp_path, params=write_params(tmp_path, world, **over), expression=expr, drop=("covariates",))
+        assert proc.returncode == 0, (over, proc.stderr)

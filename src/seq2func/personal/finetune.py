@@ -72,7 +72,7 @@ from seq2func.errors import InputError
 from seq2func.io.atomic import atomic_dir, write_json
 from seq2func.personal.cohort import fasta_contigs, load_cohort
 from seq2func.personal.haplotypes import HaplotypeBuilder, center_on
-from seq2func.personal.params import FinetuneParams
+from seq2func.personal.params import MIN_FINETUNE_INDIVIDUALS, FinetuneParams
 from seq2func.personal.predict import combine_haplotypes, gene_window, load_predictor
 from seq2func.personal.stats import personal_benchmark
 from seq2func.train.checkpoint import save_checkpoint
@@ -311,7 +311,7 @@ def _finetune_cohort(
     sel = sel[sel["gene_id"].isin(expr.index)].reset_index(drop=True)
     if len(sel) < 1:
         raise InputError(expr_label, None, "no gene of the selection has expression")
-    if len(samples) < 6:
+    if len(samples) < MIN_FINETUNE_INDIVIDUALS:
         raise InputError(expr_label, "samples", f"{len(samples)} individuals: too few to hold some out")
     lengths, fa_of = fasta_contigs(fasta, sel["chrom"])
     return _FinetuneCohort(sel, expr, samples, lengths, fa_of)

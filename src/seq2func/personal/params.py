@@ -14,6 +14,10 @@ from seq2func.personal.baselines.predictdb import check_predictdb
 from seq2func.personal.haplotypes import REF_N_POLICIES, UNPHASED_POLICIES
 from seq2func.personal.stats import MODES
 
+#: Personal fine-tuning holds individuals out; below this many with genotypes and expression it cannot
+#: (checked by VALIDATE before any compute and again by ``personal finetune``).
+MIN_FINETUNE_INDIVIDUALS = 6
+
 #: how the two haplotypes' predictions become one per individual
 COMBINE_MODES = ("mean", "log_before", "log_after")
 

@@ -442,10 +442,45 @@ def _check_expression_files(files: Mapping[str, Path], disp: Mapping[str, str], 
             "individuals_dropped": info.get("samples_dropped"),
             "individuals_used": used,
         }
+        _check_finetune_individuals(params, used, disp)
     if "covariates" in files:
         info = check_covariates(files["covariates"], disp["covariates"], expr_samples, disp.get("expression", "the expression file"))
         report["files"].append({"param": "covariates", "path": disp["covariates"], **info})
     return expr
+
+
+def _flag(value: Any) -> bool:
+    """A boolean parameter as Nextflow hands it over (true/false, or the strings)."""
+    return value is True or str(value).strip().lower() == "true"
+
+
+def _check_finetune_individuals(params: Mapping[str, Any], used: Sequence[str] | None, disp: Mapping[str, str]) -> None:
+    """Stop before any compute when personal fine-tuning is asked for but cannot hold individuals out.
+
+    Parameters
+    ----------
+    params : mapping
+        The checked parameters (``personal_finetune``, ``skip_personal``).
+    used : sequence of str or None
+        The expression samples with genotypes in the cohort VCF (None without a cohort VCF).
+    disp : mapping of str to str
+        Display path of each file parameter.
+
+    Returns
+    -------
+    None
+    """
+    if used is None or not _flag(params.get("personal_finetune")) or _flag(params.get("skip_personal")):
+        return
+    # deferred: seq2func.personal.params pulls in scikit-learn (~0.8 s); only runs with fine-tuning need it
+    from seq2func.personal.params import MIN_FINETUNE_INDIVIDUALS
+
+    if len(used) < MIN_FINETUNE_INDIVIDUALS:
+        raise InputError(
+            disp["expression"], "samples",
+            f"{len(used)} individuals have genotypes in {disp.get('cohort_vcf', 'the cohort VCF')}: personal fine-tuning "
+            f"(--personal_finetune) needs at least {MIN_FINETUNE_INDIVIDUALS} to hold some out; run without it",
+        )
 
 
 def _check_pretrained(files: Mapping[str, Path], disp: Mapping[str, str], report: dict[str, Any]) -> None:
